@@ -437,8 +437,12 @@ class Reader:
         """Encoded-string-value = Text-string | Value-length Char-set Text-string (§8.4.2.1, and
         OMA-MMS-ENC §7.2.9). The text is decoded with its charset; an unknown charset or
         undecodable octets are a warning, not an error."""
-        if self.peek() > 31:
+        first = self.peek()
+        if first > 31:
             return EncodedString(self.text_string())
+        if first == 0:  # an empty Text-string, not a zero Value-length
+            self.pos += 1
+            return EncodedString("")
         sub = self.length_bounded()
         mib = sub.charset_value()
         name = charset_name(mib) if mib is not None else ANY_CHARSET
@@ -749,9 +753,10 @@ def _no_nul(raw: bytes) -> bytes:
 
 
 def encode_text_bytes(raw: bytes) -> bytes:
-    """Text-string: Quote (0x7F) before a first octet >= 0x80, then the text and NUL."""
+    """Text-string: Quote (0x7F) before a first octet >= 0x80, then the text and NUL.
+    A first octet 0x7F (not TEXT, but seen) is quoted too, so that it survives decoding."""
     _no_nul(raw)
-    return (b"\x7f" if raw[:1] >= b"\x80" else b"") + raw + b"\x00"
+    return (b"\x7f" if raw[:1] >= b"\x7f" else b"") + raw + b"\x00"
 
 
 def encode_text_string(text: str) -> bytes:
@@ -805,9 +810,9 @@ def _encode_param(name: str, value: str) -> bytes:
     encoder = PARAMETER_ENCODERS.get(key)
     if encoder is not None:
         return encoder(value)
-    if value.isdigit() and int(value) <= 0xFFFFFFFF:
+    if value.isdigit() and str(int(value)) == value and int(value) <= 0xFFFFFFFF:
         return encode_token_text(key) + encode_integer_value(int(value))
-    return encode_token_text(key) + encode_text_string(value)
+    return encode_token_text(key) + encode_quoted_string(value)
 
 
 def _encode_charset_param(value: str) -> bytes:

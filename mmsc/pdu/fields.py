@@ -7,7 +7,6 @@ table; nothing else lists the fields.
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from abc import ABC, abstractmethod
@@ -419,11 +418,11 @@ class Raw(Codec):
         return _expect(value, RawValue, "raw octets").octets
 
     def to_json(self, value: RawValue) -> JSON:
-        return {"raw": base64.b16encode(value.octets).decode()}
+        return {"raw": value.octets.hex().upper()}
 
     def from_json(self, value: JSON) -> RawValue:
         _expect(value, dict, "{'raw': hex}")
-        return RawValue(base64.b16decode(str(value.get("raw", "")).upper()))
+        return RawValue(bytes.fromhex(str(value.get("raw", ""))))
 
 
 class FieldCode(Codec):
@@ -443,6 +442,7 @@ class FieldCode(Codec):
 
 ENCODED = Encoded()
 TEXT = Text()
+RAW = Raw()
 
 
 @dataclass(frozen=True)
@@ -507,9 +507,9 @@ FIELDS: tuple[Field, ...] = (
     Field(0x2B, "X-Mms-Quotas", "quotas", YesNo()),
     Field(0x2C, "X-Mms-Mbox-Quotas", "mbox_quotas", Limit()),
     Field(0x2D, "X-Mms-Message-Count", "message_count", IntegerValue()),
-    Field(0x2E, "Content", "content", Raw()),
+    Field(0x2E, "Content", "content", RAW),
     Field(0x2F, "X-Mms-Start", "start", IntegerValue()),
-    Field(0x30, "Additional-headers", "additional_headers", Raw()),
+    Field(0x30, "Additional-headers", "additional_headers", RAW),
     Field(0x31, "X-Mms-Distribution-Indicator", "distribution_indicator", YesNo()),
     Field(0x32, "X-Mms-Element-Descriptor", "element_descriptor", Descriptor()),
     Field(0x33, "X-Mms-Limit", "limit", IntegerValue()),

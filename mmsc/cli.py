@@ -1,0 +1,210 @@
+"""The ``mmsc`` command line.
+
+    mmsc decode [--json] [--data | --extract DIR] [--push] FILE|-
+    mmsc encode FILE.json [-o OUT] [--push] [--strict]
+    mmsc demo
+
+A malformed input gives one line on stderr with the byte offset and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+from wap_push.push import PushPdu, decode_push, encode_push
+from wap_push.sms import split_user_data_header
+from wap_push.wsp import ContentType, WspDecodeError, WspEncodeError
+
+from .pdu import decode, encode, problems
+from .pdu.jsonform import from_json, to_json
+
+EXIT_BAD_INPUT = 2
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "vectors"
+
+
+class CliError(Exception):
+    """A user-facing failure: printed as one line, exit status 2."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except (CliError, WspDecodeError, WspEncodeError, OSError) as exc:
+        print(f"mmsc {args.command}: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except BrokenPipeError:  # pragma: no cover - output piped to a closed reader
+        return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mmsc", description="MMSC emulator and MMS tools")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    dec = commands.add_parser("decode", help="decode a binary MMS PDU (or a WAP push)")
+    dec.add_argument("file", help="PDU file, or - for standard input")
+    dec.add_argument("--json", action="store_true", help="print one JSON object")
+    dec.add_argument("--push", action="store_true",
+                     help="the input is a WSP push PDU, or SMS user data with its UDH")
+    data = dec.add_mutually_exclusive_group()
+    data.add_argument("--data", action="store_true", help="include part data as base64")
+    data.add_argument("--extract", metavar="DIR", type=Path,
+                      help="write part data to DIR and name the files in the JSON")
+    dec.set_defaults(run=_decode_command)
+
+    enc = commands.add_parser("encode", help="encode the JSON form back to a binary PDU")
+    enc.add_argument("file", help="JSON file (as printed by decode --json), or - for stdin")
+    enc.add_argument("-o", "--output", type=Path, help="output file (default: stdout)")
+    enc.add_argument("--push", action="store_true", help="wrap the PDU in a WSP push PDU")
+    enc.add_argument("--strict", action="store_true",
+                     help="refuse a PDU that lacks mandatory fields")
+    enc.set_defaults(run=_encode_command)
+
+    demo = commands.add_parser("demo", help="decode the sample PDUs shipped in fixtures/")
+    demo.set_defaults(run=_demo_command)
+    return parser
+
+
+def _read(name: str) -> bytes:
+    return sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
+
+
+# -- decode ----------------------------------------------------------------------------------
+
+
+def _unwrap_push(data: bytes) -> tuple[PushPdu, dict[str, Any] | None]:
+    """Strip a UDH when the input is SMS user data, then decode the push PDU."""
+    udh_json = None
+    split = split_user_data_header(data)
+    if split is not None and split[0].ports is not None:
+        udh, payload = split
+        concat = udh.concatenation
+        if concat is not None and concat[1] > 1:
+            raise CliError(f"SMS segment {concat[2]} of {concat[1]} (reference {concat[0]}): "
+                           "reassemble the segments' payloads first")
+        udh_json = {"ports": {"destination": udh.ports[0], "source": udh.ports[1]}}
+        data = payload
+    return decode_push(data), udh_json
+
+
+def _push_json(push: PushPdu, udh: dict[str, Any] | None) -> dict[str, Any]:
+    doc: dict[str, Any] = {"transaction_id": push.transaction_id, "pdu_type": push.pdu_type,
+                           "content_type": str(push.content_type),
+                           "headers": {n: v if isinstance(v, (int, str)) else repr(v)
+                                       for n, v in push.headers},
+                           "size": len(push.data)}
+    if udh:
+        doc["udh"] = udh
+    return doc
+
+
+def _decode_command(args: argparse.Namespace) -> int:
+    data = _read(args.file)
+    push_doc = None
+    if args.push:
+        push, udh = _unwrap_push(data)
+        push_doc = _push_json(push, udh)
+        if not push.is_mms:
+            raise CliError(f"the push carries {push.content_type.media_type}, not an MMS PDU")
+        data = bytes(push.data)
+    pdu = decode(data)
+    doc = to_json(pdu, include_data=args.data)
+    if args.extract:
+        _extract(doc, pdu, args.extract)
+    if push_doc is not None:
+        doc = {"push": push_doc, **doc}
+    if args.json:
+        print(json.dumps(doc, ensure_ascii=False, indent=2))
+    else:
+        print(render(doc, len(data)))
+    return 0
+
+
+def _extract(doc: dict[str, Any], pdu: Any, folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for index, (part_doc, part) in enumerate(zip(doc.get("parts", []), pdu.parts or [])):
+        path = folder / f"part-{index}"
+        path.write_bytes(part.data)
+        part_doc["file"] = str(path.resolve())
+    if pdu.body is not None:
+        path = folder / "body"
+        path.write_bytes(pdu.body)
+        doc["body"]["file"] = str(path.resolve())
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and set(value) == {"text", "charset"}:
+        return f"{value['text']}  [{value['charset']}]"
+    if isinstance(value, dict) and "media_type" in value:
+        return str(ContentType(value["media_type"], value.get("params") or {}))
+    return json.dumps(value, ensure_ascii=False)
+
+
+def render(doc: dict[str, Any], size: int) -> str:
+    """The readable view of a decoded PDU's JSON form."""
+    lines = []
+    if "push" in doc:
+        push = doc["push"]
+        lines.append(f"WSP push (TID {push['transaction_id']}, {push['content_type']}, "
+                     f"{push['size']} octets)")
+        lines += [f"  {name}: {value}" for name, value in push["headers"].items()]
+    lines.append(f"{doc['message_type']} ({size} octets)")
+    for name, value in doc["headers"].items():
+        for item in value if isinstance(value, list) else [value]:
+            lines.append(f"  {name}: {_show(item)}")
+    for index, part in enumerate(doc.get("parts", [])):
+        lines.append(f"  part {index}: {_show(part['content_type'])}, {part['size']} octets")
+        lines += [f"    {name}: {_show(value)}" for name, value in part["headers"].items()]
+    if "body" in doc:
+        lines.append(f"  body: {doc['body']['size']} octets")
+    lines += [f"  warning: {w}" for w in doc["warnings"]]
+    return "\n".join(lines)
+
+
+# -- encode ----------------------------------------------------------------------------------
+
+
+def _encode_command(args: argparse.Namespace) -> int:
+    text = _read(args.file)
+    base = Path.cwd() if args.file == "-" else Path(args.file).resolve().parent
+    try:
+        doc = json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise CliError(f"not JSON: {exc}") from None
+    if isinstance(doc, dict):
+        doc.pop("push", None)
+    pdu = from_json(doc, lambda name: (base / name).read_bytes())
+    missing = problems(pdu)
+    for line in missing:
+        print(f"mmsc encode: warning: {line}", file=sys.stderr)
+    if missing and args.strict:
+        raise CliError("refusing an incomplete PDU (--strict)")
+    out = encode(pdu)
+    if args.push:
+        out = encode_push(out)
+    if args.output:
+        args.output.write_bytes(out)
+    else:
+        sys.stdout.buffer.write(out)
+    return 0
+
+
+# -- demo ------------------------------------------------------------------------------------
+
+
+def _demo_command(args: argparse.Namespace) -> int:
+    """Until the MMSC server exists, `make run` shows the codec on the shipped samples."""
+    print("mmsc: the MMSC server is not built yet; this decodes the sample PDUs in "
+          f"{FIXTURES} instead.\n")
+    for path in sorted(FIXTURES.glob("*m-*.bin")):
+        pdu = decode(path.read_bytes())
+        print(f"== {path.name}")
+        print(render(to_json(pdu), path.stat().st_size))
+        print()
+    return 0

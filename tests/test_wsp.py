@@ -1,0 +1,238 @@
+"""WSP primitives (WAP-230-WSP §8.4, §8.5): known answers built by hand from the clauses, and
+round trips. Each octet string below is written from the grammar named next to it."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from wap_push import wsp
+from wap_push.wsp import ContentType, Disposition, EncodedString, Part, RawValue, Reader
+
+H = bytes.fromhex
+
+
+def reader(hexstr: str) -> Reader:
+    return Reader(H(hexstr))
+
+
+# §8.1.2 Variable length unsigned integers: 7 bits an octet, most significant first,
+# continuation bit set on all but the last octet.
+UINTVARS = [(0, "00"), (127, "7f"), (128, "8100"), (0x3FFF, "ff7f"), (0x4000, "818000"),
+            (0xFFFFFFFF, "8fffffff7f")]
+
+
+@pytest.mark.parametrize("value,octets", UINTVARS)
+def test_uintvar_known_answers(value: int, octets: str) -> None:
+    assert wsp.encode_uintvar(value) == H(octets)
+    r = reader(octets)
+    assert r.uintvar() == value and r.at_end()
+
+
+@pytest.mark.parametrize("octets,reason", [("ffffffff7f", "32 bits"), ("808080808000", "5 octets"),
+                                           ("8080", "end of data")])
+def test_uintvar_rejects(octets: str, reason: str) -> None:
+    with pytest.raises(wsp.WspDecodeError, match=reason):
+        reader(octets).uintvar()
+
+
+def test_integers() -> None:
+    # §8.4.2.1 Short-integer = OCTET with the high bit set; Long-integer = Short-length
+    # Multi-octet-integer; Integer-value = Short-integer | Long-integer.
+    assert wsp.encode_short_integer(4) == H("84")
+    assert wsp.encode_long_integer(0x1234) == H("021234")
+    assert wsp.encode_long_integer(0) == H("0100")
+    assert wsp.encode_integer_value(127) == H("ff")
+    assert wsp.encode_integer_value(128) == H("0180")
+    assert reader("84").short_integer() == 4
+    assert reader("03012345").long_integer() == 0x012345
+    assert reader("0180").integer_value() == 128
+    with pytest.raises(wsp.WspDecodeError, match="long-integer length 0"):
+        reader("00").long_integer()
+    with pytest.raises(wsp.WspDecodeError, match="short-integer"):
+        reader("04").short_integer()
+    with pytest.raises(wsp.WspEncodeError):
+        wsp.encode_short_integer(128)
+
+
+def test_value_length() -> None:
+    # §8.4.2.2 Value-length = Short-length (0..30) | Length-quote (31) Length (uintvar)
+    assert wsp.encode_value_length(30) == H("1e")
+    assert wsp.encode_value_length(31) == H("1f1f")
+    assert wsp.encode_value_length(200) == H("1f8148")
+    assert reader("1f8148" + "00" * 200).value_length() == 200
+    with pytest.raises(wsp.WspDecodeError, match="exceeds"):
+        reader("0500").value_length()
+    with pytest.raises(wsp.WspDecodeError, match="value-length"):
+        reader("20").value_length()
+
+
+def test_strings() -> None:
+    # §8.4.2.1 Text-string = [Quote] *TEXT End-of-string; Quote (127) when the first octet
+    # is >= 128. Quoted-string = <Octet 34> *TEXT End-of-string.
+    assert wsp.encode_text_string("abc") == H("61626300")
+    assert wsp.encode_text_string("é") == H("7fc3a900")
+    assert reader("7fc3a900").text_string() == "é"
+    assert wsp.encode_quoted_string("<a>") == H("223c613e00")
+    assert reader("223c613e00").quoted_string() == "<a>"
+    assert reader("00").text_value() == ""
+    r = reader("616263")
+    assert r.text_string() == "abc" and r.warnings and "NUL" in r.warnings[0]
+    with pytest.raises(wsp.WspEncodeError):
+        wsp.encode_text_string("a\x00b")
+
+
+def test_encoded_string_value() -> None:
+    # OMA-MMS-ENC §7.2.9 / WSP §8.4.2.1: Encoded-string-value = Text-string |
+    # Value-length Char-set Text-string; UTF-8 is MIBenum 106 = short-integer 0xEA.
+    assert wsp.encode_encoded_string_value("Hi") == H("486900")
+    assert wsp.encode_encoded_string_value("Пи") == H("07ea7fd09fd0b800")
+    value = reader("07ea7fd09fd0b800").encoded_string_value()
+    assert value == "Пи" and value.charset == "utf-8"
+    latin = reader("04 84 e9 74 00".replace(" ", "")).encoded_string_value()
+    assert latin == "ét" and latin.charset == "iso-8859-1"
+    # UTF-16 (MIBenum 1015 = long-integer 02 03F7): the text holds NULs, the value runs to its end
+    wide = EncodedString("ok", "utf-16")
+    octets = wsp.encode_encoded_string_value(wide)
+    assert octets[:4] == H("0a0203f7") and reader(octets.hex()).encoded_string_value() == "ok"
+
+
+def test_unknown_charset_is_a_warning() -> None:
+    r = reader("0502270f4100")  # MIBenum 9999, then "A"
+    value = r.encoded_string_value()
+    assert value == "A" and value.charset == "x-mibenum-9999"
+    assert any("unknown charset" in w for w in r.warnings)
+    assert wsp.encode_encoded_string_value(value) == H("0502270f4100")
+
+
+def test_invalid_utf8_text_is_kept() -> None:
+    r = reader("03ea" + "ff00")
+    value = r.encoded_string_value()
+    assert "not valid" in r.warnings[0]
+    assert value.encode("utf-8", "surrogateescape") == b"\xff"
+
+
+CONTENT_TYPES = [
+    # §8.4.2.24 Constrained-media: a well-known short-integer, or Extension-media text
+    (ContentType("image/jpeg"), "9e"),
+    (ContentType("application/smil"), "6170706c69636174696f6e2f736d696c00"),
+    # Content-general-form = Value-length Media-type; multipart/related with Type (0x89) and
+    # Start (0x8A) as in OMA-MMS-ENC §7.2.11.
+    (ContentType("application/vnd.wap.multipart.related",
+                 {"type": "application/smil", "start": "<s>"}),
+     "18" "b3" "89" "6170706c69636174696f6e2f736d696c00" "8a" "3c733e00"),
+    # Charset 0x81 with MIBenum 106 (utf-8) and Name 0x85
+    (ContentType("text/plain", {"charset": "utf-8", "name": "a.txt"}),
+     "0a" "83" "81ea" "85612e74787400"),
+]
+
+
+@pytest.mark.parametrize("ct,octets", CONTENT_TYPES)
+def test_content_type_known_answers(ct: ContentType, octets: str) -> None:
+    assert wsp.encode_content_type(ct) == H(octets)
+    assert reader(octets).content_type() == ct
+
+
+def test_content_type_lenient_forms() -> None:
+    # WSP 1.4 renumbered Name/Filename/Start to 0x97/0x98/0x99 (Text-value): accept both.
+    ct = reader("0d83" "97612e74787400" "99" "3c733e00").content_type()
+    assert ct == ContentType("text/plain", {"name": "a.txt", "start": "<s>"})
+    # charset=* (Any-charset 0x80) from handsets: accepted, with a warning
+    r = reader("0383" "8180")
+    assert r.content_type().params == {"charset": "*"} and r.warnings
+    # an untyped parameter: Token-text name and a Text-value
+    assert reader("0983" "666f6f00" "62617200").content_type().params == {"foo": "bar"}
+    with pytest.raises(wsp.WspDecodeError, match="empty content type"):
+        reader("00").content_type()
+
+
+def test_part_headers() -> None:
+    # Content-Location 0x8E (Text-string), Content-ID 0xC0 (Quoted-string),
+    # Content-Disposition 0xAE = Value-length Disposition (Inline 130) Filename (0x86) text
+    octets = "8e612e6a706700" "c0223c613e00" "ae08" "82" "86612e6a706700"
+    headers = reader(octets).wsp_headers()
+    assert headers == [("Content-Location", "a.jpg"), ("Content-ID", "<a>"),
+                       ("Content-Disposition", Disposition("inline", {"filename": "a.jpg"}))]
+    assert wsp.encode_wsp_headers(headers) == H(octets)
+    # Application-header: Token-text name, Text-string value; unknown well-known: raw octets
+    assert reader("582d4100763100" "9f83").wsp_headers() == [("X-A", "v1"),
+                                                           ("Pragma", RawValue(H("83")))]
+
+
+def test_multipart_known_answer() -> None:
+    # §8.5.2: nEntries (uintvar), then HeadersLen, DataLen, ContentType, Headers, Data
+    parts = [Part(ContentType("text/plain"), [("Content-ID", "<t>")], b"Hi"),
+             Part(ContentType("image/gif"), [], b"GIF89a")]
+    octets = b"".join(wsp.encode_multipart(parts))
+    assert octets == H("02" "07" "02" "83" "c0223c743e00" "4869" "01" "06" "9d" "474946383961")
+    r = Reader(octets)
+    decoded = r.multipart()
+    assert decoded == parts and r.at_end()
+    assert isinstance(decoded[1].data, memoryview) and decoded[1].data.obj is octets
+
+
+def test_multipart_rejects_lies() -> None:
+    with pytest.raises(wsp.WspDecodeError, match="cannot fit"):
+        Reader(H("7f00")).multipart()
+    with pytest.raises(wsp.WspDecodeError, match="exceeds"):
+        Reader(H("01" "01" "10" "83" "41")).multipart()
+
+
+def test_charset_tables_agree() -> None:
+    for mib, (name, _) in wsp.CHARSETS.items():
+        assert wsp.charset_name(mib) == name and wsp.charset_mib(name) == mib
+    assert wsp.charset_mib("UTF8") == 106 and wsp.charset_mib("latin1") == 4
+    with pytest.raises(wsp.WspEncodeError):
+        wsp.charset_mib("no-such-charset")
+
+
+def test_well_known_table_is_one_to_one() -> None:
+    assert len(wsp.CONTENT_TYPE_CODES) == len(wsp.CONTENT_TYPES)
+    for code, name in wsp.CONTENT_TYPES.items():
+        assert reader(wsp.encode_content_type(ContentType(name)).hex()).content_type().media_type \
+            == name
+        assert wsp.encode_content_type(ContentType(name)) == bytes((0x80 | code,))
+
+
+@given(st.integers(0, 0xFFFFFFFF))
+def test_uintvar_round_trip(n: int) -> None:
+    assert Reader(wsp.encode_uintvar(n)).uintvar() == n
+
+
+@given(st.integers(0, 2**240 - 1))
+def test_long_integer_round_trip(n: int) -> None:
+    assert Reader(wsp.encode_long_integer(n)).long_integer() == n
+
+
+texts = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"))
+
+
+@given(texts, st.sampled_from([None, "utf-8", "utf-16", "iso-8859-1", "shift_jis", "us-ascii"]))
+def test_encoded_string_round_trip(text: str, charset: str | None) -> None:
+    value = EncodedString(text, charset)
+    try:
+        octets = wsp.encode_encoded_string_value(value)
+    except wsp.WspEncodeError:
+        return  # the text has characters the charset cannot carry
+    decoded = Reader(octets).encoded_string_value()
+    effective = charset or (None if text.isascii() else "utf-8")
+    assert decoded.charset == effective
+    assert decoded == (text.removeprefix("\ufeff") if effective == "utf-8" else text)
+
+
+tokens = st.text("abcdefghijklmnopqrstuvwxyz-", min_size=1, max_size=12)
+param_values = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7e), max_size=20)
+
+
+@given(st.sampled_from(sorted(wsp.CONTENT_TYPE_CODES) + ["application/smil", "audio/amr"]),
+       st.dictionaries(st.sampled_from(["name", "filename", "start", "start-info"])
+                       | tokens.filter(lambda t: t not in ("charset", "type")),
+                       param_values, max_size=4),
+       st.sampled_from([None, "utf-8", "us-ascii", "big5"]))
+def test_content_type_round_trip(media: str, params: dict[str, str], charset: str | None) -> None:
+    if charset:
+        params = {"charset": charset, **params}
+    ct = ContentType(media, params)
+    decoded = Reader(wsp.encode_content_type(ct)).content_type()
+    assert decoded.media_type.lower() == media.lower() and decoded.params == params
