@@ -776,10 +776,12 @@ def encode_quoted_string(text: str) -> bytes:
 
 def encode_encoded_string_value(text: str) -> bytes:
     """Encoded-string-value. Text with a ``charset`` attribute (EncodedString) keeps it; plain
-    ASCII text goes as a Text-string; other text goes as UTF-8 with its charset."""
+    ASCII text goes as a Text-string; other text goes as UTF-8 with its charset. Text that
+    starts with a control character takes the charset form too: as a bare Text-string its
+    first octet would read as a Value-length."""
     charset = getattr(text, "charset", None)
     if charset is None:
-        if str(text).isascii():
+        if not text or (text.isascii() and text[0] >= " "):
             return encode_text_string(text)
         charset = "utf-8"
     if charset == ANY_CHARSET:

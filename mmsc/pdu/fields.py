@@ -231,13 +231,15 @@ class Time(Codec):
 
     def decode(self, r: Reader) -> datetime | timedelta:
         sub = r.length_bounded()
+        start = sub.pos
         token = sub.octet()
         seconds = sub.long_integer()
         if token == 128:
             return date_from_seconds(sub, seconds)
         if token == 129:
             return timedelta(seconds=seconds)
-        raise sub.error(f"expected Absolute (0x80) or Relative (0x81) token, found 0x{token:02x}")
+        raise sub.error(f"expected Absolute (0x80) or Relative (0x81) token, found 0x{token:02x}",
+                        start)
 
     def encode(self, value: datetime | timedelta) -> bytes:
         if isinstance(value, timedelta):
