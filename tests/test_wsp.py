@@ -156,8 +156,9 @@ def test_part_headers() -> None:
                        ("Content-Disposition", Disposition("inline", {"filename": "a.jpg"}))]
     assert wsp.encode_wsp_headers(headers) == H(octets)
     # Application-header: Token-text name, Text-string value; unknown well-known: raw octets
-    assert reader("582d4100763100" "9f83").wsp_headers() == [("X-A", "v1"),
-                                                           ("Pragma", RawValue(H("83")))]
+    assert reader("582d4100763100" "9f83" "a3020102" "8e6100").wsp_headers() == [
+        ("X-A", "v1"), ("Pragma", RawValue(H("83"))), ("Range", RawValue(H("020102"))),
+        ("Content-Location", "a")]
 
 
 def test_multipart_known_answer() -> None:

@@ -520,15 +520,17 @@ class Reader:
 
     def generic_value(self) -> bytes:
         """The octets of a header value whose encoding is not known, by the general rule of
-        §8.4.1.2: Short-integer (1 octet), Value-length + data, or Text-string."""
+        §8.4.1.2: Short-integer (1 octet), Value-length + data, or Text-string. A text that
+        lacked its End-of-string gets it back, so that the value re-encodes well-formed."""
         start = self.pos
         b = self.peek()
         if b & 0x80:
             self.pos += 1
         elif b <= 31:
-            self.pos += self.value_length()
+            length = self.value_length()  # advances past the length octets first
+            self.pos += length
         else:
-            self._cstring()
+            return encode_text_bytes(self.text_bytes())
         return bytes(self.data[start:self.pos])
 
     def wsp_header(self) -> tuple[str, HeaderValue]:
