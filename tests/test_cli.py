@@ -1,0 +1,156 @@
+"""The ``mmsc`` command line, run as a user runs it: a subprocess of the installed package."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mmsc.cli import main
+
+VECTORS = Path(__file__).resolve().parent.parent / "fixtures" / "vectors"
+ALL_PDUS = sorted(p.name for p in VECTORS.glob("*m-*.bin"))
+
+
+def mmsc(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run([sys.executable, "-m", "mmsc", *args], input=stdin,
+                          capture_output=True, timeout=60)
+
+
+def test_decode_json_shape() -> None:
+    out = mmsc("decode", "--json", str(VECTORS / "mmsd-m-retrieve-conf-9.bin"))
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert doc["message_type"] == "m-retrieve-conf"
+    assert doc["headers"]["X-Mms-Transaction-Id"] == "00000000216"
+    assert doc["headers"]["X-Mms-MMS-Version"] == "1.3"
+    assert doc["headers"]["Subject"] == {"text": "MMS-1.3-con-216", "charset": "us-ascii"}
+    jpeg = doc["parts"][1]
+    assert jpeg["content_type"] == "image/jpeg" and jpeg["size"] == 10934
+    assert jpeg["headers"]["Content-ID"] == "<JPG160X120.jpg>" and len(jpeg["sha256"]) == 64
+    assert doc["warnings"] == []
+
+
+def test_decode_readable_view_from_stdin() -> None:
+    data = (VECTORS / "mmsd-m-notification-ind-1.bin").read_bytes()
+    out = mmsc("decode", "-", stdin=data)
+    assert out.returncode == 0
+    text = out.stdout.decode()
+    assert "m-notification-ind (68 octets)" in text
+    assert "X-Mms-Content-Location: http://eps3.de/O/Z9IZO" in text
+    assert "X-Mms-Message-Class: Personal" in text
+
+
+@pytest.mark.parametrize("name", ALL_PDUS)
+def test_json_round_trip_through_encode(name: str, tmp_path: Path,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """decode --json --data, then encode, gives a PDU that decodes to the same JSON.
+    (In process, for speed: the subprocess tests above cover the entry point.)"""
+    assert main(["decode", "--json", "--data", str(VECTORS / name)]) == 0
+    first = json.loads(capsys.readouterr().out)
+    (tmp_path / "pdu.json").write_text(json.dumps(first))
+    assert main(["encode", str(tmp_path / "pdu.json"), "-o", str(tmp_path / "out.bin")]) == 0
+    capsys.readouterr()
+    assert main(["decode", "--json", "--data", str(tmp_path / "out.bin")]) == 0
+    second = json.loads(capsys.readouterr().out)
+    first.pop("warnings"), second.pop("warnings")
+    assert first == second
+
+
+def test_extract_writes_parts_and_encode_reads_them(tmp_path: Path) -> None:
+    src = VECTORS / "pymessaging-m-send-req-4.bin"
+    out = mmsc("decode", "--json", "--extract", str(tmp_path / "parts"), str(src))
+    doc = json.loads(out.stdout)
+    files = [Path(p["file"]) for p in doc["parts"]]
+    assert [f.name for f in files] == ["part-0", "part-1", "part-2", "part-3"]
+    assert files[1].read_bytes() == b"Hej hopp"
+    (tmp_path / "pdu.json").write_text(json.dumps(doc))
+    enc = mmsc("encode", str(tmp_path / "pdu.json"))
+    assert enc.returncode == 0 and enc.stdout == src.read_bytes()
+
+
+def test_encode_hand_written_json(tmp_path: Path) -> None:
+    (tmp_path / "hello.txt").write_bytes(b"Hello")
+    doc = {"message_type": "m-send-req",
+           "headers": {"X-Mms-Transaction-Id": "T1", "X-Mms-MMS-Version": "1.2",
+                       "From": "<insert-address>", "To": ["+33600000001/TYPE=PLMN"],
+                       "Subject": "Bonjour é", "X-Mms-Expiry": {"relative": 3600},
+                       "Content-Type": "application/vnd.wap.multipart.mixed"},
+           "parts": [{"content_type": {"media_type": "text/plain",
+                                       "params": {"charset": "utf-8"}},
+                      "headers": {"Content-ID": "<t>"}, "file": "hello.txt"}]}
+    (tmp_path / "req.json").write_text(json.dumps(doc))
+    enc = mmsc("encode", str(tmp_path / "req.json"), "--push")
+    assert enc.returncode == 0, enc.stderr
+    assert enc.stdout[:7] == bytes.fromhex("000603beaf848c")  # push, then X-Mms-Message-Type
+    dec = mmsc("decode", "--json", "--push", "-", stdin=enc.stdout)
+    back = json.loads(dec.stdout)
+    assert back["push"]["headers"] == {"X-Wap-Application-Id": 4}
+    assert back["headers"]["Subject"] == {"text": "Bonjour é", "charset": "utf-8"}
+    assert back["parts"][0]["size"] == 5
+
+
+def test_encode_warns_and_strict_refuses(tmp_path: Path) -> None:
+    (tmp_path / "bad.json").write_text(json.dumps(
+        {"message_type": "m-notification-ind", "headers": {"X-Mms-Transaction-Id": "x"}}))
+    loose = mmsc("encode", str(tmp_path / "bad.json"))
+    assert loose.returncode == 0 and b"lacks the mandatory X-Mms-Content-Location" in loose.stderr
+    strict = mmsc("encode", "--strict", str(tmp_path / "bad.json"))
+    assert strict.returncode == 2 and strict.stdout == b""
+
+
+@pytest.mark.parametrize("doc,message", [
+    ("{not json", b"not JSON"),
+    ('{"headers": {}}', b"message_type"),
+    ('{"message_type": "m-bogus"}', b"not a MessageType"),
+    ('{"message_type": "m-send-conf", "headers": {"X-Mms-Message-Size": "big"}}', b"integer"),
+])
+def test_encode_rejects_bad_json(doc: str, message: bytes, tmp_path: Path) -> None:
+    (tmp_path / "x.json").write_text(doc)
+    out = mmsc("encode", str(tmp_path / "x.json"))
+    assert out.returncode == 2 and message in out.stderr
+    assert b"Traceback" not in out.stderr and len(out.stderr.splitlines()) == 1
+
+
+def test_malformed_pdu_is_one_line_with_offset(tmp_path: Path) -> None:
+    data = (VECTORS / "mmsd-m-retrieve-conf-4.bin").read_bytes()[:50]
+    out = mmsc("decode", "-", stdin=data)
+    assert out.returncode == 2
+    assert out.stderr == b"mmsc decode: From: value length 24 exceeds the 6 octets left at offset 43\n"
+
+
+def test_missing_file() -> None:
+    out = mmsc("decode", "/nonexistent/file.bin")
+    assert out.returncode == 2 and b"No such file" in out.stderr and b"Traceback" not in out.stderr
+
+
+def test_decode_push_from_sms_user_data() -> None:
+    """SMS user data: UDH with 16-bit ports 2948/9200 (`06 05 04 0B 84 23 F0`), then the push."""
+    push = (VECTORS / "mmsd-wap-push-1.bin").read_bytes()
+    out = mmsc("decode", "--json", "--push", "-", stdin=bytes.fromhex("0605040b8423f0") + push)
+    doc = json.loads(out.stdout)
+    assert doc["push"]["udh"] == {"ports": {"destination": 2948, "source": 9200}}
+    assert doc["push"]["headers"] == {"X-Wap-Application-Id": 4, "Push-Flag": 6}
+    assert doc["headers"]["X-Mms-Transaction-Id"] == "OgQKKB"
+
+
+def test_decode_push_refuses_one_segment_of_many() -> None:
+    udh = bytes.fromhex("0b05040b8423f00003a70201")
+    out = mmsc("decode", "--push", "-", stdin=udh + b"\x01\x06\x00")
+    assert out.returncode == 2 and b"segment 1 of 2" in out.stderr
+
+
+def test_decode_push_of_other_content() -> None:
+    out = mmsc("decode", "--push", str(VECTORS / "pymessaging-wap-push-si-1.bin"))
+    assert out.returncode == 2 and b"application/vnd.wap.sic" in out.stderr
+
+
+def test_demo_prints_the_samples() -> None:
+    out = mmsc("demo")
+    assert out.returncode == 0
+    text = out.stdout.decode()
+    assert "not built yet" in text
+    assert text.count("== ") == len(ALL_PDUS)
