@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml scripts/bootstrap.sh
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/mmsc run
+	$(VENV)/bin/mmsc demo
 
 test: $(STAMP)
 	$(PY) -m pytest -q
