@@ -80,13 +80,14 @@ def _unwrap_push(data: bytes) -> tuple[PushPdu, dict[str, Any] | None]:
     """Strip a UDH when the input is SMS user data, then decode the push PDU."""
     udh_json = None
     split = split_user_data_header(data)
-    if split is not None and split[0].ports is not None:
+    if split is not None and split[0].ports is not None:  # SMS user data, not a bare push
         udh, payload = split
         concat = udh.concatenation
         if concat is not None and concat[1] > 1:
             raise CliError(f"SMS segment {concat[2]} of {concat[1]} (reference {concat[0]}): "
                            "reassemble the segments' payloads first")
-        udh_json = {"ports": {"destination": udh.ports[0], "source": udh.ports[1]}}
+        destination, source = split[0].ports
+        udh_json = {"ports": {"destination": destination, "source": source}}
         data = payload
     return decode_push(data), udh_json
 

@@ -100,7 +100,7 @@ def encode(pdu: MmsPdu) -> bytes:
     return b"".join(encode_chunks(pdu))
 
 
-def encode_chunks(pdu: MmsPdu) -> list[bytes | memoryview]:
+def encode_chunks(pdu: MmsPdu) -> list[bytes | bytearray | memoryview]:
     """The encoded PDU as a list of chunks; part data are passed through, not copied."""
     out = bytearray()
     for row, value in pdu.header_values():
@@ -114,7 +114,7 @@ def encode_chunks(pdu: MmsPdu) -> list[bytes | memoryview]:
         else:
             out += _encode_value(name, lambda v: wsp.encode_token_text(name)
                                  + wsp.encode_text_string(str(v)), value)
-    chunks: list[bytes | memoryview] = [out]
+    chunks: list[bytes | bytearray | memoryview] = [out]
     if pdu.content_type is not None:
         out.append(0x80 | _CONTENT_TYPE.code)
         out += _encode_value(_CONTENT_TYPE.name, _CONTENT_TYPE.codec.encode, pdu.content_type)

@@ -187,23 +187,25 @@ class Tokens(Codec):
         return _expect(value, int, f"a {self.table.__name__} label")
 
 
-class ClassValue(Tokens):
+class ClassValue(Codec):
     """X-Mms-Message-Class: a class-identifier token or Token-text (§7.3.27)."""
 
-    def __init__(self) -> None:
-        super().__init__(MessageClass)
+    tokens = Tokens(MessageClass)
 
     def decode(self, r: Reader) -> Token | int | str:
-        return super().decode(r) if r.peek() & 0x80 else r.token_text()
+        return self.tokens.decode(r) if r.peek() & 0x80 else r.token_text()
 
     def encode(self, value: Token | int | str) -> bytes:
         if isinstance(value, str):
             return wsp.encode_token_text(value)
-        return super().encode(value)
+        return self.tokens.encode(value)
+
+    def to_json(self, value: Token | int | str) -> JSON:
+        return value if isinstance(value, str) else self.tokens.to_json(value)
 
     def from_json(self, value: JSON) -> Token | int | str:
         try:
-            return super().from_json(value)
+            return self.tokens.from_json(value)
         except ValueError:
             return _expect(value, str, "a message class")
 

@@ -181,11 +181,11 @@ def _encoding_order(message_type: MessageType | int) -> tuple[str, ...]:
     return tuple(order)
 
 
-_ORDERS = {t: _encoding_order(t) for t in MessageType}
+_ORDERS: dict[int, tuple[str, ...]] = {t: _encoding_order(t) for t in MessageType}
 
 
 def encoding_order(message_type: MessageType | int) -> tuple[str, ...]:
-    return _ORDERS.get(message_type) or _encoding_order(message_type)  # type: ignore[call-overload]
+    return _ORDERS.get(message_type) or _encoding_order(message_type)
 
 
 def problems(pdu: MmsPdu) -> list[str]:
