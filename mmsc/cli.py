@@ -118,11 +118,15 @@ def _decode_command(args: argparse.Namespace) -> int:
         _extract(doc, pdu, args.extract)
     if push_doc is not None:
         doc = {"push": push_doc, **doc}
-    if args.json:
-        print(json.dumps(doc, ensure_ascii=False, indent=2))
-    else:
-        print(render(doc, len(data)))
+    _emit(json.dumps(doc, ensure_ascii=False, indent=2) if args.json else render(doc, len(data)))
     return 0
+
+
+def _emit(text: str) -> None:
+    """Write UTF-8 text. Octets that were not valid UTF-8 in the PDU (kept as surrogate
+    escapes) come out as \\udcXX escapes: valid JSON that ``encode`` turns back into them."""
+    sys.stdout.buffer.write((text + "\n").encode("utf-8", "backslashreplace"))
+    sys.stdout.flush()
 
 
 def _extract(doc: dict[str, Any], pdu: Any, folder: Path) -> None:
@@ -205,7 +209,5 @@ def _demo_command(args: argparse.Namespace) -> int:
           f"{FIXTURES} instead.\n")
     for path in sorted(FIXTURES.glob("*m-*.bin")):
         pdu = decode(path.read_bytes())
-        print(f"== {path.name}")
-        print(render(to_json(pdu), path.stat().st_size))
-        print()
+        _emit(f"== {path.name}\n{render(to_json(pdu), path.stat().st_size)}\n")
     return 0

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from mmsc.cli import main
+from mmsc.pdu import decode
 
 VECTORS = Path(__file__).resolve().parent.parent / "fixtures" / "vectors"
 ALL_PDUS = sorted(p.name for p in VECTORS.glob("*m-*.bin"))
@@ -120,6 +121,21 @@ def test_malformed_pdu_is_one_line_with_offset(tmp_path: Path) -> None:
     out = mmsc("decode", "-", stdin=data)
     assert out.returncode == 2
     assert out.stderr == b"mmsc decode: From: value length 24 exceeds the 6 octets left at offset 43\n"
+
+
+def test_invalid_utf8_text_survives_json(tmp_path: Path) -> None:
+    """Text octets that are not UTF-8 print as JSON escapes and encode back to the same text
+    octets (written strictly: with the Quote before a first octet >= 0x80)."""
+    pdu = bytes.fromhex("8c 81 98 ff fe 00 8d 92 92 80 93 c3 28 00".replace(" ", ""))
+    out = mmsc("decode", "--json", "-", stdin=pdu)
+    assert out.returncode == 0, out.stderr
+    assert b'"X-Mms-Transaction-Id": "\\udcff\\udcfe"' in out.stdout
+    (tmp_path / "x.json").write_bytes(out.stdout)
+    again = mmsc("encode", str(tmp_path / "x.json"))
+    assert again.returncode == 0
+    assert decode(again.stdout).transaction_id.encode("utf-8", "surrogateescape") == b"\xff\xfe"
+    assert decode(again.stdout) == decode(pdu)
+    assert mmsc("decode", "-", stdin=pdu).returncode == 0
 
 
 def test_missing_file() -> None:
