@@ -180,7 +180,7 @@ def _encode_command(args: argparse.Namespace) -> int:
     base = Path.cwd() if args.file == "-" else Path(args.file).resolve().parent
     try:
         doc = json.loads(text)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise CliError(f"not JSON: {exc}") from None
     if isinstance(doc, dict):
         doc.pop("push", None)

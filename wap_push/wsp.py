@@ -895,6 +895,20 @@ HEADER_VALUE_ENCODERS: dict[str, Callable[[HeaderValue], bytes]] = {
 }
 
 
+def raw_value_octets(value: RawValue) -> bytes:
+    """The octets of a raw header value, checked to be exactly one value by the general rule
+    of §8.4.1.2 (so that what follows it still parses)."""
+    octets = value.octets
+    reader = Reader(octets)
+    try:
+        whole = reader.generic_value() == octets and reader.at_end()
+    except WspDecodeError:
+        whole = False
+    if not whole:
+        raise WspEncodeError(f"raw octets {octets.hex()!r} are not one header value")
+    return octets
+
+
 def encode_wsp_header(name: str, value: HeaderValue) -> bytes:
     """One header: well-known code + value when the name is in Table 39, else an
     Application-header (Token-text name, Text-string value)."""
@@ -905,7 +919,7 @@ def encode_wsp_header(name: str, value: HeaderValue) -> bytes:
             raise WspEncodeError(f"raw value for unknown header {name!r}")
         return encode_token_text(name) + encode_text_string(str(value))
     if isinstance(value, RawValue):
-        return encode_short_integer(code) + value.octets
+        return encode_short_integer(code) + raw_value_octets(value)
     encoder = HEADER_VALUE_ENCODERS.get(key, _text_header)
     return encode_short_integer(code) + encoder(value)
 

@@ -110,7 +110,7 @@ def encode_chunks(pdu: MmsPdu) -> list[bytes | bytearray | memoryview]:
         code = unassigned_code(name)
         if code is not None and isinstance(value, RawValue):
             out.append(0x80 | code)
-            out += value.octets
+            out += _encode_value(name, wsp.raw_value_octets, value)
         else:
             out += _encode_value(name, lambda v: wsp.encode_token_text(name)
                                  + wsp.encode_text_string(str(v)), value)

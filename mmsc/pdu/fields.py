@@ -419,7 +419,7 @@ class Raw(Codec):
         return RawValue(r.generic_value())
 
     def encode(self, value: RawValue) -> bytes:
-        return _expect(value, RawValue, "raw octets").octets
+        return wsp.raw_value_octets(_expect(value, RawValue, "raw octets"))
 
     def to_json(self, value: RawValue) -> JSON:
         return {"raw": value.octets.hex().upper()}
@@ -546,10 +546,12 @@ def unassigned_name(code: int) -> str:
 
 
 def unassigned_code(name: str) -> int | None:
-    if name.startswith(UNASSIGNED_PREFIX):
-        try:
-            return int(name[len(UNASSIGNED_PREFIX):], 16)
-        except ValueError:
-            return None
-    return None
+    """The code an ``X-Mms-Unassigned-0xNN`` name stands for, if the table leaves it free."""
+    if not name.startswith(UNASSIGNED_PREFIX):
+        return None
+    try:
+        code = int(name[len(UNASSIGNED_PREFIX):], 16)
+    except ValueError:
+        return None
+    return code if code < 0x80 and code not in BY_CODE else None
 
