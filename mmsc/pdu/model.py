@@ -169,8 +169,12 @@ def _layout(message_type: MessageType | int) -> list[str]:
     return spec.split() if spec else []
 
 
-def mandatory_fields(message_type: MessageType | int) -> list[str]:
-    return [name[:-1] for name in _layout(message_type) if name.endswith("!")]
+_MANDATORY: dict[int, tuple[str, ...]] = {
+    t: tuple(name[:-1] for name in _layout(t) if name.endswith("!")) for t in MessageType}
+
+
+def mandatory_fields(message_type: MessageType | int) -> tuple[str, ...]:
+    return _MANDATORY.get(message_type, ())
 
 
 def _encoding_order(message_type: MessageType | int) -> tuple[str, ...]:
