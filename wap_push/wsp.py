@@ -766,6 +766,8 @@ def encode_text_string(text: str) -> bytes:
 
 
 def encode_token_text(text: str) -> bytes:
+    if not text.isascii():
+        raise WspEncodeError(f"not a token: {text!r}")
     raw = _no_nul(text.encode("ascii"))
     if not raw or raw[0] < 0x20 or raw[0] >= 0x7F:
         raise WspEncodeError(f"not a token: {text!r}")
@@ -796,11 +798,11 @@ def encode_encoded_string_value(text: str) -> bytes:
             raw = str(text).encode(codec, "surrogateescape")
         except UnicodeEncodeError as exc:
             raise WspEncodeError(f"text cannot be encoded in {charset}") from exc
-    body = raw + b"\x00" if codec_is_wide(charset) else encode_text_bytes(raw)
+    body = raw + b"\x00" if _is_wide(charset) else encode_text_bytes(raw)
     return with_length(prefix + body)
 
 
-def codec_is_wide(charset: str) -> bool:
+def _is_wide(charset: str) -> bool:
     return charset != ANY_CHARSET and python_codec(charset) in _WIDE_CODECS
 
 
