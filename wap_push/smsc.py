@@ -1,0 +1,311 @@
+"""An SMSC emulator: an asyncio SMPP 3.4 server for tests and for `make run`.
+
+It binds ESMEs (transmitter, receiver, transceiver) with credentials, answers submit_sm with
+message ids, sends delivery receipts as deliver_sm when asked, answers enquire_link and
+unbind, and answers every malformed or unknown PDU with the right status instead of dying.
+Concatenated segments (UDH or SAR TLVs) are reassembled, and each complete SMS goes to the
+subscribers: that is how emulated handsets receive their pushes.
+
+Fault injection for tests: ``latency`` before each submit_sm_resp, a ``reject_rate`` of
+submits refused with ``reject_status``, a ``throttle`` in submits per second above which
+ESME_RTHROTTLED is returned, and ``drop_after`` PDUs after which the link is cut.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import random
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable, Coroutine
+
+from .smpp import (
+    COMMAND_NAMES, ESM_DELIVERY_RECEIPT, ESM_UDHI, ESME_ROK, RESPONSE_BIT, STATUS_CODES,
+    TLV_MESSAGE_PAYLOAD,
+    TLV_MESSAGE_STATE, TLV_RECEIPTED_MESSAGE_ID, TLV_SAR_MSG_REF_NUM, TLV_SAR_SEGMENT_SEQNUM,
+    TLV_SAR_TOTAL_SEGMENTS, Framer, Pdu, Receipt, SmppError, decode_pdu, encode_pdu,
+    format_receipt,
+)
+from .sms import (
+    DCS_GSM7, DCS_UCS2, IEI_CONCAT_16, Reassembler, UserDataHeader, gsm7_text,
+    split_user_data_header,
+)
+
+log = logging.getLogger(__name__)
+
+_TEXT_CODINGS = {DCS_GSM7: "gsm7", 0x01: "ascii", 0x03: "latin-1", DCS_UCS2: "utf-16-be"}
+_BIND_MODES = {"bind_transmitter": "tx", "bind_receiver": "rx", "bind_transceiver": "trx"}
+
+
+@dataclass
+class ReceivedSms:
+    """One complete SMS as the emulator received it (segments already joined)."""
+
+    system_id: str
+    source: str
+    destination: str
+    data_coding: int
+    payload: bytes
+    udh: UserDataHeader | None = None
+    message_ids: list[str] = field(default_factory=list)
+
+    @property
+    def ports(self) -> tuple[int, int] | None:
+        return self.udh.ports if self.udh else None
+
+    @property
+    def text(self) -> str | None:
+        """The text of a text SMS (SMPP carries GSM 7-bit unpacked, a septet an octet)."""
+        codec = _TEXT_CODINGS.get(self.data_coding)
+        if codec is None:
+            return None
+        if codec == "gsm7":
+            return gsm7_text(self.payload)
+        return self.payload.decode(codec, "replace")
+
+
+@dataclass(eq=False)
+class _Session:
+    writer: asyncio.StreamWriter
+    system_id: str = ""
+    mode: str = ""  # tx, rx or trx once bound
+    pdus: int = 0
+    sequence: itertools.count = field(default_factory=lambda: itertools.count(1))
+
+    @property
+    def can_send(self) -> bool:
+        return self.mode in ("tx", "trx")
+
+    @property
+    def can_receive(self) -> bool:
+        return self.mode in ("rx", "trx")
+
+
+class SmscEmulator:
+    """An SMPP server on loopback. ``accounts`` maps system_id to password (None: any)."""
+
+    def __init__(self, accounts: dict[str, str] | None = None, *, latency: float = 0.0,
+                 reject_rate: float = 0.0, reject_status: int = STATUS_CODES["ESME_RSUBMITFAIL"],
+                 throttle: float | None = None, drop_after: int | None = None,
+                 receipt_delay: float = 0.0, seed: int | None = None,
+                 reassembly_timeout: float = 300.0) -> None:
+        self.accounts = accounts
+        self.latency = latency
+        self.reject_rate = reject_rate
+        self.reject_status = reject_status
+        self.throttle = throttle
+        self.drop_after = drop_after
+        self.receipt_delay = receipt_delay
+        self.received: list[ReceivedSms] = []
+        self.submitted = 0
+        self._random = random.Random(seed)
+        self._subscribers: list[Callable[[ReceivedSms], None]] = []
+        self._sessions: set[_Session] = set()
+        self._server: asyncio.Server | None = None
+        self._ids = itertools.count(1)
+        self._recent: deque[float] = deque()
+        self._reassembler = Reassembler(reassembly_timeout)
+        self._segment_ids: dict[tuple[str, int], list[str]] = {}
+        self._tasks: set[asyncio.Task] = set()
+
+    def subscribe(self, callback: Callable[[ReceivedSms], None]) -> None:
+        """Call ``callback`` with every complete SMS."""
+        self._subscribers.append(callback)
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> tuple[str, int]:
+        self._server = await asyncio.start_server(self._serve, host, port)
+        address = self._server.sockets[0].getsockname()
+        log.info("SMSC emulator listening on %s:%s", address[0], address[1])
+        return address[0], address[1]
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for session in list(self._sessions):
+            session.writer.close()
+        for task in list(self._tasks):
+            task.cancel()
+        if self._server is not None:
+            await self._server.wait_closed()
+
+    # -- the connection ----------------------------------------------------------------------
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        session = _Session(writer)
+        self._sessions.add(session)
+        framer = Framer()
+        try:
+            while data := await reader.read(65536):
+                for frame in framer.feed(data):
+                    if not await self._handle(session, frame):
+                        return
+        except SmppError as exc:  # framing lost: say why, then close
+            log.warning("SMPP framing error from %s: %s", session.system_id or "unbound", exc)
+            await self._send(session, Pdu("generic_nack", exc.sequence, exc.status))
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            self._sessions.discard(session)
+            writer.close()
+
+    async def _send(self, session: _Session, pdu: Pdu) -> None:
+        try:
+            session.writer.write(encode_pdu(pdu))
+            await session.writer.drain()
+        except ConnectionError:
+            pass
+
+    async def _handle(self, session: _Session, frame: bytes) -> bool:
+        """Answer one PDU; False when the link is to close."""
+        session.pdus += 1
+        if self.drop_after is not None and session.pdus > self.drop_after:
+            log.info("fault injection: dropping the link of %s", session.system_id)
+            return False
+        try:
+            pdu = decode_pdu(frame)
+        except SmppError as exc:
+            log.warning("malformed SMPP PDU from %s: %s", session.system_id or "unbound", exc)
+            name = _response_name(exc.command_id)
+            await self._send(session, Pdu(name, exc.sequence, exc.status))
+            return True
+        if pdu.is_response:
+            return True  # deliver_sm_resp, enquire_link_resp: nothing to do
+        if pdu.command in _BIND_MODES:
+            await self._bind(session, pdu)
+        elif pdu.command == "enquire_link":
+            await self._send(session, pdu.response())
+        elif pdu.command == "unbind":
+            await self._send(session, pdu.response())
+            return False
+        elif not session.mode:
+            await self._send(session, pdu.response(STATUS_CODES["ESME_RINVBNDSTS"]))
+        elif pdu.command == "submit_sm":
+            await self._submit(session, pdu)
+        else:
+            await self._send(session, Pdu("generic_nack", pdu.sequence,
+                                          STATUS_CODES["ESME_RINVCMDID"]))
+        return True
+
+    async def _bind(self, session: _Session, pdu: Pdu) -> None:
+        system_id, password = pdu.get("system_id", ""), pdu.get("password", "")
+        if session.mode:
+            status = STATUS_CODES["ESME_RALYBND"]
+        elif self.accounts is not None and system_id not in self.accounts:
+            status = STATUS_CODES["ESME_RINVSYSID"]
+        elif self.accounts is not None and self.accounts[system_id] != password:
+            status = STATUS_CODES["ESME_RINVPASWD"]
+        else:
+            status = ESME_ROK
+            session.system_id, session.mode = system_id, _BIND_MODES[pdu.command]
+        log.info("%s from %r: %s", pdu.command, system_id, "ok" if not status else hex(status))
+        await self._send(session, pdu.response(status, system_id="mmsc-smsc"))
+
+    # -- submit_sm ---------------------------------------------------------------------------
+
+    def _throttled(self) -> bool:
+        if self.throttle is None:
+            return False
+        now = asyncio.get_running_loop().time()
+        while self._recent and now - self._recent[0] >= 1.0:
+            self._recent.popleft()
+        if len(self._recent) >= self.throttle:
+            return True
+        self._recent.append(now)
+        return False
+
+    async def _submit(self, session: _Session, pdu: Pdu) -> None:
+        if not session.can_send:
+            await self._send(session, pdu.response(STATUS_CODES["ESME_RINVBNDSTS"]))
+            return
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        if self._throttled():
+            await self._send(session, pdu.response(STATUS_CODES["ESME_RTHROTTLED"]))
+            return
+        if self.reject_rate and self._random.random() < self.reject_rate:
+            await self._send(session, pdu.response(self.reject_status))
+            return
+        message_id = f"{next(self._ids):08X}"
+        self.submitted += 1
+        await self._send(session, pdu.response(message_id=message_id))
+        if pdu.get("registered_delivery", 0) & 0x03:
+            self._later(self._receipt(session.system_id, pdu, message_id))
+        try:
+            self._collect(session, pdu, message_id)
+        except ValueError as exc:
+            log.warning("undeliverable SMS from %s: %s", session.system_id, exc)
+
+    def _collect(self, session: _Session, pdu: Pdu, message_id: str) -> None:
+        """Reassemble; hand every complete SMS to the subscribers."""
+        source, destination = pdu.get("source_addr", ""), pdu.get("destination_addr", "")
+        data = pdu.tlvs.get(TLV_MESSAGE_PAYLOAD) or pdu.get("short_message", b"")
+        sender = f"{session.system_id}|{source}|{destination}"
+        has_udh = bool(pdu.get("esm_class", 0) & ESM_UDHI)
+        sar = pdu.tlvs.get(TLV_SAR_MSG_REF_NUM)
+        if sar is not None and not has_udh:  # SAR TLVs (§5.3.2.22-24): the same as a UDH
+            data = UserDataHeader(((IEI_CONCAT_16, _sar_element(pdu, sar)),)).encode() + data
+            has_udh = True
+        split = split_user_data_header(data) if has_udh else None
+        concat = split[0].concatenation if split else None
+        key = (sender, concat[0] if concat else -1)
+        ids = self._segment_ids.setdefault(key, [])
+        ids.append(message_id)
+        while len(self._segment_ids) > 10_000:  # incomplete messages from a misbehaving ESME
+            del self._segment_ids[next(iter(self._segment_ids))]
+        result = self._reassembler.feed(sender, data, asyncio.get_running_loop().time(),
+                                        has_udh=has_udh)
+        if result is None:
+            return
+        self._segment_ids.pop(key, None)
+        udh, payload = result
+        if sar is not None and not pdu.get("esm_class", 0) & ESM_UDHI:
+            udh = None  # the header was built from the TLVs, not sent
+        sms = ReceivedSms(session.system_id, source, destination, pdu.get("data_coding", 0),
+                          payload, udh, ids)
+        self.received.append(sms)
+        for callback in self._subscribers:
+            try:
+                callback(sms)
+            except Exception:  # a subscriber's failure must not stop the SMSC
+                log.exception("SMS subscriber failed")
+
+    def _later(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _receipt(self, system_id: str, submit: Pdu, message_id: str) -> None:
+        """A delivery receipt (Appendix B) to a receiving session of the same ESME."""
+        if self.receipt_delay:
+            await asyncio.sleep(self.receipt_delay)
+        target = next((s for s in self._sessions
+                       if s.system_id == system_id and s.can_receive), None)
+        if target is None:
+            log.info("no receiver bound for %s: receipt for %s dropped", system_id, message_id)
+            return
+        now = datetime.now()
+        text = format_receipt(Receipt(message_id, "DELIVRD", "000", now, now))
+        deliver = Pdu("deliver_sm", next(target.sequence), fields={
+            "source_addr": submit.get("destination_addr", ""),
+            "destination_addr": submit.get("source_addr", ""),
+            "esm_class": ESM_DELIVERY_RECEIPT, "short_message": text},
+            tlvs={TLV_RECEIPTED_MESSAGE_ID: message_id.encode() + b"\x00",
+                  TLV_MESSAGE_STATE: b"\x02"})
+        await self._send(target, deliver)
+
+
+def _response_name(command_id: int) -> str:
+    """The response to send for a request that failed to decode."""
+    if command_id & RESPONSE_BIT:
+        return "generic_nack"
+    return COMMAND_NAMES.get(command_id | RESPONSE_BIT, "generic_nack")
+
+
+def _sar_element(pdu: Pdu, reference: bytes) -> bytes:
+    """A 16-bit concatenation element from the SAR TLVs."""
+    total = pdu.tlvs.get(TLV_SAR_TOTAL_SEGMENTS, b"\x01")[:1] or b"\x01"
+    sequence = pdu.tlvs.get(TLV_SAR_SEGMENT_SEQNUM, b"\x01")[:1] or b"\x01"
+    return (int.from_bytes(reference, "big") & 0xFFFF).to_bytes(2, "big") + total + sequence
