@@ -1,0 +1,114 @@
+"""The smpplib-based client against the SMSC emulator, over TCP on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+
+from mmsc.pdu import MessageClass, MessageType, MmsPdu, decode, encode
+from wap_push.push import decode_push, encode_push
+from wap_push.smpp_client import ReceiptEvent, SmppClient, SmppConfig, SmppSendError
+from wap_push.smsc import SmscEmulator
+
+ACCOUNTS = {"mmsc": "secret"}
+
+
+def notification(padding: int) -> bytes:
+    return encode(MmsPdu(MessageType.NOTIFICATION_IND, "T9", "1.2",
+                         message_class=MessageClass.PERSONAL, message_size=2048,
+                         expiry=timedelta(days=2),
+                         content_location="http://mmsc.test/m/" + "t" * padding))
+
+
+async def started(smsc: SmscEmulator, **config: object) -> tuple[SmppClient, list[ReceiptEvent]]:
+    _, port = await smsc.start()
+    receipts: list[ReceiptEvent] = []
+    settings = {"port": port, "system_id": "mmsc", "password": "secret", "max_rate": 200.0,
+                "reconnect_min": 0.05, "response_timeout": 3.0, **config}
+    client = SmppClient(SmppConfig(**settings), on_receipt=receipts.append)  # type: ignore[arg-type]
+    await client.start()
+    return client, receipts
+
+
+async def until(condition, timeout: float = 5.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.01)
+
+
+async def test_push_and_text_with_receipts_matched() -> None:
+    smsc = SmscEmulator(ACCOUNTS)
+    client, receipts = await started(smsc)
+    try:
+        push = encode_push(notification(560), transaction_id=3)
+        assert len(push) >= 600
+        push_ids = await client.send_push("+33600000001", push, tag="push-1")
+        text = "Vous avez recu un MMS {voir} http://mmsc.test/v/x " + "€" * 90  # GSM: no ç
+        text_ids = await client.send_text("+33600000002", text, tag="text-1")
+        assert len(push_ids) == 6 and len(text_ids) == 2
+        await until(lambda: len(receipts) == 8)
+        by_tag = {}
+        for event in receipts:
+            assert event.receipt.state == "DELIVRD"
+            by_tag.setdefault(event.tag, set()).add(event.message_id)
+        assert by_tag == {"push-1": set(push_ids), "text-1": set(text_ids)}
+        pushed, texted = smsc.received
+        assert pushed.payload == push and pushed.ports == (2948, 9200)
+        assert decode(decode_push(pushed.payload).data).transaction_id == "T9"
+        assert texted.text == text and texted.destination == "+33600000002"
+    finally:
+        await client.close()
+        await smsc.close()
+
+
+async def test_bad_password_is_a_permanent_bind_error() -> None:
+    smsc = SmscEmulator(ACCOUNTS)
+    with pytest.raises(SmppSendError) as info:
+        await started(smsc, password="wrong")
+    assert info.value.status == 0x0E and info.value.decision == "permanent"
+    await smsc.close()
+
+
+async def test_throttling_slows_down_instead_of_failing() -> None:
+    smsc = SmscEmulator(ACCOUNTS, throttle=20)
+    client, _ = await started(smsc, max_rate=1000.0)
+    try:
+        ids = [await client.submit("+1", b"x", registered_delivery=False) for _ in range(40)]
+        assert len(set(ids)) == 40 and smsc.submitted == 40
+        assert client.limiter.rate < 1000.0
+    finally:
+        await client.close()
+        await smsc.close()
+
+
+async def test_refusals_carry_their_retry_decision() -> None:
+    smsc = SmscEmulator(ACCOUNTS, reject_rate=1.0, reject_status=0x0B)
+    client, _ = await started(smsc)
+    try:
+        with pytest.raises(SmppSendError) as info:
+            await client.submit("+1", b"x")
+        assert (info.value.status, info.value.decision) == (0x0B, "permanent")
+    finally:
+        await client.close()
+        await smsc.close()
+
+
+async def test_reconnects_after_the_link_drops() -> None:
+    smsc = SmscEmulator(ACCOUNTS, drop_after=4)  # bind + 3 submits, then the link is cut
+    client, _ = await started(smsc)
+    try:
+        sent, failures = 0, 0
+        while sent < 8:
+            try:
+                await client.submit("+1", b"x", registered_delivery=False)
+                sent += 1
+            except SmppSendError as exc:
+                assert exc.decision == "retry"
+                failures += 1
+                await asyncio.sleep(0.1)
+        assert client.binds >= 2 and failures >= 1 and smsc.submitted == 8
+    finally:
+        await client.close()
+        await smsc.close()

@@ -1,0 +1,381 @@
+"""An SMPP client (ESME) on smpplib, bridged to asyncio: smpplib's blocking socket I/O runs in
+worker threads, results come back to the event loop as futures and callbacks.
+
+- binds as transceiver, transmitter or receiver with system_id, password and system_type;
+- submits WAP pushes (binary, UDHI, data_coding 0x04 or 0xF5) and text SMS (GSM 7-bit or
+  UCS-2), segment by segment, under a maximum rate in messages per second;
+- asks for delivery receipts and matches each one back to the submission (and its tag);
+- keeps the link alive with enquire_link, and reconnects with exponential back-off;
+- ESME_RTHROTTLED and ESME_RMSGQFUL halve the rate and retry after a pause; every other
+  status becomes :class:`SmppSendError` with the status's retry decision (smpp.STATUSES).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import smpplib.client
+import smpplib.consts
+import smpplib.exceptions
+import smpplib.smpp
+
+from .smpp import (
+    ESM_DELIVERY_RECEIPT, ESM_UDHI, ESME_ROK, RECEIPT_STATES, Receipt, parse_receipt,
+    retry_decision, status_name,
+)
+from .sms import DCS_8BIT, DCS_GSM7, encode_text, gsm7_septets, segment_push
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SmppConfig:
+    """How to reach and use one SMSC."""
+
+    host: str = "127.0.0.1"
+    port: int = 2775
+    system_id: str = "mmsc"
+    password: str = ""
+    system_type: str = ""
+    bind: str = "transceiver"           # transceiver | transmitter | receiver
+    source_addr: str = "MMSC"
+    max_rate: float = 10.0              # messages per second (long numbers ~10, short codes ~100)
+    push_data_coding: int = DCS_8BIT    # 0x04, or 0xF5 (class 1, 8-bit) for some networks
+    push_max_user_data: int = 128       # octets per push segment, UDH included
+    enquire_link_interval: float = 30.0
+    response_timeout: float = 10.0
+    reconnect_min: float = 0.5
+    reconnect_max: float = 60.0
+    throttle_retries: int = 5
+
+
+_NO_RECEIPT = object()  # the tag of a submit that asked for no receipt
+
+
+class SmppSendError(Exception):
+    """A submit the SMSC refused (or that could not be sent). ``decision`` is "retry",
+    "throttle", "rebind" or "permanent"."""
+
+    def __init__(self, status: int, message: str = "") -> None:
+        self.status = status
+        self.decision = retry_decision(status)
+        super().__init__(message or f"{status_name(status)} ({self.decision})")
+
+
+@dataclass(frozen=True)
+class ReceiptEvent:
+    """A delivery receipt matched to what was submitted: ``tag`` is the caller's."""
+
+    message_id: str
+    tag: Any
+    receipt: Receipt
+
+
+class _Sequence:
+    """A thread-safe sequence generator for smpplib (§3.2: 1 .. 0x7FFFFFFF)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._value = 0
+
+    @property
+    def sequence(self) -> int:
+        return self._value
+
+    def next_sequence(self) -> int:
+        with self._lock:
+            self._value = self._value % 0x7FFFFFFF + 1
+            return self._value
+
+
+class _Client(smpplib.client.Client):
+    """smpplib's client with sends serialised: the reader thread answers deliver_sm and
+    enquire_link while the loop's worker threads submit."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._send_lock = threading.Lock()
+
+    def send_pdu(self, p: Any) -> Any:
+        with self._send_lock:
+            return super().send_pdu(p)
+
+
+class RateLimiter:
+    """Spaces sends at ``rate`` per second; :meth:`slow_down` halves it for a while."""
+
+    def __init__(self, rate: float) -> None:
+        self.nominal = self.rate = rate
+        self._next = 0.0
+
+    async def wait(self) -> None:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        start = max(now, self._next)
+        self._next = start + 1.0 / self.rate
+        if start > now:
+            await asyncio.sleep(start - now)
+        if self.rate < self.nominal:  # recover gently after a throttle
+            self.rate = min(self.nominal, self.rate * 1.1)
+
+    def slow_down(self) -> None:
+        self.rate = max(self.nominal / 64, self.rate / 2)
+
+
+class SmppClient:
+    """One SMPP session to one SMSC, for use from the event loop."""
+
+    def __init__(self, config: SmppConfig,
+                 on_receipt: Callable[[ReceiptEvent], None] | None = None,
+                 on_message: Callable[[Any], None] | None = None) -> None:
+        self.config = config
+        self.on_receipt = on_receipt
+        self.on_message = on_message
+        self.limiter = RateLimiter(config.max_rate)
+        self._client: _Client | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pending: dict[int, tuple[asyncio.Future, Any]] = {}
+        self._tags: dict[str, Any] = {}
+        self._bound = asyncio.Event()
+        self._first_bind: asyncio.Future | None = None
+        self._runner: asyncio.Task | None = None
+        self._closing = False
+        self._reference = 0
+        self.binds = 0
+
+    # -- link ----------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Connect and bind; raises SmppSendError or OSError if the first bind fails."""
+        self._loop = asyncio.get_running_loop()
+        self._first_bind = self._loop.create_future()
+        self._runner = asyncio.create_task(self._run())
+        await self._first_bind
+
+    async def close(self) -> None:
+        self._closing = True
+        client = self._client
+        if client is not None:
+            await asyncio.to_thread(self._unbind, client)
+        if self._runner is not None:
+            self._runner.cancel()
+            try:
+                await self._runner
+            except asyncio.CancelledError:
+                pass
+
+    @staticmethod
+    def _unbind(client: _Client) -> None:
+        try:
+            client.unbind()
+        except Exception:  # the link may already be gone
+            pass
+        client.disconnect()
+
+    async def _run(self) -> None:
+        delay = self.config.reconnect_min
+        while not self._closing:
+            try:
+                self._client = await asyncio.to_thread(self._connect)
+            except (OSError, smpplib.exceptions.PDUError, smpplib.exceptions.ConnectionError) as exc:
+                error = _bind_error(exc)
+                log.warning("SMPP bind to %s:%s failed: %s", self.config.host, self.config.port,
+                            error)
+                if self._first_bind is not None and not self._first_bind.done():
+                    self._first_bind.set_exception(error)
+                    return
+                await asyncio.sleep(delay)
+                delay = min(self.config.reconnect_max, delay * 2)
+                continue
+            delay = self.config.reconnect_min
+            self.binds += 1
+            self._bound.set()
+            if self._first_bind is not None and not self._first_bind.done():
+                self._first_bind.set_result(None)
+            keepalive = asyncio.create_task(self._keepalive(self._client))
+            try:
+                await asyncio.to_thread(self._read_loop, self._client)
+            finally:
+                keepalive.cancel()
+                self._bound.clear()
+                self._fail_pending(SmppSendError(0x08, "SMPP link lost"))
+                if not self._closing:
+                    await asyncio.to_thread(self._client.disconnect)
+            if not self._closing:
+                log.warning("SMPP link to %s:%s lost; reconnecting", self.config.host,
+                            self.config.port)
+                await asyncio.sleep(delay)
+
+    def _connect(self) -> _Client:
+        client = _Client(self.config.host, self.config.port, timeout=self.config.response_timeout,
+                         sequence_generator=_Sequence(), allow_unknown_opt_params=True)
+        client.set_message_sent_handler(self._on_response)
+        client.set_error_pdu_handler(self._on_response)
+        client.set_message_received_handler(self._on_deliver)
+        client.connect()
+        bind = getattr(client, f"bind_{self.config.bind}")
+        try:
+            bind(system_id=self.config.system_id, password=self.config.password,
+                 system_type=self.config.system_type)
+        except Exception:
+            client.disconnect()
+            raise
+        return client
+
+    def _read_loop(self, client: _Client) -> None:
+        """Runs in a worker thread until the link drops or the client closes."""
+        while not self._closing:
+            try:
+                client.read_once(auto_send_enquire_link=True)
+            except Exception as exc:  # socket closed, reset, or a PDU smpplib cannot parse
+                if not self._closing:
+                    log.info("SMPP reader stops: %s", exc)
+                return
+
+    async def _keepalive(self, client: _Client) -> None:
+        while True:
+            await asyncio.sleep(self.config.enquire_link_interval)
+            await asyncio.to_thread(
+                lambda: client.send_pdu(smpplib.smpp.make_pdu("enquire_link", client=client)))
+
+    def _fail_pending(self, error: Exception) -> None:
+        pending, self._pending = self._pending, {}
+        for future, _ in pending.values():
+            if not future.done():
+                future.set_exception(error)
+
+    # -- callbacks from the reader thread ----------------------------------------------------
+
+    def _on_response(self, pdu: Any) -> None:
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(self._resolve, pdu.sequence, pdu.status,
+                                        getattr(pdu, "message_id", None))
+
+    def _resolve(self, sequence: int, status: int, message_id: bytes | None) -> None:
+        """Runs on the loop, in the order the reader saw the PDUs: a submit's tag is known
+        before its receipt can arrive."""
+        future, tag = self._pending.pop(sequence, (None, None))
+        if future is None or future.done():
+            return
+        if status == ESME_ROK:
+            text = (message_id or b"").decode("ascii", "replace")
+            if tag is not _NO_RECEIPT:
+                self._tags[text] = tag
+            future.set_result(text)
+        else:
+            future.set_exception(SmppSendError(status))
+
+    def _on_deliver(self, pdu: Any) -> int:
+        assert self._loop is not None
+        if pdu.esm_class & ESM_DELIVERY_RECEIPT:
+            receipt = parse_receipt(pdu.short_message or b"") or _receipt_from_tlvs(pdu)
+            if receipt is not None:
+                self._loop.call_soon_threadsafe(self._receipt, receipt)
+        elif self.on_message is not None:
+            self._loop.call_soon_threadsafe(self.on_message, pdu)
+        return ESME_ROK
+
+    def _receipt(self, receipt: Receipt) -> None:
+        tag = self._tags.pop(receipt.message_id, None)
+        if self.on_receipt is not None:
+            self.on_receipt(ReceiptEvent(receipt.message_id, tag, receipt))
+
+    # -- sending -------------------------------------------------------------------------------
+
+    async def submit(self, destination: str, short_message: bytes, *, esm_class: int = 0,
+                     data_coding: int = DCS_GSM7, registered_delivery: bool = True,
+                     tag: Any = None, source: str | None = None) -> str:
+        """Submit one SMS; return the SMSC's message id. Throttling statuses slow the client
+        down and retry; other refusals raise SmppSendError."""
+        for attempt in range(self.config.throttle_retries + 1):
+            await self.limiter.wait()
+            try:
+                await asyncio.wait_for(self._bound.wait(), self.config.response_timeout)
+            except asyncio.TimeoutError:
+                raise SmppSendError(0x08, "not bound to the SMSC") from None
+            try:
+                return await self._submit_once(destination, short_message, esm_class,
+                                               data_coding, registered_delivery, source,
+                                               tag if registered_delivery else _NO_RECEIPT)
+            except SmppSendError as exc:
+                if exc.decision != "throttle" or attempt == self.config.throttle_retries:
+                    raise
+                self.limiter.slow_down()
+                await asyncio.sleep(min(5.0, 0.05 * 2 ** attempt))
+        raise AssertionError("unreachable")  # the loop returns or raises
+
+    async def _submit_once(self, destination: str, short_message: bytes, esm_class: int,
+                           data_coding: int, registered_delivery: bool,
+                           source: str | None, tag: Any) -> str:
+        client = self._client
+        if client is None:
+            raise SmppSendError(0x04, "not bound")
+        assert self._loop is not None
+        source = source or self.config.source_addr
+        pdu = smpplib.smpp.make_pdu(
+            "submit_sm", client=client, source_addr=source, source_addr_ton=_ton(source),
+            destination_addr=destination, dest_addr_ton=_ton(destination), esm_class=esm_class,
+            data_coding=data_coding, registered_delivery=registered_delivery,
+            short_message=short_message)
+        future = self._loop.create_future()
+        self._pending[pdu.sequence] = (future, tag)
+        try:
+            await asyncio.to_thread(client.send_pdu, pdu)
+        except OSError as exc:
+            self._pending.pop(pdu.sequence, None)
+            raise SmppSendError(0x08, f"send failed: {exc}") from None
+        try:
+            return await asyncio.wait_for(future, self.config.response_timeout)
+        except asyncio.TimeoutError:
+            self._pending.pop(pdu.sequence, None)
+            raise SmppSendError(0x08, "no submit_sm_resp in time") from None
+
+    def _next_reference(self) -> int:
+        self._reference = (self._reference + 1) % 256
+        return self._reference
+
+    async def send_push(self, destination: str, push_pdu: bytes, tag: Any = None) -> list[str]:
+        """A WSP push in as many binary segments as the user data cap needs."""
+        segments = segment_push(push_pdu, self._next_reference(),
+                                max_user_data=self.config.push_max_user_data)
+        return [await self.submit(destination, seg, esm_class=ESM_UDHI,
+                                  data_coding=self.config.push_data_coding, tag=tag)
+                for seg in segments]
+
+    async def send_text(self, destination: str, text: str, tag: Any = None) -> list[str]:
+        """A text SMS: GSM 7-bit (a septet an octet, as SMPP carries it) or UCS-2."""
+        ids = []
+        for seg in encode_text(text, self._next_reference()):
+            body = bytes(gsm7_septets(seg.text) or []) if seg.data_coding == DCS_GSM7 \
+                else seg.text.encode("utf-16-be")
+            ids.append(await self.submit(destination, seg.udh + body,
+                                         esm_class=ESM_UDHI if seg.udh else 0,
+                                         data_coding=seg.data_coding, tag=tag))
+        return ids
+
+
+def _ton(address: str) -> int:
+    """Type of number (§5.2.5): international for +digits, national for digits, else
+    alphanumeric (a sender name)."""
+    if address.startswith("+") and address[1:].isdigit():
+        return smpplib.consts.SMPP_TON_INTL
+    return smpplib.consts.SMPP_TON_NATNL if address.isdigit() else smpplib.consts.SMPP_TON_ALNUM
+
+
+def _bind_error(exc: Exception) -> Exception:
+    if isinstance(exc, smpplib.exceptions.PDUError) and len(exc.args) > 1:
+        return SmppSendError(int(exc.args[1]), f"bind refused: {status_name(int(exc.args[1]))}")
+    return exc
+
+
+def _receipt_from_tlvs(pdu: Any) -> Receipt | None:
+    message_id = getattr(pdu, "receipted_message_id", None)
+    if not message_id:
+        return None
+    state = getattr(pdu, "message_state", None)
+    name = next((k for k, v in RECEIPT_STATES.items() if v == state), "UNKNOWN")
+    return Receipt(message_id.decode("ascii", "replace").rstrip("\x00"), name)
