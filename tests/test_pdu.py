@@ -192,6 +192,17 @@ def test_malformed_pdu_names_field_and_offset(octets: bytes, field: str, offset:
     assert f"at offset {offset}" in str(info.value)
 
 
+def test_fuzz_finds_stay_fixed() -> None:
+    """Two inputs a long fuzz run found: an empty media type, and text octets that are not
+    valid in their declared charset (EUC-JP here), which must re-encode unchanged."""
+    with pytest.raises(PduDecodeError, match="empty content type"):
+        decode(H("8c 8e 84 7f"))
+    octets = BASE + H("96 05 92 7f ff fe 00")
+    pdu = decode(octets)
+    assert pdu.subject.charset == "euc-jp" and any("not valid" in w for w in pdu.warnings)
+    assert encode(pdu) == octets and decode(encode(pdu)) == pdu
+
+
 def test_encode_rejects_bad_values() -> None:
     with pytest.raises(PduEncodeError, match="X-Mms-Message-Size"):
         encode(MmsPdu(MT.NOTIFICATION_IND, "t", message_size=-1))

@@ -219,21 +219,25 @@ class EncodedString(str):
     """Text with the charset it travelled in (WSP Encoded-string-value, §8.4.2.1).
 
     It is a ``str``, so it compares equal to plain text; ``charset`` is None for the
-    plain Text-string form.
+    plain Text-string form. ``raw`` keeps the original octets when they were not valid in
+    their charset, so that re-encoding gives them back unchanged.
     """
 
     charset: str | None
+    raw: bytes | None
 
-    def __new__(cls, text: str, charset: str | None = None) -> "EncodedString":
+    def __new__(cls, text: str, charset: str | None = None,
+                raw: bytes | None = None) -> "EncodedString":
         obj = super().__new__(cls, text)
         obj.charset = charset
+        obj.raw = raw
         return obj
 
     def __repr__(self) -> str:
         return f"EncodedString({str(self)!r}, charset={self.charset!r})"
 
     def __reduce__(self) -> tuple:
-        return (EncodedString, (str(self), self.charset))
+        return (EncodedString, (str(self), self.charset, self.raw))
 
 
 HeaderValue = Union[str, int, ContentType, Disposition, RawValue]
@@ -456,7 +460,8 @@ class Reader:
             raw = sub.text_bytes()
             if not sub.at_end():
                 sub.warn("octets after the text of an encoded string")
-        return EncodedString(_decode_text(raw, codec, sub), name)
+        text = _decode_text(raw, codec, sub)
+        return EncodedString(text, name, None if _reencodes(text, codec, raw) else raw)
 
     def charset_value(self) -> int | None:
         """Well-known-charset = Any-charset (128) | Integer-value. None means any charset."""
@@ -470,18 +475,25 @@ class Reader:
 
     def content_type(self) -> ContentType:
         """Content-type-value = Constrained-media | Content-general-form."""
+        start = self.pos
         b = self.peek()
         if b & 0x80:
             return ContentType(self._well_known_media(self.short_integer()))
         if b > 31:
-            return ContentType(self.text_string())
+            return ContentType(self._extension_media(start))
         sub = self.length_bounded()
         if sub.at_end():
             raise sub.error("empty content type")
         first = sub.peek()
         media = self._well_known_media(sub.integer_value()) if first & 0x80 or first <= 30 \
-            else sub.text_string()
+            else sub._extension_media(sub.pos)
         return ContentType(media, sub.parameters())
+
+    def _extension_media(self, start: int) -> str:
+        media = self.text_string()
+        if not media:
+            raise self.error("empty content type", start)
+        return media
 
     def _well_known_media(self, code: int) -> str:
         media = CONTENT_TYPES.get(code)
@@ -590,6 +602,17 @@ def _decode_text(raw: bytes, codec: str | None, reader: Reader) -> str:
     except (UnicodeDecodeError, LookupError):
         reader.warn(f"text is not valid {codec}, kept as raw octets")
         return raw.decode("utf-8", "surrogateescape")
+
+
+def _reencodes(text: str, codec: str | None, raw: bytes) -> bool:
+    """Whether encoding ``text`` in ``codec`` gives ``raw`` back (a UTF-8 BOM aside)."""
+    if codec is None:
+        return True
+    try:
+        return text.encode(codec, "surrogateescape") == (
+            raw.removeprefix(b"\xef\xbb\xbf") if codec == "utf-8" else raw)
+    except UnicodeError:
+        return False
 
 
 def _charset_param(r: Reader) -> str:
@@ -788,9 +811,12 @@ def encode_encoded_string_value(text: str) -> bytes:
         if not text or (text.isascii() and text[0] >= " "):
             return encode_text_string(text)
         charset = "utf-8"
+    kept = getattr(text, "raw", None)
     if charset == ANY_CHARSET:
         prefix = b"\x80"
         raw = str(text).encode("utf-8", "surrogateescape")
+    elif kept is not None:  # octets that were not valid in their charset: as they came
+        prefix, raw = encode_integer_value(charset_mib(charset)), kept
     else:
         prefix = encode_integer_value(charset_mib(charset))
         codec = python_codec(charset) or "utf-8"
@@ -807,6 +833,8 @@ def _is_wide(charset: str) -> bool:
 
 
 def _encode_media(media_type: str) -> bytes:
+    if not media_type:
+        raise WspEncodeError("empty media type")
     code = CONTENT_TYPE_CODES.get(media_type.lower())
     return encode_short_integer(code) if code is not None else encode_text_string(media_type)
 

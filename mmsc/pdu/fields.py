@@ -73,11 +73,17 @@ class Encoded(Codec):
 
     def to_json(self, value: EncodedString) -> JSON:
         charset = getattr(value, "charset", None)
-        return str(value) if charset is None else {"text": str(value), "charset": charset}
+        if charset is None:
+            return str(value)
+        raw = getattr(value, "raw", None)
+        return {"text": str(value), "charset": charset,
+                **({"raw": raw.hex().upper()} if raw is not None else {})}
 
     def from_json(self, value: JSON) -> EncodedString:
         if isinstance(value, dict):
-            return EncodedString(_expect(value.get("text"), str, "text"), value.get("charset"))
+            raw = value.get("raw")
+            return EncodedString(_expect(value.get("text"), str, "text"), value.get("charset"),
+                                 bytes.fromhex(raw) if isinstance(raw, str) else None)
         return EncodedString(_expect(value, str, "text"))
 
 
