@@ -2,6 +2,7 @@
 
     mmsc decode [--json] [--data | --extract DIR] [--push] FILE|-
     mmsc encode FILE.json [-o OUT] [--push] [--strict]
+    mmsc smsc [--host H] [--port P] [--account ID:PASSWORD ...]
     mmsc demo
 
 A malformed input gives one line on stderr with the byte offset and exit status 2.
@@ -10,16 +11,20 @@ A malformed input gives one line on stderr with the byte offset and exit status 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
+import logging
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Sequence
 
 from wap_push.push import PushPdu, decode_push, encode_push
-from wap_push.sms import split_user_data_header
+from wap_push.sms import WAP_PUSH_PORT, split_user_data_header
+from wap_push.smsc import ReceivedSms, SmscEmulator
 from wap_push.wsp import ContentType, WspDecodeError, WspEncodeError
 
-from .pdu import decode, encode, problems
+from .pdu import MessageType, decode, encode, problems
 from .pdu.jsonform import from_json, to_json
 
 EXIT_BAD_INPUT = 2
@@ -63,6 +68,13 @@ def _parser() -> argparse.ArgumentParser:
     enc.add_argument("--strict", action="store_true",
                      help="refuse a PDU that lacks mandatory fields")
     enc.set_defaults(run=_encode_command)
+
+    smsc = commands.add_parser("smsc", help="run the SMSC emulator alone and print each SMS")
+    smsc.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    smsc.add_argument("--port", type=int, default=2775, help="SMPP port (default 2775)")
+    smsc.add_argument("--account", action="append", metavar="ID:PASSWORD",
+                      help="accepted system_id and password (repeatable; default: any)")
+    smsc.set_defaults(run=_smsc_command)
 
     demo = commands.add_parser("demo", help="decode the sample PDUs shipped in fixtures/")
     demo.set_defaults(run=_demo_command)
@@ -197,6 +209,62 @@ def _encode_command(args: argparse.Namespace) -> int:
         args.output.write_bytes(out)
     else:
         sys.stdout.buffer.write(out)
+    return 0
+
+
+# -- smsc ------------------------------------------------------------------------------------
+
+
+def describe_sms(sms: ReceivedSms) -> str:
+    """One line for a received SMS; a WAP push shows the MMS notification inside it."""
+    head = f"{datetime.now():%H:%M:%S} {sms.system_id or '-'} {sms.source} -> {sms.destination}"
+    if sms.ports and sms.ports[0] == WAP_PUSH_PORT:
+        try:
+            push = decode_push(sms.payload)
+            pdu = decode(bytes(push.data)) if push.is_mms else None
+        except WspDecodeError as exc:
+            return f"{head} push, undecodable: {exc}"
+        if pdu is None:
+            return f"{head} push {push.content_type.media_type}, {len(push.data)} octets"
+        fields = [MessageType(pdu.message_type).label, f"tid={pdu.transaction_id}"]
+        fields += [f"from={pdu.sender}"] if isinstance(pdu.sender, str) else []
+        fields += [f"subject={pdu.subject}"] if pdu.subject is not None else []
+        fields += [f"size={pdu.message_size}", f"url={pdu.content_location}"]
+        return f"{head} push {' '.join(fields)}"
+    if sms.text is not None:
+        return f"{head} text {json.dumps(sms.text, ensure_ascii=False)}"
+    return f"{head} binary {len(sms.payload)} octets {sms.payload[:32].hex()}"
+
+
+def _accounts(specs: list[str] | None) -> dict[str, str] | None:
+    if not specs:
+        return None
+    accounts = {}
+    for spec in specs:
+        system_id, sep, password = spec.partition(":")
+        if not sep or not system_id:
+            raise CliError(f"--account wants ID:PASSWORD, not {spec!r}")
+        accounts[system_id] = password
+    return accounts
+
+
+def _smsc_command(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    emulator = SmscEmulator(_accounts(args.account))
+    emulator.subscribe(lambda sms: _emit(describe_sms(sms)))
+
+    async def serve() -> None:
+        host, port = await emulator.start(args.host, args.port)
+        _emit(f"SMSC emulator listening on {host}:{port} (SMPP 3.4); Ctrl-C stops it")
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await emulator.close()
+
+    try:
+        asyncio.run(serve())
+    except KeyboardInterrupt:
+        pass
     return 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import pytest
 
 from mmsc.cli import main
 from mmsc.pdu import decode
+from wap_push.push import encode_push
 
 VECTORS = Path(__file__).resolve().parent.parent / "fixtures" / "vectors"
 ALL_PDUS = sorted(p.name for p in VECTORS.glob("*m-*.bin"))
@@ -170,3 +172,35 @@ def test_demo_prints_the_samples() -> None:
     text = out.stdout.decode()
     assert "not built yet" in text
     assert text.count("== ") == len(ALL_PDUS)
+
+
+async def test_smsc_command_prints_each_sms_decoded() -> None:
+    """`mmsc smsc` alone: an ESME sends a push and a text; one line each, decoded."""
+    from datetime import timedelta
+
+    from mmsc.pdu import MessageClass, MessageType, MmsPdu, encode
+    from wap_push.smpp_client import SmppClient, SmppConfig
+
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "mmsc", "smsc", "--port", "0", "--account", "mmsc:secret",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+    try:
+        first = (await asyncio.wait_for(proc.stdout.readline(), 20)).decode()
+        port = int(first.split("listening on ")[1].split()[0].rsplit(":", 1)[1])
+        client = SmppClient(SmppConfig(port=port, system_id="mmsc", password="secret"))
+        await client.start()
+        notification = encode(MmsPdu(MessageType.NOTIFICATION_IND, "T42", "1.2",
+                                     message_class=MessageClass.PERSONAL, message_size=321,
+                                     expiry=timedelta(hours=1),
+                                     content_location="http://mmsc.test/m/abc"))
+        await client.send_push("+33600000009", encode_push(notification))
+        await client.send_text("+33600000009", "Hé {là}")
+        await client.close()
+        push_line = (await asyncio.wait_for(proc.stdout.readline(), 10)).decode()
+        text_line = (await asyncio.wait_for(proc.stdout.readline(), 10)).decode()
+    finally:
+        proc.terminate()
+        await proc.wait()
+    assert "mmsc MMSC -> +33600000009 push m-notification-ind tid=T42" in push_line
+    assert "size=321 url=http://mmsc.test/m/abc" in push_line
+    assert 'text "Hé {là}"' in text_line

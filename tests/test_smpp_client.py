@@ -112,3 +112,14 @@ async def test_reconnects_after_the_link_drops() -> None:
     finally:
         await client.close()
         await smsc.close()
+
+
+async def test_enquire_link_keeps_the_link_alive() -> None:
+    smsc = SmscEmulator(ACCOUNTS)
+    client, _ = await started(smsc, enquire_link_interval=0.05)
+    try:
+        await until(lambda: smsc.commands["enquire_link"] >= 3)
+    finally:
+        await client.close()
+        await smsc.close()
+    assert smsc.commands["unbind"] == 1

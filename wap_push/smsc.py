@@ -17,7 +17,7 @@ import asyncio
 import itertools
 import logging
 import random
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Coroutine
@@ -101,6 +101,7 @@ class SmscEmulator:
         self.receipt_delay = receipt_delay
         self.received: list[ReceivedSms] = []
         self.submitted = 0
+        self.commands: Counter[str] = Counter()  # every well-formed PDU received, by command
         self._random = random.Random(seed)
         self._subscribers: list[Callable[[ReceivedSms], None]] = []
         self._sessions: set[_Session] = set()
@@ -171,6 +172,7 @@ class SmscEmulator:
             name = _response_name(exc.command_id)
             await self._send(session, Pdu(name, exc.sequence, exc.status))
             return True
+        self.commands[pdu.command] += 1
         if pdu.is_response:
             return True  # deliver_sm_resp, enquire_link_resp: nothing to do
         if pdu.command in _BIND_MODES:
