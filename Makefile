@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+PEERS  := .cache/npm/node_modules/smpp/package.json
 
 .PHONY: run test bench clean
 
@@ -10,14 +11,18 @@ $(STAMP): pyproject.toml scripts/bootstrap.sh
 	PYTHON=$(PYTHON) VENV=$(VENV) sh scripts/bootstrap.sh
 	touch $(STAMP)
 
+$(PEERS): scripts/test-peers.sh
+	sh scripts/test-peers.sh
+
 run: $(STAMP)
 	$(VENV)/bin/mmsc demo
 
-test: $(STAMP)
+test: $(STAMP) $(PEERS)
 	$(PY) -m pytest -q
 
 bench: $(STAMP)
 	$(PY) bench/codec.py
+	$(PY) bench/smpp.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .cache .pytest_cache .hypothesis

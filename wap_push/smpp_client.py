@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import threading
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -104,6 +105,24 @@ class _Client(smpplib.client.Client):
         with self._send_lock:
             return super().send_pdu(p)
 
+    def dispatch(self, pdu: Any) -> None:
+        """Act on one PDU read by the reader thread; requests from the SMSC are answered."""
+        if pdu.is_error():
+            self.error_pdu_handler(pdu)
+        if pdu.command == "submit_sm_resp":
+            self.message_sent_handler(pdu=pdu)
+        elif pdu.command == "deliver_sm":
+            self._reply("deliver_sm_resp", pdu, self.message_received_handler(pdu=pdu))
+        elif pdu.command == "enquire_link":
+            self._reply("enquire_link_resp", pdu)
+        elif pdu.command == "unbind":
+            self._reply("unbind_resp", pdu)
+
+    def _reply(self, command: str, request: Any, status: int | None = None) -> None:
+        response = smpplib.smpp.make_pdu(command, client=self, status=status or ESME_ROK)
+        response.sequence = request.sequence
+        self.send_pdu(response)
+
 
 class RateLimiter:
     """Spaces sends at ``rate`` per second; :meth:`slow_down` halves it for a while."""
@@ -157,24 +176,22 @@ class SmppClient:
         await self._first_bind
 
     async def close(self) -> None:
+        """Unbind (the reader thread takes the unbind_resp and stops), then disconnect."""
         self._closing = True
         client = self._client
-        if client is not None:
-            await asyncio.to_thread(self._unbind, client)
-        if self._runner is not None:
-            self._runner.cancel()
+        if client is not None and self._bound.is_set():
             try:
-                await self._runner
-            except asyncio.CancelledError:
+                await asyncio.to_thread(
+                    client.send_pdu, smpplib.smpp.make_pdu("unbind", client=client))
+            except Exception:  # the link may already be gone
                 pass
-
-    @staticmethod
-    def _unbind(client: _Client) -> None:
-        try:
-            client.unbind()
-        except Exception:  # the link may already be gone
-            pass
-        client.disconnect()
+        if self._runner is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(self._runner), 2.0)
+            except (asyncio.TimeoutError, asyncio.CancelledError):
+                self._runner.cancel()
+        if client is not None:
+            await asyncio.to_thread(client.disconnect)
 
     async def _run(self) -> None:
         delay = self.config.reconnect_min
@@ -228,13 +245,18 @@ class SmppClient:
 
     def _read_loop(self, client: _Client) -> None:
         """Runs in a worker thread until the link drops or the client closes."""
-        while not self._closing:
+        while True:
             try:
-                client.read_once(auto_send_enquire_link=True)
+                pdu = client.read_pdu()
+            except socket.timeout:
+                continue  # keep-alive is the enquire_link task's job
             except Exception as exc:  # socket closed, reset, or a PDU smpplib cannot parse
                 if not self._closing:
                     log.info("SMPP reader stops: %s", exc)
                 return
+            if pdu.command == "unbind_resp" and self._closing:
+                return
+            client.dispatch(pdu)
 
     async def _keepalive(self, client: _Client) -> None:
         while True:
