@@ -77,3 +77,14 @@ def test_user_data_header_refuses_garbage() -> None:
 def test_malformed_push(octets: bytes, reason: str) -> None:
     with pytest.raises(WspDecodeError, match=reason):
         decode_push(octets)
+
+
+def test_push_with_initiator_uri_round_trips() -> None:
+    """X-Wap-Initiator-URI (WSP header 0x31, a Text-string) names who sent the push."""
+    octets = encode_push(b"\x8c\x82", transaction_id=9, headers=[
+        ("X-Wap-Application-Id", 4), ("X-Wap-Initiator-URI", "http://mmsc.test/")])
+    assert octets == bytes.fromhex("0906 16 beaf84 b1") + b"http://mmsc.test/\0" + b"\x8c\x82"
+    push = decode_push(octets)
+    assert push.headers == [("X-Wap-Application-Id", 4),
+                            ("X-Wap-Initiator-URI", "http://mmsc.test/")]
+    assert (push.transaction_id, bytes(push.data)) == (9, b"\x8c\x82")
