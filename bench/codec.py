@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import sys
 import timeit
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -33,7 +33,7 @@ SMIL = (b'<smil><head><layout><root-layout width="320" height="240"/>'
 def message(media_type: str, media: bytes) -> bytes:
     pdu = MmsPdu(
         MessageType.RETRIEVE_CONF, "T0123456789abcdef", "1.2", message_id="M0123456789",
-        date=datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc), sender="+33600000001/TYPE=PLMN",
+        date=datetime(2026, 11, 22, 12, 0, tzinfo=UTC), sender="+33600000001/TYPE=PLMN",
         to=["+33600000002/TYPE=PLMN"], subject="Benchmark", message_class=MessageClass.PERSONAL,
         priority=Priority.NORMAL,
         content_type=ContentType("application/vnd.wap.multipart.related",

@@ -3,7 +3,7 @@ handset quirks, precise errors, and round trips of every PDU type."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 
 import pytest
 from hypothesis import given, settings
@@ -16,7 +16,7 @@ from mmsc.pdu import (
 )
 from mmsc.pdu import fields as F
 
-UTC = timezone.utc
+UTC = UTC
 MT = MessageType
 
 

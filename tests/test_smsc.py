@@ -38,7 +38,7 @@ class Esme:
         self.inbox: list[Pdu] = []
 
     @classmethod
-    async def connect(cls, port: int) -> "Esme":
+    async def connect(cls, port: int) -> Esme:
         return cls(*await asyncio.open_connection("127.0.0.1", port))
 
     async def raw(self, data: bytes) -> None:

@@ -7,7 +7,7 @@ expectation below is a value the source asserts or states in its comments.
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 from pathlib import Path
 
 import pytest
@@ -19,7 +19,7 @@ from mmsc.pdu import (
 from mmsc.pdu.model import MmsPdu
 
 VECTORS = Path(__file__).resolve().parent.parent / "fixtures" / "vectors"
-UTC = timezone.utc
+UTC = UTC
 
 
 def load(name: str) -> MmsPdu:
@@ -299,7 +299,7 @@ def test_error_retrieve_conf_with_single_body() -> None:
     assert pdu.content_type.media_type == "text/plain"
     assert bytes(pdu.body) == b"4504:Message not found"
     assert bytes(load("mmsengine-m-retrieve-conf-5.bin").parts[0].data) == \
-        "Melding ikke funnet.".encode()
+        b"Melding ikke funnet."
 
 
 def test_send_req_without_body_is_a_warning() -> None:

@@ -136,7 +136,7 @@ class Pdu:
     def is_response(self) -> bool:
         return bool(self.command_id & RESPONSE_BIT)
 
-    def response(self, status: int = ESME_ROK, **fields: Any) -> "Pdu":
+    def response(self, status: int = ESME_ROK, **fields: Any) -> Pdu:
         """The response to this request, with the same sequence number."""
         name = COMMAND_NAMES.get(self.command_id | RESPONSE_BIT, "generic_nack")
         return Pdu(name, self.sequence, status, fields)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 import threading
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -188,7 +187,7 @@ class SmppClient:
         if self._runner is not None:
             try:
                 await asyncio.wait_for(asyncio.shield(self._runner), 2.0)
-            except (asyncio.TimeoutError, asyncio.CancelledError):
+            except (TimeoutError, asyncio.CancelledError):
                 self._runner.cancel()
         if client is not None:
             await asyncio.to_thread(client.disconnect)
@@ -248,7 +247,7 @@ class SmppClient:
         while True:
             try:
                 pdu = client.read_pdu()
-            except socket.timeout:
+            except TimeoutError:
                 continue  # keep-alive is the enquire_link task's job
             except Exception as exc:  # socket closed, reset, or a PDU smpplib cannot parse
                 if not self._closing:
@@ -317,7 +316,7 @@ class SmppClient:
             await self.limiter.wait()
             try:
                 await asyncio.wait_for(self._bound.wait(), self.config.response_timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 raise SmppSendError(0x08, "not bound to the SMSC") from None
             try:
                 return await self._submit_once(destination, short_message, esm_class,
@@ -352,7 +351,7 @@ class SmppClient:
             raise SmppSendError(0x08, f"send failed: {exc}") from None
         try:
             return await asyncio.wait_for(future, self.config.response_timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             self._pending.pop(pdu.sequence, None)
             raise SmppSendError(0x08, "no submit_sm_resp in time") from None
 

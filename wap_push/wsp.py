@@ -227,7 +227,7 @@ class EncodedString(str):
     raw: bytes | None
 
     def __new__(cls, text: str, charset: str | None = None,
-                raw: bytes | None = None) -> "EncodedString":
+                raw: bytes | None = None) -> EncodedString:
         obj = super().__new__(cls, text)
         obj.charset = charset
         obj.raw = raw
@@ -324,7 +324,7 @@ class Reader:
         self.pos += n
         return self.view[start:self.pos]
 
-    def bounded(self, length: int) -> "Reader":
+    def bounded(self, length: int) -> Reader:
         """A sub-reader over the next ``length`` octets; this reader skips past them."""
         if length > self.end - self.pos:
             raise self.error(f"value length {length} exceeds the {self.end - self.pos} octets left")
@@ -385,7 +385,7 @@ class Reader:
                              start)
         return length
 
-    def length_bounded(self) -> "Reader":
+    def length_bounded(self) -> Reader:
         """Read a Value-length and return a sub-reader over the value it covers."""
         return self.bounded(self.value_length())
 

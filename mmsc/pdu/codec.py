@@ -112,8 +112,7 @@ def encode_chunks(pdu: MmsPdu) -> list[bytes | bytearray | memoryview]:
             out.append(0x80 | code)
             out += _encode_value(name, wsp.raw_value_octets, value)
         else:
-            out += _encode_value(name, lambda v: wsp.encode_token_text(name)
-                                 + wsp.encode_text_string(str(v)), value)
+            out += _encode_value(name, _application_header, (name, value))
     chunks: list[bytes | bytearray | memoryview] = [out]
     if pdu.content_type is not None:
         out.append(0x80 | _CONTENT_TYPE.code)
@@ -123,6 +122,14 @@ def encode_chunks(pdu: MmsPdu) -> list[bytes | bytearray | memoryview]:
         elif pdu.body is not None:
             chunks.append(pdu.body)
     return chunks
+
+
+def _application_header(header: tuple[str, Any]) -> bytes:
+    """Application-header (WSP §8.4.2.6): Token-text name, Text-string value."""
+    name, value = header
+    if not isinstance(value, str):
+        raise WspEncodeError(f"application header {name!r} takes text, not {value!r}")
+    return wsp.encode_token_text(name) + wsp.encode_text_string(value)
 
 
 def _encode_value(name: str, encoder: Any, value: Any) -> Any:

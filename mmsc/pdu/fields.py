@@ -8,7 +8,7 @@ table; nothing else lists the fields.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 from abc import ABC, abstractmethod
 from typing import Any
 
@@ -112,7 +112,7 @@ class IntegerValue(LongInt):
 
 def date_from_seconds(r: Reader, seconds: int) -> datetime:
     try:
-        return datetime.fromtimestamp(seconds, timezone.utc)
+        return datetime.fromtimestamp(seconds, UTC)
     except (OverflowError, OSError, ValueError):
         raise r.error(f"date {seconds} out of range") from None
 
@@ -120,17 +120,17 @@ def date_from_seconds(r: Reader, seconds: int) -> datetime:
 def seconds_from_date(value: datetime) -> int:
     _expect(value, datetime, "a date")
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
+        value = value.replace(tzinfo=UTC)
     return int(value.timestamp())
 
 
 def date_to_json(value: datetime) -> str:
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def date_from_json(value: JSON) -> datetime:
     parsed = datetime.fromisoformat(_expect(value, str, "an ISO 8601 date").replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 class Date(Codec):

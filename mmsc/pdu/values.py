@@ -22,7 +22,7 @@ class Token(enum.IntEnum):
         return self.name.replace("_", "-").capitalize()
 
     @classmethod
-    def from_label(cls, label: str) -> "Token":
+    def from_label(cls, label: str) -> Token:
         key = label.strip().lower()
         for member in cls:
             if member.label.lower() == key:
