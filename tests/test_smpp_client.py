@@ -123,3 +123,20 @@ async def test_enquire_link_keeps_the_link_alive() -> None:
         await client.close()
         await smsc.close()
     assert smsc.commands["unbind"] == 1
+
+
+async def test_rate_limiter_spaces_sends(monkeypatch: pytest.MonkeyPatch) -> None:
+    """At 20 messages per second the n-th send waits n/20 s; a throttle halves the rate."""
+    from wap_push import smpp_client
+    waits: list[float] = []
+
+    async def record(seconds: float) -> None:
+        waits.append(seconds)
+
+    monkeypatch.setattr(smpp_client.asyncio, "sleep", record)
+    limiter = smpp_client.RateLimiter(20.0)
+    for _ in range(5):
+        await limiter.wait()
+    assert [round(w, 2) for w in waits] == [0.05, 0.10, 0.15, 0.20]
+    limiter.slow_down()
+    assert limiter.rate == 10.0
