@@ -197,6 +197,8 @@ def test_fuzz_finds_stay_fixed() -> None:
     valid in their declared charset (EUC-JP here), which must re-encode unchanged."""
     with pytest.raises(PduDecodeError, match="empty content type"):
         decode(H("8c 8e 84 7f"))
+    with pytest.raises(PduDecodeError, match="control octet 0x01"):
+        decode(H("8c 80 84 7f 01 1f 02 00"))
     octets = BASE + H("96 05 92 7f ff fe 00")
     pdu = decode(octets)
     assert pdu.subject.charset == "euc-jp" and any("not valid" in w for w in pdu.warnings)

@@ -490,9 +490,13 @@ class Reader:
         return ContentType(media, sub.parameters())
 
     def _extension_media(self, start: int) -> str:
+        """Extension-media: a media type as text, which cannot be empty or start with a
+        control character (TEXT excludes CTLs, WSP §8.4.2.1)."""
         media = self.text_string()
         if not media:
             raise self.error("empty content type", start)
+        if media[0] < " ":
+            raise self.error(f"media type starts with control octet 0x{ord(media[0]):02x}", start)
         return media
 
     def _well_known_media(self, code: int) -> str:
@@ -833,8 +837,8 @@ def _is_wide(charset: str) -> bool:
 
 
 def _encode_media(media_type: str) -> bytes:
-    if not media_type:
-        raise WspEncodeError("empty media type")
+    if not media_type or media_type[0] < " ":
+        raise WspEncodeError(f"invalid media type {media_type!r}")
     code = CONTENT_TYPE_CODES.get(media_type.lower())
     return encode_short_integer(code) if code is not None else encode_text_string(media_type)
 
