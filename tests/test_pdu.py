@@ -205,6 +205,24 @@ def test_fuzz_finds_stay_fixed() -> None:
     assert encode(pdu) == octets and decode(encode(pdu)) == pdu
 
 
+@pytest.mark.parametrize("octets", [
+    "8c8b89efbbbf7800",                          # From: text starting with a BOM
+    "8c8a96efbbbf78",                            # Subject: the same, without its NUL
+    "8c8d84b3010d01af436f6e74656e742d4964000078",  # a part's Content-Id spelt as text
+    "8c848d9085043e038b20" "965300" "84b3" "01" "07" "01" "83" "61676500" "7800" "78",  # "age"
+])
+def test_more_fuzz_finds_round_trip(octets: str) -> None:
+    """Found by a helper's 10.8 million case campaign: values that changed on re-encoding."""
+    pdu = decode(H(octets))
+    assert decode(encode(pdu)) == pdu
+
+
+@pytest.mark.parametrize("octets", ["8c8d88088106a1be78552606", "8ce88808810686defc6ec963"])
+def test_huge_relative_time_is_a_decode_error(octets: str) -> None:
+    with pytest.raises(PduDecodeError, match="out of range"):
+        decode(H(octets))
+
+
 def test_encode_rejects_bad_values() -> None:
     with pytest.raises(PduEncodeError, match="X-Mms-Message-Size"):
         encode(MmsPdu(MT.NOTIFICATION_IND, "t", message_size=-1))

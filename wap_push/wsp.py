@@ -563,6 +563,8 @@ class Reader:
             name = self.token_text()
             self.field = name
             value = self.text_string()
+            if name.lower() in HEADER_VALUE_DECODERS:  # a known header spelt out as text
+                name = HEADER_FIELDS[HEADER_FIELD_CODES[name.lower()]]
         else:
             raise self.error(f"expected a header, found 0x{b:02x}", start)
         return name, value
@@ -824,6 +826,8 @@ def encode_encoded_string_value(text: str) -> bytes:
     else:
         prefix = encode_integer_value(charset_mib(charset))
         codec = python_codec(charset) or "utf-8"
+        if codec == "utf-8" and text.startswith("\ufeff"):
+            text = "\ufeff" + text  # the decoder drops one leading BOM: keep the text's own
         try:
             raw = str(text).encode(codec, "surrogateescape")
         except UnicodeEncodeError as exc:
@@ -897,14 +901,23 @@ def _text_header(value: HeaderValue) -> bytes:
     return encode_text_string(value)
 
 
-def _integer_header(value: HeaderValue) -> bytes:
-    if not isinstance(value, int):
+def _expect_int(value: HeaderValue) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
         raise WspEncodeError("this header takes an integer")
-    return encode_integer_value(value)
+    return value
+
+
+def _integer_header(value: HeaderValue) -> bytes:
+    return encode_integer_value(_expect_int(value))
 
 
 def _app_id_header(value: HeaderValue) -> bytes:
-    return _integer_header(value) if isinstance(value, int) else _text_header(value)
+    """Integer-value | Uri-value: a text that would read as an integer is refused."""
+    if isinstance(value, int):
+        return _integer_header(value)
+    if not isinstance(value, str) or value[:1] < " ":
+        raise WspEncodeError(f"X-Wap-Application-Id takes a code or a URI, not {value!r}")
+    return encode_text_string(value)
 
 
 def _content_id_header(value: HeaderValue) -> bytes:
@@ -925,7 +938,7 @@ HEADER_VALUE_ENCODERS: dict[str, Callable[[HeaderValue], bytes]] = {
     "x-wap-application-id": _app_id_header,
     "x-wap-content-uri": _text_header,
     "x-wap-initiator-uri": _text_header,
-    "push-flag": lambda v: encode_short_integer(v) if isinstance(v, int) else _text_header(v),
+    "push-flag": lambda v: encode_short_integer(_expect_int(v)),
 }
 
 
@@ -948,10 +961,10 @@ def encode_wsp_header(name: str, value: HeaderValue) -> bytes:
     Application-header (Token-text name, Text-string value)."""
     key = name.lower()
     code = HEADER_FIELD_CODES.get(key)
-    if code is None:
-        if isinstance(value, RawValue):
-            raise WspEncodeError(f"raw value for unknown header {name!r}")
-        return encode_token_text(name) + encode_text_string(str(value))
+    if code is None or (key not in HEADER_VALUE_ENCODERS and isinstance(value, str)):
+        if not isinstance(value, str):
+            raise WspEncodeError(f"header {name!r} takes text")
+        return encode_token_text(name) + encode_text_string(value)
     if isinstance(value, RawValue):
         return encode_short_integer(code) + raw_value_octets(value)
     encoder = HEADER_VALUE_ENCODERS.get(key, _text_header)

@@ -233,6 +233,11 @@ class Version(Codec):
         return wsp.encode_short_integer(int(major) << 4 | int(minor))
 
 
+#: The longest interval a relative time may carry (Python's timedelta limit, about 2.7 million
+#: years; Delta-seconds-value has no bound of its own).
+MAX_INTERVAL = int(timedelta.max.total_seconds())
+
+
 class Time(Codec):
     """Expiry, Delivery-Time, Reply-Charging-Deadline: Value-length, then Absolute-token (128)
     + Date-value, or Relative-token (129) + Delta-seconds-value (§7.3.20, §7.3.12)."""
@@ -245,6 +250,8 @@ class Time(Codec):
         if token == 128:
             return date_from_seconds(sub, seconds)
         if token == 129:
+            if seconds > MAX_INTERVAL:
+                raise sub.error(f"relative time of {seconds} s out of range", start)
             return timedelta(seconds=seconds)
         raise sub.error(f"expected Absolute (0x80) or Relative (0x81) token, found 0x{token:02x}",
                         start)
