@@ -238,3 +238,17 @@ def test_content_type_round_trip(media: str, params: dict[str, str], charset: st
     ct = ContentType(media, params)
     decoded = Reader(wsp.encode_content_type(ct)).content_type()
     assert decoded.media_type.lower() == media.lower() and decoded.params == params
+
+
+@pytest.mark.parametrize("raw", [b"\xef\xbb\xbfhello", b"hello", b"\xef\xbb\xbf\xef\xbb\xbfx"])
+def test_unknown_charset_text_reencodes_octet_for_octet(raw: bytes) -> None:
+    """An unknown MIBenum's text is read as UTF-8 and written back the same: a BOM it carried
+    is neither dropped nor doubled (found by fuzzing: the encoder added a second one). The only
+    change is the strict form: a Quote (0x7F) before a first octet >= 0x80 (WSP §8.4.2.1)."""
+    octets = wsp.with_length(wsp.encode_integer_value(3000) + raw + b"\x00")
+    decoded = Reader(octets).encoded_string_value()
+    assert decoded.charset == "x-mibenum-3000"
+    quote = b"\x7f" if raw[0] >= 0x80 else b""
+    strict = wsp.with_length(wsp.encode_integer_value(3000) + quote + raw + b"\x00")
+    assert wsp.encode_encoded_string_value(decoded) == strict
+    assert Reader(strict).encoded_string_value() == decoded

@@ -825,9 +825,10 @@ def encode_encoded_string_value(text: str) -> bytes:
         prefix, raw = encode_integer_value(charset_mib(charset)), kept
     else:
         prefix = encode_integer_value(charset_mib(charset))
-        codec = python_codec(charset) or "utf-8"
+        codec = python_codec(charset)
         if codec == "utf-8" and text.startswith("\ufeff"):
             text = "\ufeff" + text  # the decoder drops one leading BOM: keep the text's own
+        codec = codec or "utf-8"  # an unknown charset was read as UTF-8: written back the same
         try:
             raw = str(text).encode(codec, "surrogateescape")
         except UnicodeEncodeError as exc:
