@@ -859,9 +859,14 @@ def _encode_param(name: str, value: str) -> bytes:
 
 
 def _encode_charset_param(value: str) -> bytes:
+    """Charset as a Well-known-charset; a charset with no MIBenum goes as an Untyped-parameter
+    (``charset`` Token-text and a Quoted-string, §8.4.2.4) rather than failing the message."""
     if value == ANY_CHARSET:
         return b"\x81\x80"
-    return b"\x81" + encode_integer_value(charset_mib(value))
+    try:
+        return b"\x81" + encode_integer_value(charset_mib(value))
+    except WspEncodeError:
+        return encode_token_text("charset") + encode_quoted_string(value)
 
 
 #: The 1.2 parameter encodings that handsets expect (§8.4.2.4, Table 38).
