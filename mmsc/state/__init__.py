@@ -1,0 +1,17 @@
+"""The state store: messages, recipients and their timers, events, VASPs, subscribers.
+
+SQLite by default (:class:`SqliteStateStore`); every query sits behind :class:`StateStore`.
+"""
+
+from .base import UNCHANGED, DuplicateMessage, StateError, StateStore
+from .records import (
+    FINAL_STATES, Event, Interface, MessageRecord, RecipientRecord, RecipientState, Route,
+    Subscriber, VaspRecord,
+)
+from .sqlite import SqliteStateStore
+
+__all__ = [
+    "DuplicateMessage", "Event", "FINAL_STATES", "Interface", "MessageRecord", "RecipientRecord",
+    "RecipientState", "Route", "SqliteStateStore", "StateError", "StateStore", "Subscriber",
+    "UNCHANGED", "VaspRecord",
+]

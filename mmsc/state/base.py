@@ -1,0 +1,114 @@
+"""The state store interface: every query the engine makes, behind one small class, so that a
+PostgreSQL implementation can replace SQLite without touching a caller."""
+
+from __future__ import annotations
+
+import abc
+import enum
+from collections.abc import Collection, Sequence
+from typing import Any
+
+from .records import Event, MessageRecord, RecipientRecord, RecipientState, Subscriber, VaspRecord
+
+
+class StateError(Exception):
+    """The state store cannot do what was asked."""
+
+
+class DuplicateMessage(StateError):
+    """A message with the same id, or the same VASP TransactionID, is already accepted."""
+
+    def __init__(self, message_id: str) -> None:
+        super().__init__(f"message {message_id} is already accepted")
+        self.message_id = message_id
+
+
+class _Unchanged(enum.Enum):
+    UNCHANGED = "unchanged"
+
+
+#: A transition argument left as it is.
+UNCHANGED = _Unchanged.UNCHANGED
+
+
+class StateStore(abc.ABC):
+    """Messages, recipients, events, VASPs and subscribers. All methods are coroutines and
+    never block the event loop."""
+
+    @abc.abstractmethod
+    async def accept_message(self, message: MessageRecord, recipients: Sequence[RecipientRecord],
+                             detail: dict[str, Any] | None = None) -> list[RecipientRecord]:
+        """Insert the message, its recipients, and ``accepted`` events (one for the message,
+        one per recipient) in one transaction; return the recipients with their ids.
+        Raises DuplicateMessage, leaving nothing of this call behind."""
+
+    @abc.abstractmethod
+    async def get_message(self, message_id: str) -> MessageRecord | None: ...
+
+    @abc.abstractmethod
+    async def list_message_ids(self) -> list[str]: ...
+
+    @abc.abstractmethod
+    async def find_by_transaction(self, vasp_id: str, transaction_id: str) -> str | None:
+        """The id of the message a VASP submitted with this TransactionID, if any."""
+
+    @abc.abstractmethod
+    async def delete_message(self, message_id: str) -> None:
+        """Remove a message with its recipients and events."""
+
+    @abc.abstractmethod
+    async def recipients_of(self, message_id: str) -> list[RecipientRecord]: ...
+
+    @abc.abstractmethod
+    async def get_recipient(self, recipient_id: int) -> RecipientRecord | None: ...
+
+    @abc.abstractmethod
+    async def recipient_by_token(self, *, content_token: str | None = None,
+                                 viewer_token: str | None = None) -> RecipientRecord | None: ...
+
+    @abc.abstractmethod
+    async def transition(self, recipient_id: int, *, expected: Collection[RecipientState],
+                         to: RecipientState, now: float, kind: str | None = None,
+                         detail: dict[str, Any] | None = None,
+                         next_attempt_at: float | None | _Unchanged = UNCHANGED,
+                         attempts: int | _Unchanged = UNCHANGED,
+                         device_profile: str | None | _Unchanged = UNCHANGED,
+                         content_token: str | None | _Unchanged = UNCHANGED,
+                         viewer_token: str | None | _Unchanged = UNCHANGED,
+                         ) -> RecipientRecord | None:
+        """Compare-and-set: when the recipient is in one of ``expected``, move it to ``to``,
+        set the given columns, release its claim and write one event (``kind``, default the
+        new state) in one transaction. Returns the new row, or None (nothing written)."""
+
+    @abc.abstractmethod
+    async def claim_due(self, *, now: float, owner: str, limit: int,
+                        lease: float) -> list[RecipientRecord]:
+        """Claim up to ``limit`` recipients whose timer is due (``next_attempt_at <= now``),
+        not final and not claimed by a live lease, for ``lease`` seconds; oldest first.
+        Two claimers never get the same row."""
+
+    @abc.abstractmethod
+    async def add_event(self, message_id: str, kind: str, *, now: float,
+                        detail: dict[str, Any] | None = None,
+                        recipient_id: int | None = None) -> Event: ...
+
+    @abc.abstractmethod
+    async def events_of(self, message_id: str) -> list[Event]: ...
+
+    @abc.abstractmethod
+    async def put_subscriber(self, subscriber: Subscriber) -> None: ...
+
+    @abc.abstractmethod
+    async def get_subscriber(self, address: str) -> Subscriber | None: ...
+
+    @abc.abstractmethod
+    async def put_vasp(self, vasp: VaspRecord) -> None: ...
+
+    @abc.abstractmethod
+    async def get_vasp(self, vasp_id: str) -> VaspRecord | None: ...
+
+    @abc.abstractmethod
+    async def list_vasps(self) -> list[VaspRecord]: ...
+
+    @abc.abstractmethod
+    async def close(self) -> None: ...

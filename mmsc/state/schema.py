@@ -1,0 +1,93 @@
+"""The state store schema, as an ordered list of migrations. ``PRAGMA user_version`` (SQLite)
+records how many have been applied; opening a store applies the missing ones."""
+
+from __future__ import annotations
+
+import enum
+
+from .records import Interface, RecipientState, Route
+
+
+def _one_of(column: str, values: type[enum.StrEnum]) -> str:
+    """A CHECK constraint from an enum, so the table and the code list the same values."""
+    listed = ", ".join(f"'{member.value}'" for member in values)
+    return f"CHECK ({column} IN ({listed}))"
+
+
+_V1 = f"""
+CREATE TABLE messages (
+    id TEXT PRIMARY KEY,
+    interface TEXT NOT NULL {_one_of("interface", Interface)},
+    originator TEXT NOT NULL,
+    object_key TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    created_at REAL NOT NULL,
+    subject TEXT,
+    message_class TEXT,
+    priority TEXT,
+    date REAL,
+    expiry_at REAL,
+    earliest_delivery_at REAL,
+    delivery_report INTEGER NOT NULL DEFAULT 0,
+    read_report INTEGER NOT NULL DEFAULT 0,
+    vasp_id TEXT,
+    transaction_id TEXT,
+    linked_id TEXT,
+    service_code TEXT,
+    content_type TEXT
+);
+CREATE UNIQUE INDEX messages_vasp_transaction ON messages (vasp_id, transaction_id)
+    WHERE vasp_id IS NOT NULL AND transaction_id IS NOT NULL;
+
+CREATE TABLE recipients (
+    id INTEGER PRIMARY KEY,
+    message_id TEXT NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+    address TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('to', 'cc', 'bcc')),
+    route TEXT NOT NULL {_one_of("route", Route)},
+    state TEXT NOT NULL {_one_of("state", RecipientState)},
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at REAL,
+    device_profile TEXT,
+    content_token TEXT UNIQUE,
+    viewer_token TEXT UNIQUE,
+    updated_at REAL NOT NULL,
+    claimed_by TEXT,
+    claimed_until REAL,
+    UNIQUE (message_id, address)
+);
+CREATE INDEX recipients_due ON recipients (next_attempt_at) WHERE next_attempt_at IS NOT NULL;
+
+CREATE TABLE events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    message_id TEXT NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+    recipient_id INTEGER REFERENCES recipients (id) ON DELETE CASCADE,
+    at REAL NOT NULL,
+    kind TEXT NOT NULL,
+    detail TEXT NOT NULL DEFAULT '{{}}'
+);
+CREATE INDEX events_message ON events (message_id, id);
+
+CREATE TABLE vasps (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    allowed_senders TEXT NOT NULL DEFAULT '[]',
+    rate_limit REAL,
+    mm7_namespace TEXT,
+    mm7_version TEXT,
+    report_url TEXT,
+    enabled INTEGER NOT NULL DEFAULT 1
+);
+
+CREATE TABLE subscribers (
+    address TEXT PRIMARY KEY,
+    mms_capable INTEGER NOT NULL DEFAULT 1,
+    device_profile TEXT,
+    home_mmsc TEXT,
+    updated_at REAL NOT NULL
+);
+"""
+
+#: Migrations in order; never edit one that has shipped, append a new one.
+MIGRATIONS: tuple[str, ...] = (_V1,)

@@ -1,0 +1,305 @@
+"""The embedded state store: SQLite in WAL mode, every call in one worker thread.
+
+Durability: ``synchronous=FULL``. In WAL mode ``NORMAL`` syncs only at checkpoints, so a power
+loss can take the last commits with it; ``FULL`` syncs the WAL at every commit, which makes a
+committed row (an accepted message) survive power loss, as the acknowledgement promises.
+All sqlite3 calls run in the store's single worker thread, serialised, off the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import sqlite3
+from collections.abc import Callable, Collection, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from .base import UNCHANGED, DuplicateMessage, StateError, StateStore
+from .records import (
+    FINAL_STATES, Event, Interface, MessageRecord, RecipientRecord, RecipientState, Route,
+    Subscriber, VaspRecord,
+)
+from .schema import MIGRATIONS
+
+R = TypeVar("R")
+
+#: How columns read back into record fields: field -> converter (others are as stored).
+_READ: dict[type, dict[str, Callable[[Any], Any]]] = {
+    MessageRecord: {"interface": Interface, "delivery_report": bool, "read_report": bool},
+    RecipientRecord: {"route": Route, "state": RecipientState},
+    Event: {"detail": json.loads},
+    Subscriber: {"mms_capable": bool},
+    VaspRecord: {"allowed_senders": lambda text: tuple(json.loads(text)), "enabled": bool},
+}
+_FINAL = tuple(state.value for state in FINAL_STATES)
+
+
+def _columns(record: Any) -> dict[str, Any]:
+    """A record as column values: JSON for dicts and tuples, 0/1 for booleans."""
+    values = {}
+    for name, value in dataclasses.asdict(record).items():
+        if isinstance(value, (dict, tuple, list)):
+            value = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        elif isinstance(value, bool):
+            value = int(value)
+        values[name] = value
+    return values
+
+
+def _record(cls: type[R], row: sqlite3.Row | None) -> R | None:
+    if row is None:
+        return None
+    convert = _READ.get(cls, {})
+    return cls(**{k: (convert[k](row[k]) if k in convert and row[k] is not None else row[k])
+                  for k in row.keys()})
+
+
+def _insert(db: sqlite3.Connection, table: str, values: dict[str, Any], verb: str = "INSERT") -> int:
+    names = ", ".join(values)
+    marks = ", ".join(f":{name}" for name in values)
+    return db.execute(f"{verb} INTO {table} ({names}) VALUES ({marks})", values).lastrowid or 0
+
+
+class SqliteStateStore(StateStore):
+    """The state store in one SQLite file (default ``./data/mmsc.db``)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
+        self._db: sqlite3.Connection | None = None
+
+    @classmethod
+    async def open(cls, path: str | Path) -> SqliteStateStore:
+        """Open (creating the file and folder if needed) and migrate to the latest schema."""
+        store = cls(path)
+        await store._run(store._connect)
+        return store
+
+    async def _run(self, fn: Callable[..., R], *args: Any) -> R:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    # -- in the worker thread --------------------------------------------------------------------
+
+    def _connect(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        db.row_factory = sqlite3.Row
+        db.execute("PRAGMA busy_timeout = 5000")
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA synchronous = FULL")
+        db.execute("PRAGMA foreign_keys = ON")
+        self._db = db
+        with self._tx() as tx:
+            version = tx.execute("PRAGMA user_version").fetchone()[0]
+            if version > len(MIGRATIONS):
+                raise StateError(f"{self.path} has schema version {version}; this mmsc knows "
+                                 f"{len(MIGRATIONS)}: upgrade mmsc")
+            for script in MIGRATIONS[version:]:
+                for statement in filter(str.strip, script.split(";\n")):
+                    tx.execute(statement)
+            tx.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, taking the write lock at once (BEGIN IMMEDIATE)."""
+        db = self._db
+        if db is None:
+            raise StateError("the state store is closed")
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def _query(self, cls: type[R], sql: str, *args: Any) -> list[R]:
+        assert self._db is not None
+        return [_record(cls, row) for row in self._db.execute(sql, args)]  # type: ignore[misc]
+
+    def _accept(self, message: MessageRecord, recipients: Sequence[RecipientRecord],
+                detail: dict[str, Any] | None) -> list[RecipientRecord]:
+        stored = []
+        try:
+            with self._tx() as tx:
+                _insert(tx, "messages", _columns(message))
+                self._event(tx, message.id, None, message.created_at, "accepted", detail or {})
+                for recipient in recipients:
+                    values = _columns(recipient)
+                    values.pop("id")
+                    rid = _insert(tx, "recipients", values)
+                    self._event(tx, message.id, rid, message.created_at, "accepted",
+                                {"address": recipient.address, "route": recipient.route.value})
+                    stored.append(dataclasses.replace(recipient, id=rid))
+        except sqlite3.IntegrityError as exc:
+            existing = self._existing(message)
+            if existing is not None:
+                raise DuplicateMessage(existing) from exc
+            raise StateError(f"message {message.id} refused: {exc}") from exc
+        return stored
+
+    def _existing(self, message: MessageRecord) -> str | None:
+        assert self._db is not None
+        row = self._db.execute(
+            "SELECT id FROM messages WHERE id = ? OR (vasp_id = ? AND transaction_id = ?)",
+            (message.id, message.vasp_id, message.transaction_id)).fetchone()
+        return row[0] if row else None
+
+    @staticmethod
+    def _event(db: sqlite3.Connection, message_id: str, recipient_id: int | None, at: float,
+               kind: str, detail: dict[str, Any]) -> Event:
+        event = Event(None, message_id, recipient_id, at, kind, detail)
+        values = _columns(event)
+        values.pop("id")
+        return dataclasses.replace(event, id=_insert(db, "events", values))
+
+    def _transition(self, recipient_id: int, expected: Collection[RecipientState],
+                    to: RecipientState, now: float, kind: str | None,
+                    detail: dict[str, Any] | None, changes: dict[str, Any]) -> RecipientRecord | None:
+        states = [state.value for state in expected]
+        if not states:
+            return None
+        sets = {"state": to.value, "updated_at": now, "claimed_by": None, "claimed_until": None,
+                **{k: v for k, v in changes.items() if v is not UNCHANGED}}
+        assignments = ", ".join(f"{name} = :{name}" for name in sets)
+        marks = ", ".join(f":s{i}" for i in range(len(states)))
+        with self._tx() as tx:
+            done = tx.execute(
+                f"UPDATE recipients SET {assignments} WHERE id = :rid AND state IN ({marks})",
+                {**sets, "rid": recipient_id, **{f"s{i}": s for i, s in enumerate(states)}})
+            if done.rowcount != 1:
+                return None
+            row = _record(RecipientRecord, tx.execute(
+                "SELECT * FROM recipients WHERE id = ?", (recipient_id,)).fetchone())
+            assert row is not None
+            self._event(tx, row.message_id, recipient_id, now, kind or to.value, detail or {})
+        return row
+
+    def _claim(self, now: float, owner: str, limit: int, lease: float) -> list[RecipientRecord]:
+        finals = ", ".join("?" * len(_FINAL))
+        with self._tx() as tx:
+            ids = [row[0] for row in tx.execute(
+                f"SELECT id FROM recipients WHERE next_attempt_at <= ? AND state NOT IN ({finals})"
+                " AND (claimed_until IS NULL OR claimed_until < ?)"
+                " ORDER BY next_attempt_at, id LIMIT ?", (now, *_FINAL, now, limit))]
+            if not ids:
+                return []
+            marks = ", ".join("?" * len(ids))
+            tx.execute(f"UPDATE recipients SET claimed_by = ?, claimed_until = ? "
+                       f"WHERE id IN ({marks})", (owner, now + lease, *ids))
+            return self._query(RecipientRecord, f"SELECT * FROM recipients WHERE id IN ({marks})"
+                               " ORDER BY next_attempt_at, id", *ids)
+
+    def _write(self, sql: str, *args: Any) -> None:
+        with self._tx() as tx:
+            tx.execute(sql, args)
+
+    def _upsert(self, table: str, record: Any) -> None:
+        with self._tx() as tx:
+            _insert(tx, table, _columns(record), "INSERT OR REPLACE")
+
+    def _add_event(self, message_id: str, kind: str, now: float, detail: dict[str, Any] | None,
+                   recipient_id: int | None) -> Event:
+        with self._tx() as tx:
+            return self._event(tx, message_id, recipient_id, now, kind, detail or {})
+
+    def _close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    # -- the interface ---------------------------------------------------------------------------
+
+    async def accept_message(self, message: MessageRecord, recipients: Sequence[RecipientRecord],
+                             detail: dict[str, Any] | None = None) -> list[RecipientRecord]:
+        return await self._run(self._accept, message, recipients, detail)
+
+    async def get_message(self, message_id: str) -> MessageRecord | None:
+        rows = await self._run(self._query, MessageRecord,
+                               "SELECT * FROM messages WHERE id = ?", message_id)
+        return rows[0] if rows else None
+
+    async def list_message_ids(self) -> list[str]:
+        rows = await self._run(self._query, dict, "SELECT id FROM messages ORDER BY id")
+        return [row["id"] for row in rows]
+
+    async def find_by_transaction(self, vasp_id: str, transaction_id: str) -> str | None:
+        rows = await self._run(self._query, dict, "SELECT id FROM messages WHERE vasp_id = ? "
+                               "AND transaction_id = ?", vasp_id, transaction_id)
+        return rows[0]["id"] if rows else None
+
+    async def delete_message(self, message_id: str) -> None:
+        await self._run(self._write, "DELETE FROM messages WHERE id = ?", message_id)
+
+    async def recipients_of(self, message_id: str) -> list[RecipientRecord]:
+        return await self._run(self._query, RecipientRecord,
+                               "SELECT * FROM recipients WHERE message_id = ? ORDER BY id",
+                               message_id)
+
+    async def get_recipient(self, recipient_id: int) -> RecipientRecord | None:
+        rows = await self._run(self._query, RecipientRecord,
+                               "SELECT * FROM recipients WHERE id = ?", recipient_id)
+        return rows[0] if rows else None
+
+    async def recipient_by_token(self, *, content_token: str | None = None,
+                                 viewer_token: str | None = None) -> RecipientRecord | None:
+        if (content_token is None) == (viewer_token is None):
+            raise ValueError("give exactly one of content_token and viewer_token")
+        column, token = (("content_token", content_token) if content_token is not None
+                         else ("viewer_token", viewer_token))
+        rows = await self._run(self._query, RecipientRecord,
+                               f"SELECT * FROM recipients WHERE {column} = ?", token)
+        return rows[0] if rows else None
+
+    async def transition(self, recipient_id: int, *, expected: Collection[RecipientState],
+                         to: RecipientState, now: float, kind: str | None = None,
+                         detail: dict[str, Any] | None = None, next_attempt_at: Any = UNCHANGED,
+                         attempts: Any = UNCHANGED, device_profile: Any = UNCHANGED,
+                         content_token: Any = UNCHANGED, viewer_token: Any = UNCHANGED,
+                         ) -> RecipientRecord | None:
+        changes = {"next_attempt_at": next_attempt_at, "attempts": attempts,
+                   "device_profile": device_profile, "content_token": content_token,
+                   "viewer_token": viewer_token}
+        return await self._run(self._transition, recipient_id, expected, to, now, kind, detail,
+                               changes)
+
+    async def claim_due(self, *, now: float, owner: str, limit: int,
+                        lease: float) -> list[RecipientRecord]:
+        """SQLite serialises writers, so BEGIN IMMEDIATE makes select-then-mark atomic; the
+        PostgreSQL version does it with ``SELECT ... FOR UPDATE SKIP LOCKED``."""
+        return await self._run(self._claim, now, owner, limit, lease)
+
+    async def add_event(self, message_id: str, kind: str, *, now: float,
+                        detail: dict[str, Any] | None = None,
+                        recipient_id: int | None = None) -> Event:
+        return await self._run(self._add_event, message_id, kind, now, detail, recipient_id)
+
+    async def events_of(self, message_id: str) -> list[Event]:
+        return await self._run(self._query, Event,
+                               "SELECT * FROM events WHERE message_id = ? ORDER BY id", message_id)
+
+    async def put_subscriber(self, subscriber: Subscriber) -> None:
+        await self._run(self._upsert, "subscribers", subscriber)
+
+    async def get_subscriber(self, address: str) -> Subscriber | None:
+        rows = await self._run(self._query, Subscriber,
+                               "SELECT * FROM subscribers WHERE address = ?", address)
+        return rows[0] if rows else None
+
+    async def put_vasp(self, vasp: VaspRecord) -> None:
+        await self._run(self._upsert, "vasps", vasp)
+
+    async def get_vasp(self, vasp_id: str) -> VaspRecord | None:
+        rows = await self._run(self._query, VaspRecord, "SELECT * FROM vasps WHERE id = ?", vasp_id)
+        return rows[0] if rows else None
+
+    async def list_vasps(self) -> list[VaspRecord]:
+        return await self._run(self._query, VaspRecord, "SELECT * FROM vasps ORDER BY id")
+
+    async def close(self) -> None:
+        await self._run(self._close)
+        self._executor.shutdown(wait=True)

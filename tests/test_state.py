@@ -1,0 +1,195 @@
+"""The SQLite state store: atomic accept, compare-and-set transitions, claims, migrations."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+
+from mmsc.state import (
+    DuplicateMessage, Interface, MessageRecord, RecipientRecord, RecipientState, Route,
+    SqliteStateStore, StateError, Subscriber, VaspRecord,
+)
+from mmsc.state.schema import MIGRATIONS
+
+S = RecipientState
+
+
+def message(message_id: str = "m1", **fields: object) -> MessageRecord:
+    values = dict(id=message_id, interface=Interface.MM7, originator="+33600000001/TYPE=PLMN",
+                  object_key=f"messages/{message_id}/original.mime", size=1234,
+                  created_at=1000.0, subject="Sujet é", message_class="Personal",
+                  priority="High", date=999.0, expiry_at=5000.0, earliest_delivery_at=1100.0,
+                  delivery_report=True, read_report=False, vasp_id="acme",
+                  transaction_id=f"tx-{message_id}", linked_id="l", service_code="sc",
+                  content_type="multipart/related")
+    values.update(fields)
+    return MessageRecord(**values)  # type: ignore[arg-type]
+
+
+def recipient(address: str, message_id: str = "m1", due: float | None = 1100.0,
+              state: RecipientState = S.ACCEPTED) -> RecipientRecord:
+    return RecipientRecord(None, message_id, address, "to", Route.MMS, state,
+                           next_attempt_at=due, updated_at=1000.0)
+
+
+@pytest.fixture
+async def store(tmp_path: Path):
+    s = await SqliteStateStore.open(tmp_path / "state" / "mmsc.db")
+    yield s
+    await s.close()
+
+
+async def test_accept_and_read_back(store: SqliteStateStore) -> None:
+    rows = await store.accept_message(message(), [recipient("+1"), recipient("bob@example.com")],
+                                      {"octets": 1234})
+    assert [r.id for r in rows] == [1, 2]
+    assert await store.get_message("m1") == message()
+    assert await store.recipients_of("m1") == rows
+    events = await store.events_of("m1")
+    assert [(e.kind, e.recipient_id) for e in events] == [("accepted", None), ("accepted", 1),
+                                                          ("accepted", 2)]
+    assert events[0].detail == {"octets": 1234} and events[1].detail["route"] == "mms"
+    assert await store.find_by_transaction("acme", "tx-m1") == "m1"
+    assert await store.list_message_ids() == ["m1"]
+
+
+async def test_duplicates_leave_only_the_first(store: SqliteStateStore) -> None:
+    await store.accept_message(message(), [recipient("+1")])
+    with pytest.raises(DuplicateMessage) as same_id:
+        await store.accept_message(message(subject="other"), [recipient("+2")])
+    with pytest.raises(DuplicateMessage) as same_tx:
+        await store.accept_message(message("m2", transaction_id="tx-m1"), [recipient("+2", "m2")])
+    assert same_id.value.message_id == same_tx.value.message_id == "m1"
+    assert await store.list_message_ids() == ["m1"]
+    assert [r.address for r in await store.recipients_of("m1")] == ["+1"]
+    assert len(await store.events_of("m1")) == 2
+    await store.accept_message(message("m3", transaction_id=None), [recipient("+3", "m3")])
+    await store.accept_message(message("m4", transaction_id=None), [recipient("+3", "m4")])
+
+
+async def test_a_failure_inside_accept_leaves_nothing(store: SqliteStateStore) -> None:
+    bad = dataclasses.replace(recipient("+2"), kind="sideways")  # violates a CHECK
+    with pytest.raises(StateError):
+        await store.accept_message(message(), [recipient("+1"), bad])
+    assert await store.list_message_ids() == [] and await store.events_of("m1") == []
+    assert await store.recipients_of("m1") == []
+
+
+async def test_transition_is_compare_and_set(store: SqliteStateStore) -> None:
+    (row,) = await store.accept_message(message(), [recipient("+1")])
+    moved = await store.transition(row.id, expected=[S.ACCEPTED, S.ADAPTED], to=S.NOTIFIED,
+                                   now=1200.0, next_attempt_at=1500.0, attempts=1,
+                                   content_token="tok", detail={"segments": 2})
+    assert moved is not None and (moved.state, moved.attempts, moved.next_attempt_at,
+                                  moved.content_token) == (S.NOTIFIED, 1, 1500.0, "tok")
+    assert await store.transition(row.id, expected=[S.ACCEPTED], to=S.NOTIFIED, now=1300.0) is None
+    assert await store.recipient_by_token(content_token="tok") == moved
+    assert await store.recipient_by_token(viewer_token="tok") is None
+    done = await store.transition(row.id, expected=[S.NOTIFIED], to=S.RETRIEVED, now=1400.0,
+                                  kind="fetched", next_attempt_at=None)
+    assert done is not None and done.next_attempt_at is None and done.attempts == 1
+    kinds = [(e.kind, e.at) for e in await store.events_of("m1")]
+    assert kinds[-2:] == [("notified", 1200.0), ("fetched", 1400.0)]
+
+
+async def test_claim_due_orders_leases_and_skips_final(store: SqliteStateStore) -> None:
+    await store.accept_message(message(), [
+        recipient("+late", due=1300.0), recipient("+early", due=1050.0),
+        recipient("+future", due=9999.0), recipient("+none", due=None),
+        recipient("+done", due=1000.0, state=S.ACKNOWLEDGED)])
+    first = await store.claim_due(now=1400.0, owner="a", limit=10, lease=60.0)
+    assert [r.address for r in first] == ["+early", "+late"]
+    assert all(r.claimed_by == "a" and r.claimed_until == 1460.0 for r in first)
+    assert await store.claim_due(now=1450.0, owner="b", limit=10, lease=60.0) == []
+    again = await store.claim_due(now=1461.0, owner="b", limit=1, lease=60.0)
+    assert [r.address for r in again] == ["+early"]  # the lease ran out
+    released = await store.transition(again[0].id, expected=[S.ACCEPTED], to=S.NOTIFIED,
+                                      now=1462.0)
+    assert released is not None and released.claimed_by is None
+
+
+async def test_two_stores_never_claim_the_same_row(tmp_path: Path) -> None:
+    path = tmp_path / "shared.db"
+    a, b = await SqliteStateStore.open(path), await SqliteStateStore.open(path)
+    try:
+        for i in range(10):
+            await a.accept_message(message(f"m{i}", transaction_id=None),
+                                   [recipient(f"+{j}", f"m{i}", due=float(j)) for j in range(20)])
+        claims = await asyncio.gather(*(
+            (a if n % 2 else b).claim_due(now=100.0, owner=f"o{n}", limit=7, lease=30.0)
+            for n in range(40)))
+        ids = [r.id for batch in claims for r in batch]
+        assert len(ids) == len(set(ids)) == 200
+    finally:
+        await a.close()
+        await b.close()
+
+
+async def test_migrations_and_reopen(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    store = await SqliteStateStore.open(path)
+    await store.accept_message(message(), [recipient("+1")])
+    await store.close()
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    reopened = await SqliteStateStore.open(path)
+    assert await reopened.get_message("m1") == message()
+    await reopened.close()
+    with sqlite3.connect(path) as db:
+        db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    with pytest.raises(StateError, match="upgrade mmsc"):
+        await SqliteStateStore.open(path)
+
+
+async def test_subscribers_and_vasps(store: SqliteStateStore) -> None:
+    sub = Subscriber("+33600000002", mms_capable=False, device_profile="basic-2005",
+                     updated_at=5.0)
+    await store.put_subscriber(sub)
+    assert await store.get_subscriber("+33600000002") == sub
+    await store.put_subscriber(dataclasses.replace(sub, mms_capable=True))
+    assert (await store.get_subscriber("+33600000002")).mms_capable is True
+    vasp = VaspRecord("acme", "ACME", "pbkdf2$x", ("12345", "+33600000009"), 10.0,
+                      "http://www.3gpp.org/ftp/Specs/archive/23_series/23.140/schema/REL-6-MM7-1-4",
+                      "6.8.0", "http://127.0.0.1:9/reports", True)
+    await store.put_vasp(vasp)
+    assert await store.get_vasp("acme") == vasp and await store.list_vasps() == [vasp]
+    assert await store.get_vasp("nobody") is None
+
+
+async def test_sqlite_runs_off_the_event_loop(store: SqliteStateStore, monkeypatch) -> None:
+    threads: set[int] = set()
+    original = store._accept
+
+    def spy(*args: object):
+        threads.add(threading.get_ident())
+        return original(*args)
+
+    monkeypatch.setattr(store, "_accept", spy)
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    task = asyncio.create_task(ticker())
+    for i in range(30):
+        await store.accept_message(message(f"x{i}", transaction_id=None),
+                                   [recipient(f"+{j}", f"x{i}") for j in range(50)])
+    task.cancel()
+    assert threads and threading.get_ident() not in threads
+    assert ticks >= 30  # the loop kept running while SQLite worked
+
+
+async def test_delete_cascades(store: SqliteStateStore) -> None:
+    await store.accept_message(message(), [recipient("+1")])
+    await store.delete_message("m1")
+    assert await store.get_message("m1") is None and await store.events_of("m1") == []
+    assert await store.recipients_of("m1") == []
