@@ -173,8 +173,9 @@ def decode_words(value: str | email.header.Header, warn: Callable[[str], None]) 
 
 
 def encode_words(text: str) -> str:
-    """Text for a header: as is when ASCII, else RFC 2047 encoded-words in UTF-8."""
-    if text.isascii() and "\n" not in text and "\r" not in text:
+    """Text for a header: as is when ASCII, else RFC 2047 encoded-words in UTF-8 (also for
+    text with leading or trailing spaces, which a header line would lose)."""
+    if text.isascii() and "\n" not in text and "\r" not in text and text == text.strip():
         return text
     return email.header.Header(text, "utf-8").encode()
 

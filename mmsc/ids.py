@@ -1,0 +1,26 @@
+"""Identifiers mmsc makes: message ids that are safe object-store keys and carry their age.
+
+A message id is 12 hex digits of creation time in milliseconds, then 20 hex digits (80 bits)
+of randomness: unique across nodes without coordination, sortable by time, within the
+object-store key alphabet, and short enough for the 40-character limit some MM7 clients put
+on MessageID. The time prefix lets recovery tell an orphan object from an accept in flight.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+_MESSAGE_ID = re.compile(r"[0-9a-f]{12}[0-9a-f]{20}")
+
+
+def new_message_id(now: float) -> str:
+    """A fresh message id for a message accepted at ``now`` (unix seconds)."""
+    return f"{int(now * 1000):012x}{secrets.token_hex(10)}"
+
+
+def message_id_time(message_id: str) -> float | None:
+    """When a message id made by :func:`new_message_id` was made; None for other ids."""
+    if not _MESSAGE_ID.fullmatch(message_id):
+        return None
+    return int(message_id[:12], 16) / 1000

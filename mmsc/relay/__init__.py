@@ -1,0 +1,1 @@
+"""The relay engine: store-and-forward of every message, one recipient state machine."""
