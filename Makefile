@@ -23,6 +23,7 @@ test: $(STAMP) $(PEERS)
 bench: $(STAMP)
 	$(PY) bench/codec.py
 	$(PY) bench/smpp.py
+	$(PY) bench/store.py
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache .hypothesis

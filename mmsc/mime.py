@@ -15,11 +15,12 @@ import email.header
 import email.policy
 import email.utils
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.message import Message as MimeEntity
 from email.parser import BytesParser
-from typing import Callable
+from typing import Callable, Iterable
 
 from .message import RELATED, Envelope, Message, MessagePart, TimeSpec, strip_brackets
 
@@ -185,7 +186,7 @@ def encode_words(text: str) -> str:
 def to_mime(message: Message, *, include_bcc: bool = True) -> bytes:
     """The MM as a MIME message: envelope headers, then the content with its root first.
     ``include_bcc=False`` for copies that go to recipients (RFC 5322 §3.6.3)."""
-    entity = content_to_mime(message)
+    content = content_to_mime(message)
     headers: list[tuple[str, str]] = []
     env = message.envelope
     for name, attr in _ADDRESS_HEADERS:
@@ -200,31 +201,58 @@ def to_mime(message: Message, *, include_bcc: bool = True) -> bytes:
         if value is not None:
             headers.append((row.name, row.write(value)))
     headers += [(name, encode_words(value)) for name, value in env.extra_headers]
-    headers.append(("MIME-Version", "1.0"))
-    structure = entity.items()
-    for name in list(entity.keys()):
-        del entity[name]
-    for name, value in headers + structure:
-        entity[name] = value
-    return entity.as_bytes(policy=POLICY)
+    headers += [("MIME-Version", "1.0"), ("Content-Type", content.content_type)]
+    return _header_block(headers) + content.body
 
 
-def content_to_mime(message: Message) -> MimeEntity:
-    """The content alone as a MIME entity (MM7 carries it as one attachment of the SOAP
-    message): multipart/related with ``type`` and ``start`` (RFC 2387 §3), or mixed."""
+@dataclass(frozen=True)
+class MimeContent:
+    """The content of an MM as one MIME entity: its Content-Type value (with the boundary)
+    and its body. MM7 carries it as one attachment of the SOAP message."""
+
+    content_type: str
+    body: bytes
+
+
+def content_to_mime(message: Message) -> MimeContent:
+    """The content as multipart/related with ``type`` and ``start`` (RFC 2387 §3.1-3.2) and
+    the root first, or multipart/mixed. The body is assembled directly from the encoded
+    parts (the stdlib generator rewrites every line, 50 times slower on large media)."""
     message = message.root_first()
-    container = MimeEntity(policy=POLICY)
-    container["Content-Type"] = f"multipart/{message.multipart}"
+    encoded = [(_part_headers(part), *_transfer_encode(part)) for part in message.parts]
+    boundary = _boundary(payload for _headers, cte, payload in encoded if cte == "7bit")
+    params = [f"multipart/{message.multipart}"]
     root = message.root
     if message.multipart == RELATED and root is not None:
-        container.set_param("type", root.media_type)
+        params.append(f'type="{root.media_type}"')
         if root.content_id:
-            container.set_param("start", f"<{root.content_id}>")
-    container.set_payload([_part_to_mime(part) for part in message.parts])
-    return container
+            params.append(f'start="<{root.content_id}>"')
+    params.append(f'boundary="{boundary}"')
+    delimiter = b"--" + boundary.encode("ascii")
+    chunks = []
+    for headers, cte, payload in encoded:
+        chunks += [delimiter, b"\r\n", _header_block([*headers, ("Content-Transfer-Encoding", cte)]),
+                   payload, b"\r\n"]
+    chunks += [delimiter, b"--\r\n"]
+    return MimeContent("; ".join(params), b"".join(chunks))
 
 
-def _part_to_mime(part: MessagePart) -> MimeEntity:
+def _boundary(plain_payloads: Iterable[bytes]) -> str:
+    """A boundary no payload contains. Base64 and quoted-printable output cannot hold
+    ``=_`` (RFC 2045 §6.7, §6.8), so only 7bit payloads need checking."""
+    payloads = list(plain_payloads)
+    while True:
+        boundary = f"=_mmsc_{secrets.token_hex(12)}"
+        if not any(boundary.encode("ascii") in payload for payload in payloads):
+            return boundary
+
+
+def _header_block(headers: list[tuple[str, str]]) -> bytes:
+    """Header lines folded by the stdlib (RFC 5322 §2.2.3), ending with the empty line."""
+    return b"".join(POLICY.fold_binary(name, value) for name, value in headers) + b"\r\n"
+
+
+def _part_headers(part: MessagePart) -> list[tuple[str, str]]:
     entity = MimeEntity(policy=POLICY)
     params = dict(part.params)
     if part.charset:
@@ -237,23 +265,28 @@ def _part_to_mime(part: MessagePart) -> MimeEntity:
     if part.disposition or part.filename:
         extra = {"filename": part.filename} if part.filename else {}
         entity.add_header("Content-Disposition", part.disposition or "attachment", **extra)
-    encoding, payload = _transfer_encode(part)
-    entity["Content-Transfer-Encoding"] = encoding
-    entity.set_payload(payload)
-    return entity
+    return [(name, str(value)) for name, value in entity.items()]
 
 
-def _transfer_encode(part: MessagePart) -> tuple[str, str]:
+_ASCII = bytes(range(0x80))
+
+
+def _transfer_encode(part: MessagePart) -> tuple[str, bytes]:
     """The transfer encoding that gives the octets back exactly (RFC 2045 §6): 7bit for
     ASCII text with CRLF lines only, quoted-printable (CR and LF escaped) for other mostly
-    ASCII text, base64 for the rest."""
-    data = part.data
+    ASCII text, base64 for the rest. Payload lines end in CRLF, without a final one."""
+    data = bytes(part.data)
     textual = part.is_text or part.is_smil or part.media_type.endswith("+xml")
-    if textual and data.isascii() and b"\0" not in data and _crlf_lines_only(data):
-        return "7bit", data.decode("ascii")
-    if textual and b"\0" not in data and sum(b >= 0x80 for b in data) * 5 < len(data):
-        return "quoted-printable", binascii.b2a_qp(data, istext=False).decode("ascii")
-    return "base64", base64.encodebytes(data).decode("ascii")
+    if textual and b"\0" not in data:
+        if data.isascii() and _crlf_lines_only(data):
+            return "7bit", data
+        if len(data.translate(None, _ASCII)) * 5 < len(data):
+            return "quoted-printable", _crlf(binascii.b2a_qp(data, istext=False))
+    return "base64", _crlf(base64.encodebytes(data))
+
+
+def _crlf(lines: bytes) -> bytes:
+    return lines.rstrip(b"\n").replace(b"\n", b"\r\n")
 
 
 def _crlf_lines_only(data: bytes) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from email import message_from_bytes
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -226,10 +227,14 @@ def test_a_single_part_body_is_a_one_part_message() -> None:
 
 
 def test_content_to_mime_is_the_mm7_attachment() -> None:
-    entity = content_to_mime(sample())
-    assert entity.get_content_type() == "multipart/related"
-    assert entity.get_param("start") == "<smil>"
+    content = content_to_mime(sample())
+    assert content.content_type.startswith('multipart/related; type="application/smil"; '
+                                           'start="<smil>"; boundary="=_mmsc_')
+    entity = message_from_bytes(f"Content-Type: {content.content_type}\r\n\r\n".encode()
+                                + content.body)
     assert [p.get("Content-ID") for p in entity.get_payload()][:2] == ["<smil>", "<photo>"]
+    assert not entity.defects and all(not p.defects for p in entity.get_payload())
+    assert content.body.endswith(b"--\r\n") and b"\n" not in content.body.replace(b"\r\n", b"")
 
 
 # -- property: any message survives both conversions ---------------------------------------------

@@ -10,6 +10,7 @@ any accept still in flight could be.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -67,7 +68,7 @@ async def accept(message: Message, *, objects: ObjectStore, state: StateStore,
     message_id = new_message_id(now)
     message = replace(message, envelope=replace(env, message_id=message_id))
     key = message_key(message_id, ORIGINAL)
-    data = to_mime(message)
+    data = await asyncio.to_thread(to_mime, message)  # CPU work: 13 ms for a 3 MB message
     await objects.put(key, data)
     record = MessageRecord(
         id=message_id, interface=interface, originator=env.originator or "", object_key=key,
