@@ -75,10 +75,11 @@ class StateStore(abc.ABC):
                          device_profile: str | None | _Unchanged = UNCHANGED,
                          content_token: str | None | _Unchanged = UNCHANGED,
                          viewer_token: str | None | _Unchanged = UNCHANGED,
-                         ) -> RecipientRecord | None:
+                         release: bool = True) -> RecipientRecord | None:
         """Compare-and-set: when the recipient is in one of ``expected``, move it to ``to``,
-        set the given columns, release its claim and write one event (``kind``, default the
-        new state) in one transaction. Returns the new row, or None (nothing written)."""
+        set the given columns, release its claim (unless ``release`` is False: a step that
+        is not over yet) and write one event (``kind``, default the new state) in one
+        transaction. Returns the new row, or None (nothing written)."""
 
     @abc.abstractmethod
     async def claim_due(self, *, now: float, owner: str, limit: int,

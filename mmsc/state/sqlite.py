@@ -159,11 +159,13 @@ class SqliteStateStore(StateStore):
 
     def _transition(self, recipient_id: int, expected: Collection[RecipientState],
                     to: RecipientState, now: float, kind: str | None,
-                    detail: dict[str, Any] | None, changes: dict[str, Any]) -> RecipientRecord | None:
+                    detail: dict[str, Any] | None, changes: dict[str, Any],
+                    release: bool) -> RecipientRecord | None:
         states = [state.value for state in expected]
         if not states:
             return None
-        sets = {"state": to.value, "updated_at": now, "claimed_by": None, "claimed_until": None,
+        sets = {"state": to.value, "updated_at": now,
+                **({"claimed_by": None, "claimed_until": None} if release else {}),
                 **{k: v for k, v in changes.items() if v is not UNCHANGED}}
         assignments = ", ".join(f"{name} = :{name}" for name in sets)
         marks = ", ".join(f":s{i}" for i in range(len(states)))
@@ -260,12 +262,12 @@ class SqliteStateStore(StateStore):
                          detail: dict[str, Any] | None = None, next_attempt_at: Any = UNCHANGED,
                          attempts: Any = UNCHANGED, device_profile: Any = UNCHANGED,
                          content_token: Any = UNCHANGED, viewer_token: Any = UNCHANGED,
-                         ) -> RecipientRecord | None:
+                         release: bool = True) -> RecipientRecord | None:
         changes = {"next_attempt_at": next_attempt_at, "attempts": attempts,
                    "device_profile": device_profile, "content_token": content_token,
                    "viewer_token": viewer_token}
         return await self._run(self._transition, recipient_id, expected, to, now, kind, detail,
-                               changes)
+                               changes, release)
 
     async def claim_due(self, *, now: float, owner: str, limit: int,
                         lease: float) -> list[RecipientRecord]:

@@ -1,0 +1,221 @@
+"""Configuration: one TOML file plus ``MMSC_<SECTION>_<KEY>`` environment overrides.
+
+Every setting has a default here and a row in the README's configuration table. Durations
+are seconds or text with a unit (``90s``, ``30m``, ``6h``, ``3d``); sizes are octets or text
+with a unit (``300KB``, ``1MB``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+BEHAVIOURS = ("auto", "defer", "never-ack", "offline", "legacy")
+
+
+class ConfigError(ValueError):
+    """A setting that cannot be used, with the file or variable it came from."""
+
+
+@dataclass
+class HttpConfig:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    public_url: str = ""  # default: http://<host>:<port>
+    trusted_proxies: list[str] = field(default_factory=lambda: ["127.0.0.1", "::1"])
+    msisdn_header: str = "X-MSISDN"
+
+
+@dataclass
+class StorageConfig:
+    backend: str = "fs"  # "fs" | "s3"
+    path: str = "./data/objects"
+    endpoint: str = "127.0.0.1:9000"
+    bucket: str = "mmsc"
+    access_key: str = ""
+    secret_key: str = ""
+    secure: bool = False
+
+
+@dataclass
+class StateConfig:
+    url: str = "sqlite:///./data/mmsc.db"
+
+
+@dataclass
+class SmscConfig:
+    mode: str = "emulator"  # "emulator" | "smpp"
+    host: str = "127.0.0.1"
+    port: int = 2775  # the emulator listens here; in smpp mode, the SMSC's port
+    system_id: str = "mmsc"
+    password: str = ""
+    max_mps: float = 100.0
+    data_coding: int = 0x04
+    source_addr: str = "MMSC"
+
+
+@dataclass
+class DeliveryConfig:
+    default_expiry: float = 3 * 86400.0
+    renotify_backoff: list[float] = field(default_factory=lambda: [60.0, 300.0, 1800.0, 7200.0])
+    fallback_after: float = 6 * 3600.0
+    max_message_size: int = 600 * 1024
+    scheduler_interval: float = 1.0
+    claim_lease: float = 120.0
+
+
+@dataclass
+class SubscriberConfig:
+    msisdn: str
+    mms: bool = True
+    profile: str | None = None
+    behaviour: str = "auto"
+
+
+@dataclass
+class Config:
+    http: HttpConfig = field(default_factory=HttpConfig)
+    storage: StorageConfig = field(default_factory=StorageConfig)
+    state: StateConfig = field(default_factory=StateConfig)
+    smsc: SmscConfig = field(default_factory=SmscConfig)
+    delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
+    subscribers: list[SubscriberConfig] = field(default_factory=list)
+
+    @property
+    def public_url(self) -> str:
+        return (self.http.public_url or f"http://{self.http.host}:{self.http.port}").rstrip("/")
+
+    @property
+    def sqlite_path(self) -> Path:
+        url = self.state.url
+        if not url.startswith("sqlite:///"):
+            raise ConfigError(f"[state] url {url!r}: only sqlite:///PATH is supported")
+        return Path(url[len("sqlite:///"):])
+
+
+#: The emulated subscribers ``mmsc serve`` starts with when the config names none.
+DEMO_SUBSCRIBERS = [
+    SubscriberConfig("+33600000001", behaviour="auto"),
+    SubscriberConfig("+33600000002", behaviour="auto"),
+    SubscriberConfig("+33600000003", behaviour="never-ack"),
+    SubscriberConfig("+33600000004", mms=False, behaviour="legacy"),
+]
+
+_SECTIONS = {"http": HttpConfig, "storage": StorageConfig, "state": StateConfig,
+             "smsc": SmscConfig, "delivery": DeliveryConfig}
+_DURATIONS = {"default_expiry", "fallback_after", "scheduler_interval", "renotify_backoff",
+              "claim_lease"}
+_UNITS = {"": 1, "s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
+_SIZES = {"": 1, "b": 1, "kb": 1024, "mb": 1024 * 1024}
+
+
+def duration(value: Any, where: str) -> float:
+    """Seconds from ``90``, ``"90s"``, ``"30m"``, ``"6h"`` or ``"3d"``."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*", str(value).lower())
+    if not match or match.group(2) not in _UNITS:
+        raise ConfigError(f"{where}: {value!r} is not a duration (like 90s, 30m, 6h, 3d)")
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def size(value: Any, where: str) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    match = re.fullmatch(r"\s*(\d+)\s*([a-z]*)\s*", str(value).lower())
+    if not match or match.group(2) not in _SIZES:
+        raise ConfigError(f"{where}: {value!r} is not a size (like 300KB or 1MB)")
+    return int(match.group(1)) * _SIZES[match.group(2)]
+
+
+def _coerce(name: str, kind: Any, value: Any, where: str) -> Any:
+    """A TOML or environment value as the field's type."""
+    text = isinstance(value, str)
+    if name in _DURATIONS:
+        if name == "renotify_backoff":
+            items = value.split(",") if text else value
+            return [duration(v, where) for v in items]
+        return duration(value, where)
+    if name == "max_message_size":
+        return size(value, where)
+    if kind in ("bool", bool):
+        if text and value.lower() in ("1", "true", "yes", "on"):
+            return True
+        if text and value.lower() in ("0", "false", "no", "off"):
+            return False
+        if isinstance(value, bool):
+            return value
+    elif kind in ("int", int):
+        try:
+            return int(value, 0) if text else int(value)
+        except (TypeError, ValueError):
+            pass
+    elif kind in ("float", float):
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            pass
+    elif kind == "list[str]":
+        return [v.strip() for v in value.split(",") if v.strip()] if text else list(value)
+    else:
+        return str(value)
+    raise ConfigError(f"{where}: {value!r} is not a {kind}")
+
+
+def _apply(section: Any, values: Mapping[str, Any], where: str) -> None:
+    fields = {f.name: f for f in dataclasses.fields(section)}
+    for key, value in values.items():
+        if key not in fields:
+            raise ConfigError(f"{where}: unknown setting {key!r} (known: {', '.join(fields)})")
+        setattr(section, key, _coerce(key, fields[key].type, value, f"{where}.{key}"))
+
+
+def _subscriber(entry: Mapping[str, Any], where: str) -> SubscriberConfig:
+    if "msisdn" not in entry:
+        raise ConfigError(f"{where}: a subscriber needs an msisdn")
+    sub = SubscriberConfig(str(entry["msisdn"]))
+    _apply(sub, {k: v for k, v in entry.items() if k != "msisdn"}, where)
+    if sub.behaviour not in BEHAVIOURS:
+        raise ConfigError(f"{where}.behaviour: {sub.behaviour!r} is not one of {BEHAVIOURS}")
+    if sub.behaviour == "legacy":
+        sub.mms = False
+    return sub
+
+
+def load(path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Config:
+    """The configuration: defaults, then the TOML file (``path``, else ``./mmsc.toml`` when
+    present), then ``MMSC_<SECTION>_<KEY>`` variables."""
+    config = Config()
+    environ = os.environ if environ is None else environ
+    file = Path(path) if path is not None else Path("mmsc.toml")
+    data: dict[str, Any] = {}
+    if path is not None or file.exists():
+        try:
+            data = tomllib.loads(file.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"{file}: {exc}") from None
+    for name, values in data.items():
+        if name == "subscriber":
+            config.subscribers = [_subscriber(e, f"{file} [[subscriber]] #{i + 1}")
+                                  for i, e in enumerate(values)]
+        elif name in _SECTIONS and isinstance(values, dict):
+            _apply(getattr(config, name), values, f"{file} [{name}]")
+        else:
+            raise ConfigError(f"{file}: unknown section [{name}]")
+    for variable, value in environ.items():
+        if not variable.startswith("MMSC_"):
+            continue
+        section, _, key = variable[5:].lower().partition("_")
+        if section not in _SECTIONS:
+            continue
+        _apply(getattr(config, section), {key: value}, variable)
+    for key, allowed in (("backend", ("fs", "s3")), ("mode", ("emulator", "smpp"))):
+        section = config.storage if key == "backend" else config.smsc
+        if getattr(section, key) not in allowed:
+            raise ConfigError(f"{key} {getattr(section, key)!r} is not one of {allowed}")
+    return config

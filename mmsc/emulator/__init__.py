@@ -1,0 +1,1 @@
+"""Emulated handsets for the built-in SMSC emulator."""

@@ -1,0 +1,1 @@
+"""MM1: the interface between handsets and the MMSC (OMA-MMS-ENC over HTTP)."""

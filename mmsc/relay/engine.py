@@ -1,0 +1,364 @@
+"""The relay engine: routes each recipient, moves it through the state machine of
+ARCHITECTURE.md, and sends what each step needs (notification, link SMS, reports).
+
+Every transition is one method here that writes one ``events`` row through
+:meth:`StateStore.transition` (compare-and-set, so two nodes or a retried request never apply
+a step twice). Timers are ``next_attempt_at`` values claimed by :meth:`Engine.run_due`:
+nothing waits in memory, so a restart resumes where the process stopped.
+
+Timer meaning per state: ``accepted`` → notify now (or at the earliest delivery time);
+``notified`` and ``retrieved`` → no confirmation yet, notify again (back-off) or fall back to
+the link SMS; ``deferred`` and ``fallback-sent`` → expiry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from urllib.parse import unquote
+
+from mmsc.message import Message
+from mmsc.mime import from_mime
+from mmsc.pdu import ReadStatus, Status
+from mmsc.state import (
+    Interface, MessageRecord, RecipientRecord, RecipientState, Route, StateStore,
+)
+from mmsc.store import ObjectStore
+
+from . import notices
+from .accept import Accepted, accept
+
+log = logging.getLogger(__name__)
+S = RecipientState
+
+
+class Messenger(Protocol):
+    """What the engine sends SMS through (``wap_push.smpp_client.SmppClient`` is one)."""
+
+    async def send_push(self, destination: str, push_pdu: bytes, tag: Any = None) -> list[str]: ...
+
+    async def send_text(self, destination: str, text: str, tag: Any = None) -> list[str]: ...
+
+
+@dataclass
+class Settings:
+    """The engine's knobs (``[delivery]`` and ``[http] public_url`` of the configuration)."""
+
+    public_url: str
+    default_expiry: float = 3 * 86400.0
+    renotify_backoff: Sequence[float] = (60.0, 300.0, 1800.0, 7200.0)
+    fallback_after: float = 6 * 3600.0
+    claim_batch: int = 50
+    claim_lease: float = 120.0
+    node: str = field(default_factory=lambda: f"node-{secrets.token_hex(4)}")
+
+
+#: X-Mms-Status of the delivery report for each final state (OMA-MMS-ENC §7.3.54).
+_REPORT_STATUS = {S.ACKNOWLEDGED: Status.RETRIEVED, S.REJECTED: Status.REJECTED,
+                  S.EXPIRED: Status.EXPIRED, S.UNREACHABLE: Status.UNREACHABLE,
+                  S.FORWARDED: Status.FORWARDED}
+#: States in which a handset may fetch the content.
+_FETCHABLE = (S.NOTIFIED, S.DEFERRED, S.RETRIEVED, S.FALLBACK_SENT, S.ACKNOWLEDGED)
+
+
+def new_token() -> str:
+    """A URL-safe token of 128 random bits (22 characters)."""
+    return secrets.token_urlsafe(16)
+
+
+def token_from_path(text: str) -> str:
+    """The token of a content location path, tolerating handsets that URL-escape it twice."""
+    token = text.rsplit("/", 1)[-1]
+    for _ in range(2):
+        if "%" not in token:
+            break
+        token = unquote(token)
+    return token
+
+
+class Engine:
+    """Store-and-forward for every recipient of every message."""
+
+    def __init__(self, objects: ObjectStore, state: StateStore, messenger: Messenger,
+                 settings: Settings, clock: Callable[[], float] = time.time) -> None:
+        self.objects = objects
+        self.state = state
+        self.messenger = messenger
+        self.settings = settings
+        self.clock = clock
+        self.wake = asyncio.Event()
+
+    # -- accepting -------------------------------------------------------------------------------
+
+    async def route(self, address: str) -> Route:
+        """Per recipient: e-mail → MM3; a phone number → its subscriber entry (MMS or legacy;
+        unknown numbers are taken as local MMS handsets); anything else → another MMSC."""
+        text = str(address)
+        number = notices.plmn_number(text)
+        if number is None:
+            return Route.EMAIL if "@" in text and "/TYPE=" not in text.upper() else Route.MM4
+        subscriber = await self.state.get_subscriber(number)
+        if subscriber is not None and not subscriber.mms_capable:
+            return Route.LEGACY
+        return Route.MMS
+
+    async def submit(self, message: Message, interface: Interface,
+                     vasp_id: str | None = None) -> Accepted:
+        """Accept durably (see :mod:`mmsc.relay.accept`), then wake the scheduler."""
+        routes = {str(a).strip(): await self.route(a) for a in message.envelope.recipients}
+        done = await accept(message, objects=self.objects, state=self.state,
+                            interface=interface, route=routes.__getitem__, now=self.clock(),
+                            vasp_id=vasp_id)
+        self.wake.set()
+        return done
+
+    # -- the scheduler ---------------------------------------------------------------------------
+
+    async def run_due(self) -> int:
+        """One pass: claim due recipients and take each one step; returns how many."""
+        now = self.clock()
+        due = await self.state.claim_due(now=now, owner=self.settings.node,
+                                         limit=self.settings.claim_batch,
+                                         lease=self.settings.claim_lease)
+        for recipient in due:
+            try:
+                await self._step(recipient)
+            except Exception:  # noqa: BLE001 - one recipient must not stop the others
+                log.exception("step of recipient %s of %s failed; retried when its claim "
+                              "lapses", recipient.id, recipient.message_id)
+        return len(due)
+
+    async def run(self, interval: float = 1.0) -> None:
+        """The scheduler loop: a pass every ``interval`` seconds, or at once when woken."""
+        while True:
+            try:
+                while await self.run_due() >= self.settings.claim_batch:
+                    pass
+            except Exception:  # noqa: BLE001 - the store may be down for a while
+                log.exception("scheduler pass failed")
+            self.wake.clear()
+            try:
+                await asyncio.wait_for(self.wake.wait(), interval)
+            except TimeoutError:
+                pass
+
+    async def _step(self, r: RecipientRecord) -> None:
+        message = await self.state.get_message(r.message_id)
+        if message is None:
+            return
+        now = self.clock()
+        if now >= self.expiry(message):
+            await self._finish(r, message, S.EXPIRED, kind="expired")
+        elif r.route == Route.MMS and r.state in (S.ACCEPTED, S.ADAPTED):
+            await self._notify(r, message)
+        elif r.route == Route.MMS and r.state in (S.NOTIFIED, S.RETRIEVED):
+            if now - message.created_at >= self.settings.fallback_after:
+                await self._send_link(r, message)
+            else:
+                await self._notify(r, message)
+        elif r.route == Route.LEGACY and r.state == S.ACCEPTED:
+            await self._send_link(r, message)
+        elif r.route in (Route.MM4, Route.EMAIL) and r.state == S.ACCEPTED:
+            await self._finish(r, message, S.UNREACHABLE, kind="unreachable",
+                               detail={"why": f"no {r.route.value} interface in this mmsc yet"})
+        else:  # deferred, fallback-sent: their timer is the expiry
+            await self._move(r, r.state, kind="timer", next_attempt_at=self.expiry(message))
+
+    def expiry(self, message: MessageRecord) -> float:
+        return message.expiry_at or message.created_at + self.settings.default_expiry
+
+    def _backoff(self, attempts: int) -> float:
+        steps = self.settings.renotify_backoff
+        return steps[min(attempts, len(steps)) - 1] if steps else 60.0
+
+    async def _move(self, r: RecipientRecord, to: RecipientState, *, kind: str,
+                    expected: Sequence[RecipientState] | None = None,
+                    detail: dict[str, Any] | None = None, **changes: Any) -> RecipientRecord | None:
+        moved = await self.state.transition(r.id or 0, expected=expected or (r.state,), to=to,
+                                            now=self.clock(), kind=kind, detail=detail,
+                                            **changes)
+        if moved is not None:
+            log.info("%s %s: %s -> %s (%s)", r.message_id, r.address, r.state.value,
+                     to.value, kind)
+        return moved
+
+    # -- transitions -----------------------------------------------------------------------------
+
+    async def _notify(self, r: RecipientRecord, message: MessageRecord) -> None:
+        """accepted|notified|retrieved → notified: an M-Notification.ind by WAP push."""
+        if r.content_token is None:  # kept before the push goes out: a notification repeated
+            # after a crash carries the same transaction id, which handsets de-duplicate
+            token = new_token()
+            r = await self._move(r, r.state, kind="token", content_token=token, release=False) or r
+            if r.content_token != token:
+                return
+        token = r.content_token
+        attempts = r.attempts + 1
+        push = notices.notification(
+            transaction_id=token, content_location=f"{self.settings.public_url}/m/{token}",
+            size=message.size, expiry=self.expiry(message),
+            message_class=message.message_class, subject=message.subject,
+            sender=message.originator or None)
+        number = notices.plmn_number(r.address) or r.address
+        try:
+            ids = await self.messenger.send_push(number, push, tag=r.id)
+        except Exception as exc:  # noqa: BLE001 - SMSC refusal or link down
+            decision = getattr(exc, "decision", "retry")
+            if decision == "permanent":
+                await self._finish(r, message, S.UNREACHABLE, kind="unreachable",
+                                   detail={"why": str(exc)})
+            else:
+                await self._move(r, r.state, kind="notify-failed", detail={"why": str(exc)},
+                                 attempts=attempts,
+                                 next_attempt_at=self.clock() + self._backoff(attempts))
+            return
+        await self._move(r, S.NOTIFIED, kind="notified", attempts=attempts,
+                         detail={"attempt": attempts, "octets": len(push), "smsc_ids": ids},
+                         next_attempt_at=self.clock() + self._backoff(attempts))
+
+    async def _send_link(self, r: RecipientRecord, message: MessageRecord) -> None:
+        """accepted (legacy) | notified | retrieved → fallback-sent: a text SMS with the link."""
+        token = r.viewer_token or new_token()
+        text = notices.link_text(sender=message.originator, subject=message.subject,
+                                 link=f"{self.settings.public_url}/v/{token}")
+        number = notices.plmn_number(r.address) or r.address
+        try:
+            ids = await self.messenger.send_text(number, text, tag=r.id)
+        except Exception as exc:  # noqa: BLE001
+            await self._move(r, r.state, kind="link-failed", detail={"why": str(exc)},
+                             viewer_token=token,
+                             next_attempt_at=self.clock() + self._backoff(r.attempts + 1))
+            return
+        await self._move(r, S.FALLBACK_SENT, kind="fallback-sent", viewer_token=token,
+                         detail={"smsc_ids": ids}, next_attempt_at=self.expiry(message))
+
+    async def _finish(self, r: RecipientRecord, message: MessageRecord, to: RecipientState, *,
+                      kind: str, detail: dict[str, Any] | None = None,
+                      expected: Sequence[RecipientState] | None = None) -> RecipientRecord | None:
+        """Into a final state, then the report to the originator."""
+        moved = await self._move(r, to, kind=kind, detail=detail, expected=expected,
+                                 next_attempt_at=None)
+        if moved is not None:
+            await self._report(moved, message)
+        return moved
+
+    async def _report(self, r: RecipientRecord, message: MessageRecord) -> None:
+        """The delivery report for a final state, when the originator asked for one: an
+        M-Delivery.ind by WAP push to a handset (MM7 reports to VASPs come with MM7)."""
+        status = _REPORT_STATUS.get(r.state)
+        if status is None or not message.delivery_report:
+            return
+        number = notices.plmn_number(message.originator)
+        if message.interface != Interface.MM1 or number is None:
+            await self.state.add_event(message.id, "report-pending", now=self.clock(),
+                                       recipient_id=r.id, detail={"status": status.label})
+            return
+        push = notices.delivery_ind(message_id=message.id, recipient=r.address, status=status,
+                                    date=self.clock())
+        try:
+            await self.messenger.send_push(number, push)
+        except Exception as exc:  # noqa: BLE001
+            log.warning("delivery report for %s to %s failed: %s", message.id, number, exc)
+            return
+        await self.state.add_event(message.id, "report-sent", now=self.clock(),
+                                   recipient_id=r.id, detail={"status": status.label,
+                                                              "to": number})
+
+    # -- what handsets say over MM1 --------------------------------------------------------------
+
+    async def fetch(self, token: str) -> tuple[RecipientRecord, MessageRecord, Message] | None:
+        """``GET /m/<token>``: the recipient and its message, or None when the token is
+        unknown, the message expired, or the recipient may no longer fetch."""
+        r = await self.state.recipient_by_token(content_token=token_from_path(token))
+        if r is None or r.state not in _FETCHABLE:
+            return None
+        message = await self.state.get_message(r.message_id)
+        if message is None or self.clock() >= self.expiry(message):
+            return None
+        content = from_mime(await self.objects.get(message.object_key))
+        if r.state in (S.NOTIFIED, S.DEFERRED, S.RETRIEVED, S.FALLBACK_SENT):
+            wait = self._backoff(max(r.attempts, 1))
+            await self._move(r, S.RETRIEVED, kind="fetched",
+                             next_attempt_at=self.clock() + wait)
+        else:
+            await self.state.add_event(r.message_id, "fetched-again", now=self.clock(),
+                                       recipient_id=r.id)
+        return r, message, content
+
+    async def notify_response(self, token: str, status: Status | int) -> bool:
+        """M-NotifyResp.ind (OMA-MMS-ENC §6.3): Retrieved confirms, Deferred postpones,
+        Rejected and Unrecognised end the delivery. False when the token is unknown."""
+        r = await self.state.recipient_by_token(content_token=token_from_path(token))
+        if r is None:
+            return False
+        message = await self.state.get_message(r.message_id)
+        if message is None:
+            return False
+        waiting = (S.NOTIFIED, S.RETRIEVED, S.DEFERRED, S.FALLBACK_SENT)
+        if status == Status.RETRIEVED:
+            await self._finish(r, message, S.ACKNOWLEDGED, kind="acknowledged", expected=waiting)
+        elif status == Status.DEFERRED:
+            await self._move(r, S.DEFERRED, kind="deferred", expected=(S.NOTIFIED, S.RETRIEVED),
+                             next_attempt_at=self.expiry(message))
+        elif status in (Status.REJECTED, Status.UNRECOGNISED):
+            label = Status(status).label.lower()
+            await self._finish(r, message, S.REJECTED, kind=label, expected=waiting,
+                               detail={"status": label})
+        else:
+            await self.state.add_event(r.message_id, "notifyresp", now=self.clock(),
+                                       recipient_id=r.id, detail={"status": int(status)})
+        return True
+
+    async def acknowledge(self, token: str) -> bool:
+        """M-Acknowledge.ind (OMA-MMS-ENC §6.4): the deferred retrieval is complete."""
+        r = await self.state.recipient_by_token(content_token=token_from_path(token))
+        message = await self.state.get_message(r.message_id) if r else None
+        if r is None or message is None:
+            return False
+        await self._finish(r, message, S.ACKNOWLEDGED, kind="acknowledged",
+                           expected=(S.NOTIFIED, S.RETRIEVED, S.DEFERRED, S.FALLBACK_SENT))
+        return True
+
+    async def read_report(self, message_id: str, reader: str, status: ReadStatus | int) -> bool:
+        """M-Read-Rec.ind (OMA-MMS-ENC §6.7.2) from a recipient: an M-Read-Orig.ind by WAP
+        push to a handset originator that asked for read reports."""
+        message = await self.state.get_message(message_id)
+        if message is None:
+            return False
+        recipients = {notices.plmn_number(r.address) or r.address: r
+                      for r in await self.state.recipients_of(message_id)}
+        r = recipients.get(notices.plmn_number(reader) or reader)
+        if r is None:
+            return False
+        await self.state.add_event(message_id, "read-report", now=self.clock(),
+                                   recipient_id=r.id, detail={"status": int(status)})
+        number = notices.plmn_number(message.originator)
+        if message.read_report and number is not None and message.interface == Interface.MM1:
+            push = notices.read_orig_ind(message_id=message_id, recipient=r.address,
+                                         originator=message.originator,
+                                         status=ReadStatus(status), date=self.clock())
+            await self.messenger.send_push(number, push)
+        return True
+
+    async def forward(self, content_location: str, forwarder: str,
+                      message: Message) -> Accepted | None:
+        """M-Forward.req (OMA-MMS-ENC §6.5.1): the content a recipient was notified of,
+        sent on to new recipients with ``message``'s envelope. None when the forwarder is not
+        a recipient of that content or it has expired."""
+        r = await self.state.recipient_by_token(content_token=token_from_path(content_location))
+        if r is None or notices.plmn_number(r.address) != notices.plmn_number(forwarder):
+            return None
+        original = await self.state.get_message(r.message_id)
+        if original is None or self.clock() >= self.expiry(original):
+            return None
+        content = from_mime(await self.objects.get(original.object_key))
+        content.envelope = message.envelope
+        done = await self.submit(content, Interface.MM1)
+        await self.state.add_event(r.message_id, "forwarded-by-recipient", now=self.clock(),
+                                   recipient_id=r.id, detail={"as": done.message_id})
+        return done

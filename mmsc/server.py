@@ -1,0 +1,113 @@
+"""Composition: builds every part from the configuration and runs them in one event loop.
+
+HTTP (MM1 at ``/mms`` and ``/m/``, health at ``/healthz``), the relay engine's scheduler,
+the SMPP client, and, in emulator mode, the SMSC emulator with the emulated handsets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from aiohttp import web
+
+from wap_push.smpp_client import SmppClient, SmppConfig
+from wap_push.smsc import SmscEmulator
+
+from mmsc.config import DEMO_SUBSCRIBERS, Config
+from mmsc.emulator.handsets import EmulatedHandset, HandsetNetwork
+from mmsc.mm1.server import Mm1
+from mmsc.relay.accept import recover
+from mmsc.relay.engine import Engine, Settings
+from mmsc.state import SqliteStateStore, Subscriber
+from mmsc.store import FilesystemStore, ObjectStore, S3Store
+
+log = logging.getLogger(__name__)
+
+
+def object_store(config: Config) -> ObjectStore:
+    s = config.storage
+    if s.backend == "s3":
+        return S3Store(s.endpoint, s.access_key, s.secret_key, s.bucket, secure=s.secure)
+    return FilesystemStore(s.path)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.Response(text="ok\n")
+
+
+class Server:
+    """One mmsc process. ``start()`` brings everything up; ``close()`` takes it down."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.smsc: SmscEmulator | None = None
+        self.handsets: HandsetNetwork | None = None
+        self.smpp: SmppClient | None = None
+        self.engine: Engine | None = None
+        self.url = ""
+        self._runner: web.AppRunner | None = None
+        self._scheduler: asyncio.Task | None = None
+        self._closers: list = []
+
+    async def start(self) -> None:
+        config = self.config
+        objects = object_store(config)
+        state = await SqliteStateStore.open(config.sqlite_path)
+        self._closers += [state.close, objects.close]
+        await recover(objects, state, now=time.time())
+        subscribers = config.subscribers or (DEMO_SUBSCRIBERS if config.smsc.mode == "emulator"
+                                             else [])
+        for sub in subscribers:
+            await state.put_subscriber(Subscriber(sub.msisdn, sub.mms, sub.profile, None,
+                                                  time.time()))
+        host, port = config.smsc.host, config.smsc.port
+        if config.smsc.mode == "emulator":
+            self.smsc = SmscEmulator()
+            host, port = await self.smsc.start(host, port)
+            self._closers.append(self.smsc.close)
+        self.smpp = SmppClient(SmppConfig(
+            host=host, port=port, system_id=config.smsc.system_id,
+            password=config.smsc.password, source_addr=config.smsc.source_addr,
+            max_rate=config.smsc.max_mps, push_data_coding=config.smsc.data_coding))
+        await self.smpp.start()
+        self._closers.append(self.smpp.close)
+        d = config.delivery
+        self.engine = Engine(objects, state, self.smpp, Settings(
+            public_url=config.public_url, default_expiry=d.default_expiry,
+            renotify_backoff=tuple(d.renotify_backoff), fallback_after=d.fallback_after,
+            claim_lease=d.claim_lease))
+        mm1 = Mm1(self.engine, max_message_size=d.max_message_size,
+                  msisdn_header=config.http.msisdn_header,
+                  trusted_proxies=config.http.trusted_proxies)
+        app = web.Application(client_max_size=d.max_message_size + 64 * 1024)
+        app.add_routes([*mm1.routes(), web.get("/healthz", healthz)])
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, config.http.host, config.http.port)
+        await site.start()
+        bound = self._runner.addresses[0]
+        self.url = f"http://{config.http.host}:{bound[1]}"
+        if not config.http.public_url:
+            self.engine.settings.public_url = self.url
+        if self.smsc is not None:
+            self.handsets = HandsetNetwork(self.smsc, [
+                EmulatedHandset(sub.msisdn, sub.behaviour, self.url, config.http.msisdn_header)
+                for sub in subscribers])
+        self._scheduler = asyncio.create_task(self.engine.run(d.scheduler_interval))
+        log.info("mmsc serving MM1 at %s/mms (content at %s/m/...), SMSC %s:%s (%s)",
+                 self.url, self.engine.settings.public_url, host, port, config.smsc.mode)
+
+    async def close(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.cancel()
+        if self.handsets is not None:
+            await self.handsets.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+        for close in reversed(self._closers):
+            try:
+                await close()
+            except Exception:  # noqa: BLE001 - close the rest regardless
+                log.exception("closing %s failed", close)

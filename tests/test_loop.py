@@ -1,0 +1,90 @@
+"""The delivery loop end to end on loopback: emulated handsets, MM1 over HTTP, real SMPP."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from mmsc.config import Config, SubscriberConfig
+from mmsc.message import Envelope, Message, MessagePart
+from mmsc.pdu import MessageType, ResponseStatus, Status
+from mmsc.server import Server
+
+A, B, C, D = "+33611111111", "+33622222222", "+33633333333", "+33644444444"
+
+
+def config(tmp_path: Path) -> Config:
+    cfg = Config()
+    cfg.http.port = 0
+    cfg.smsc.port = 0
+    cfg.storage.path = str(tmp_path / "objects")
+    cfg.state.url = f"sqlite:///{tmp_path / 'mmsc.db'}"
+    cfg.delivery.renotify_backoff = [0.3, 0.3, 0.3]
+    cfg.delivery.fallback_after = 1.5
+    cfg.delivery.scheduler_interval = 0.05
+    cfg.subscribers = [SubscriberConfig(A), SubscriberConfig(B),
+                       SubscriberConfig(C, behaviour="never-ack"),
+                       SubscriberConfig(D, mms=False, behaviour="legacy")]
+    return cfg
+
+
+@pytest.fixture
+async def server(tmp_path: Path):
+    s = Server(config(tmp_path))
+    await s.start()
+    yield s
+    await s.close()
+
+
+def picture() -> Message:
+    out = io.BytesIO()
+    Image.new("RGB", (160, 120), (20, 120, 200)).save(out, "JPEG")
+    return Message(Envelope(originator=f"{A}/TYPE=PLMN", subject="Beach", delivery_report=True),
+                   [MessagePart("image/jpeg", out.getvalue(), content_id="pic",
+                                content_location="beach.jpg"),
+                    MessagePart.from_text("Wish you were here", content_id="txt")])
+
+
+def send_to(number: str) -> Message:
+    message = picture()
+    message.envelope.to = [f"{number}/TYPE=PLMN"]
+    return message
+
+
+async def test_handset_to_handset_with_delivery_report(server: Server) -> None:
+    a, b = server.handsets.handsets[A], server.handsets.handsets[B]
+    conf = await a.send(send_to(B), server.handsets.http)
+    assert conf.message_type == MessageType.SEND_CONF and conf.response_status == ResponseStatus.OK
+    await b.wait_for(lambda h: len(h.inbox) == 1)
+    got = b.inbox[0]
+    assert got.envelope.message_id == conf.message_id
+    assert got.envelope.originator == f"{A}/TYPE=PLMN" and got.envelope.subject == "Beach"
+    assert [p.data for p in got.parts] == [p.data for p in picture().parts]
+    await a.wait_for(lambda h: len(h.reports) == 1)
+    report = a.reports[0]
+    assert report.message_type == MessageType.DELIVERY_IND
+    assert report.status == Status.RETRIEVED and report.message_id == conf.message_id
+    kinds = [e.kind for e in await server.engine.state.events_of(conf.message_id)]
+    for kind in ("accepted", "notified", "fetched", "acknowledged", "report-sent"):
+        assert kind in kinds
+
+
+async def test_legacy_recipient_gets_a_link(server: Server) -> None:
+    a, d = server.handsets.handsets[A], server.handsets.handsets[D]
+    conf = await a.send(send_to(D), server.handsets.http)
+    assert conf.response_status == ResponseStatus.OK
+    await d.wait_for(lambda h: h.texts)
+    assert d.texts[0].startswith(f"MMS from {A} \"Beach\". View it at {server.url}/v/")
+    assert d.notifications == [] and d.inbox == []
+
+
+async def test_never_ack_gets_renotified_then_the_link(server: Server) -> None:
+    a, c = server.handsets.handsets[A], server.handsets.handsets[C]
+    await a.send(send_to(C), server.handsets.http)
+    await c.wait_for(lambda h: h.texts, timeout=15)
+    assert len(c.notifications) >= 2  # re-notified with back-off before the fallback
+    assert len({n.transaction_id for n in c.notifications}) == 1
+    assert "/v/" in c.texts[0]
