@@ -15,7 +15,7 @@ $(PEERS): scripts/test-peers.sh
 	sh scripts/test-peers.sh
 
 run: $(STAMP)
-	$(VENV)/bin/mmsc demo
+	$(VENV)/bin/mmsc serve
 
 test: $(STAMP) $(PEERS)
 	$(PY) -m pytest -q

@@ -3,7 +3,7 @@
     mmsc decode [--json] [--data | --extract DIR] [--push] FILE|-
     mmsc encode FILE.json [-o OUT] [--push] [--strict]
     mmsc smsc [--host H] [--port P] [--account ID:PASSWORD ...]
-    mmsc demo
+    mmsc serve [--config FILE] [--host H] [--port P] [--no-demo]
 
 A malformed input gives one line on stderr with the byte offset and exit status 2.
 """
@@ -28,7 +28,6 @@ from .pdu import MessageType, decode, encode, problems
 from .pdu.jsonform import from_json, to_json
 
 EXIT_BAD_INPUT = 2
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "vectors"
 
 
 class CliError(Exception):
@@ -76,8 +75,17 @@ def _parser() -> argparse.ArgumentParser:
                       help="accepted system_id and password (repeatable; default: any)")
     smsc.set_defaults(run=_smsc_command)
 
-    demo = commands.add_parser("demo", help="decode the sample PDUs shipped in fixtures/")
-    demo.set_defaults(run=_demo_command)
+    serve = commands.add_parser(
+        "serve", help="run the MMSC (MM1 over HTTP, relay, SMSC emulator and emulated handsets)",
+        description="Run the MMSC. Settings come from the TOML file (--config, else ./mmsc.toml "
+        "when present, else built-in defaults), then MMSC_<SECTION>_<KEY> variables, then "
+        "these flags.")
+    serve.add_argument("--config", type=Path, help="TOML configuration file")
+    serve.add_argument("--host", help="HTTP address to listen on ([http] host)")
+    serve.add_argument("--port", type=int, help="HTTP port ([http] port)")
+    serve.add_argument("--no-demo", dest="demo", action="store_false",
+                       help="do not send the demo messages between emulated handsets at start")
+    serve.set_defaults(run=_serve_command)
     return parser
 
 
@@ -268,14 +276,25 @@ def _smsc_command(args: argparse.Namespace) -> int:
     return 0
 
 
-# -- demo ------------------------------------------------------------------------------------
+# -- serve -----------------------------------------------------------------------------------
 
 
-def _demo_command(args: argparse.Namespace) -> int:
-    """Until the MMSC server exists, `make run` shows the codec on the shipped samples."""
-    print("mmsc: the MMSC server is not built yet; this decodes the sample PDUs in "
-          f"{FIXTURES} instead.\n")
-    for path in sorted(FIXTURES.glob("*m-*.bin")):
-        pdu = decode(path.read_bytes())
-        _emit(f"== {path.name}\n{render(to_json(pdu), path.stat().st_size)}\n")
+def _serve_command(args: argparse.Namespace) -> int:
+    from .config import ConfigError, load
+    from .serve import run
+
+    try:
+        config = load(args.config)
+    except ConfigError as exc:
+        raise CliError(str(exc)) from None
+    if args.host:
+        config.http.host = args.host
+    if args.port is not None:
+        config.http.port = args.port
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s",
+                        datefmt="%H:%M:%S")
+    try:
+        asyncio.run(run(config, demo=args.demo))
+    except KeyboardInterrupt:
+        pass
     return 0

@@ -43,6 +43,7 @@ class Server:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.smsc: SmscEmulator | None = None
+        self.smsc_port = 0
         self.handsets: HandsetNetwork | None = None
         self.smpp: SmppClient | None = None
         self.engine: Engine | None = None
@@ -66,6 +67,7 @@ class Server:
         if config.smsc.mode == "emulator":
             self.smsc = SmscEmulator()
             host, port = await self.smsc.start(host, port)
+            self.smsc_port = port
             self._closers.append(self.smsc.close)
         self.smpp = SmppClient(SmppConfig(
             host=host, port=port, system_id=config.smsc.system_id,

@@ -166,12 +166,13 @@ def test_decode_push_of_other_content() -> None:
     assert out.returncode == 2 and b"application/vnd.wap.sic" in out.stderr
 
 
-def test_demo_prints_the_samples() -> None:
-    out = mmsc("demo")
-    assert out.returncode == 0
-    text = out.stdout.decode()
-    assert "not built yet" in text
-    assert text.count("== ") == len(ALL_PDUS)
+def test_serve_refuses_a_bad_config(tmp_path: Path) -> None:
+    bad = tmp_path / "mmsc.toml"
+    bad.write_text("[http]\nport = \"eighty\"\n")
+    out = mmsc("serve", "--config", str(bad))
+    assert out.returncode == 2 and b"[http].port" in out.stderr
+    bad.write_text("[smsc]\nmode = \"carrier-pigeon\"\n")
+    assert b"carrier-pigeon" in mmsc("serve", "--config", str(bad)).stderr
 
 
 async def test_smsc_command_prints_each_sms_decoded() -> None:

@@ -62,8 +62,11 @@ class Settings:
 _REPORT_STATUS = {S.ACKNOWLEDGED: Status.RETRIEVED, S.REJECTED: Status.REJECTED,
                   S.EXPIRED: Status.EXPIRED, S.UNREACHABLE: Status.UNREACHABLE,
                   S.FORWARDED: Status.FORWARDED}
-#: States in which a handset may fetch the content.
-_FETCHABLE = (S.NOTIFIED, S.DEFERRED, S.RETRIEVED, S.FALLBACK_SENT, S.ACKNOWLEDGED)
+#: States in which a handset may fetch the content (with a token, so notified at least
+#: once: a fast handset may fetch before ``notified`` is written).
+_FETCHABLE = (S.ACCEPTED, S.ADAPTED, S.NOTIFIED, S.DEFERRED, S.RETRIEVED, S.FALLBACK_SENT,
+              S.ACKNOWLEDGED)
+_WAITING = (S.ACCEPTED, S.ADAPTED, S.NOTIFIED, S.DEFERRED, S.RETRIEVED, S.FALLBACK_SENT)
 
 
 def new_token() -> str:
@@ -217,9 +220,12 @@ class Engine:
                                  attempts=attempts,
                                  next_attempt_at=self.clock() + self._backoff(attempts))
             return
-        await self._move(r, S.NOTIFIED, kind="notified", attempts=attempts,
-                         detail={"attempt": attempts, "octets": len(push), "smsc_ids": ids},
-                         next_attempt_at=self.clock() + self._backoff(attempts))
+        detail = {"attempt": attempts, "octets": len(push), "smsc_ids": ids}
+        moved = await self._move(r, S.NOTIFIED, kind="notified", attempts=attempts, detail=detail,
+                                 next_attempt_at=self.clock() + self._backoff(attempts))
+        if moved is None:  # the handset was faster: it fetched or answered already
+            await self.state.add_event(r.message_id, "notified", now=self.clock(),
+                                       recipient_id=r.id, detail=detail)
 
     async def _send_link(self, r: RecipientRecord, message: MessageRecord) -> None:
         """accepted (legacy) | notified | retrieved → fallback-sent: a text SMS with the link."""
@@ -281,9 +287,9 @@ class Engine:
         if message is None or self.clock() >= self.expiry(message):
             return None
         content = from_mime(await self.objects.get(message.object_key))
-        if r.state in (S.NOTIFIED, S.DEFERRED, S.RETRIEVED, S.FALLBACK_SENT):
+        if r.state in _WAITING:
             wait = self._backoff(max(r.attempts, 1))
-            await self._move(r, S.RETRIEVED, kind="fetched",
+            await self._move(r, S.RETRIEVED, kind="fetched", expected=_WAITING,
                              next_attempt_at=self.clock() + wait)
         else:
             await self.state.add_event(r.message_id, "fetched-again", now=self.clock(),
@@ -299,11 +305,12 @@ class Engine:
         message = await self.state.get_message(r.message_id)
         if message is None:
             return False
-        waiting = (S.NOTIFIED, S.RETRIEVED, S.DEFERRED, S.FALLBACK_SENT)
+        waiting = _WAITING
         if status == Status.RETRIEVED:
             await self._finish(r, message, S.ACKNOWLEDGED, kind="acknowledged", expected=waiting)
         elif status == Status.DEFERRED:
-            await self._move(r, S.DEFERRED, kind="deferred", expected=(S.NOTIFIED, S.RETRIEVED),
+            await self._move(r, S.DEFERRED, kind="deferred",
+                             expected=(S.ACCEPTED, S.ADAPTED, S.NOTIFIED, S.RETRIEVED),
                              next_attempt_at=self.expiry(message))
         elif status in (Status.REJECTED, Status.UNRECOGNISED):
             label = Status(status).label.lower()
@@ -320,8 +327,7 @@ class Engine:
         message = await self.state.get_message(r.message_id) if r else None
         if r is None or message is None:
             return False
-        await self._finish(r, message, S.ACKNOWLEDGED, kind="acknowledged",
-                           expected=(S.NOTIFIED, S.RETRIEVED, S.DEFERRED, S.FALLBACK_SENT))
+        await self._finish(r, message, S.ACKNOWLEDGED, kind="acknowledged", expected=_WAITING)
         return True
 
     async def read_report(self, message_id: str, reader: str, status: ReadStatus | int) -> bool:

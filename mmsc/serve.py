@@ -1,0 +1,61 @@
+"""``mmsc serve``: run the MMSC until interrupted, print where it listens and who is on it, and
+(in emulator mode) start the demo: the first emulated handset sends an MMS to every other
+one, so each behaviour shows its path through the log."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+
+from PIL import Image, ImageDraw
+
+from mmsc.config import Config
+from mmsc.message import RELATED, Envelope, Message, MessagePart
+from mmsc.server import Server
+from mmsc.smil import build_smil, default_presentation
+
+log = logging.getLogger("mmsc.demo")
+
+
+def demo_message(sender: str, recipients: list[str]) -> Message:
+    """A picture with a caption and its SMIL, as a handset would compose it."""
+    image = Image.new("RGB", (176, 144), (250, 200, 60))
+    ImageDraw.Draw(image).ellipse((48, 32, 128, 112), fill=(230, 90, 30))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=85)
+    parts = [MessagePart("image/jpeg", out.getvalue(), content_id="sun",
+                         content_location="sun.jpg"),
+             MessagePart.from_text("Hello from the mmsc demo!", content_id="caption",
+                                   content_location="caption.txt")]
+    smil = MessagePart("application/smil", build_smil(default_presentation(parts)),
+                       content_id="smil", content_location="smil.xml")
+    return Message(Envelope(originator=f"{sender}/TYPE=PLMN", subject="mmsc demo",
+                            to=[f"{r}/TYPE=PLMN" for r in recipients], delivery_report=True),
+                   [smil, *parts], multipart=RELATED, start="smil")
+
+
+async def run(config: Config, *, demo: bool = True) -> None:
+    server = Server(config)
+    await server.start()
+    try:
+        print(f"mmsc is running: MM1 at {server.url}/mms, content at "
+              f"{server.engine.settings.public_url}/m/<token>, health at {server.url}/healthz")
+        if server.smsc is not None and server.handsets is not None:
+            print(f"SMSC emulator on SMPP port {server.smsc_port}; emulated handsets:")
+            for number, handset in server.handsets.handsets.items():
+                print(f"  {number}  {handset.behaviour}")
+        else:
+            print(f"SMSC: {config.smsc.host}:{config.smsc.port} over SMPP")
+        print("Ctrl-C stops it.", flush=True)
+        if demo and server.handsets is not None and len(server.handsets.handsets) > 1:
+            sender, *others = server.handsets.handsets.values()
+            message = demo_message(sender.msisdn, [h.msisdn for h in others])
+            conf = await sender.send(message, server.handsets.http)
+            log.info("demo: %s sent an MMS to %s: %s %s", sender.msisdn,
+                     ", ".join(h.msisdn for h in others),
+                     getattr(conf.response_status, "label", conf.response_status),
+                     conf.message_id)
+        await asyncio.Event().wait()
+    finally:
+        await server.close()

@@ -1,0 +1,73 @@
+"""Configuration: defaults, the TOML file, MMSC_* overrides, and clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mmsc.config import ConfigError, load
+
+
+def test_defaults_without_a_file(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    config = load(environ={})
+    assert (config.http.port, config.storage.backend, config.smsc.mode) == (8080, "fs", "emulator")
+    assert config.public_url == "http://127.0.0.1:8080"
+    assert config.sqlite_path == Path("data/mmsc.db")
+    assert config.subscribers == []
+
+
+def test_file_then_environment(tmp_path: Path) -> None:
+    path = tmp_path / "mmsc.toml"
+    path.write_text("""
+[http]
+port = 9090
+public_url = "http://mmsc.example.net/"
+trusted_proxies = ["10.0.0.1"]
+[storage]
+backend = "s3"
+bucket = "mms"
+[delivery]
+default_expiry = "2d"
+renotify_backoff = ["30s", "5m", 3600]
+fallback_after = "6h"
+max_message_size = "300KB"
+[smsc]
+mode = "smpp"
+data_coding = 0xF5
+[[subscriber]]
+msisdn = "+33600000001"
+[[subscriber]]
+msisdn = "+33600000002"
+behaviour = "legacy"
+""")
+    config = load(path, environ={"MMSC_HTTP_PORT": "9191", "MMSC_STORAGE_SECURE": "yes",
+                                 "MMSC_DELIVERY_RENOTIFY_BACKOFF": "10s,1m",
+                                 "MMSC_SMSC_MAX_MPS": "10", "OTHER": "x"})
+    assert config.http.port == 9191 and config.public_url == "http://mmsc.example.net"
+    assert config.http.trusted_proxies == ["10.0.0.1"]
+    assert config.storage.backend == "s3" and config.storage.secure is True
+    assert config.delivery.default_expiry == 172800 and config.delivery.fallback_after == 21600
+    assert config.delivery.renotify_backoff == [10, 60]
+    assert config.delivery.max_message_size == 300 * 1024
+    assert config.smsc.data_coding == 0xF5 and config.smsc.max_mps == 10.0
+    assert [(s.msisdn, s.mms, s.behaviour) for s in config.subscribers] == [
+        ("+33600000001", True, "auto"), ("+33600000002", False, "legacy")]
+
+
+@pytest.mark.parametrize("text, error", [
+    ("[http]\nport = 'x'", "[http].port"), ("[nope]\na = 1", "unknown section"),
+    ("[http]\ncolour = 1", "unknown setting 'colour'"), ("[delivery]\nfallback_after = 'soon'",
+                                                         "not a duration"),
+    ("[[subscriber]]\nbehaviour = 'auto'", "needs an msisdn"),
+    ("[[subscriber]]\nmsisdn = '1'\nbehaviour = 'sleepy'", "sleepy"),
+    ("[storage]\nbackend = 'tape'", "tape"), ("not toml [", "mmsc.toml"),
+])
+def test_errors_name_the_setting(tmp_path: Path, text: str, error: str) -> None:
+    path = tmp_path / "mmsc.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=error.replace("[", r"\[").replace("]", r"\]")):
+        load(path, environ={})
+    with pytest.raises(ConfigError, match="MMSC_HTTP_PORT"):
+        load(None, environ={"MMSC_HTTP_PORT": "eighty"})
