@@ -5,8 +5,8 @@ real HTTP (MM1) with its number in the WAP-gateway header, answers, and keeps an
 Behaviours: ``auto`` (fetch, then M-NotifyResp.ind Retrieved), ``defer`` (M-NotifyResp.ind
 Deferred; :meth:`EmulatedHandset.fetch_deferred` fetches later and acknowledges), ``never-ack``
 (fetches, never answers: the most reported real-world failure), ``offline`` (receives
-nothing), ``legacy`` (no MMS: only text SMS). Like real MMS clients, a handset ignores a
-repeated notification for a transaction it already retrieved.
+nothing), ``legacy`` (no MMS: only text SMS). Like real MMS clients, a handset does not fetch
+again for a transaction it already retrieved: it only repeats its answer.
 """
 
 from __future__ import annotations
@@ -78,17 +78,22 @@ class EmulatedHandset:
             return
         self.notifications.append(pdu)
         tid = pdu.transaction_id or ""
-        if tid in self._done:
-            return  # a repeated notification for a message already here
+        if tid in self._done:  # a repeated notification for a message already here: say so
+            if self.behaviour == "auto":  # again (the first answer may have been lost)
+                await self._post(MmsPdu(MessageType.NOTIFYRESP_IND, transaction_id=tid,
+                                        status=Status.RETRIEVED), http)
+            return
         if self.behaviour == "defer":
             self._deferred.append(pdu)
             await self._post(MmsPdu(MessageType.NOTIFYRESP_IND, transaction_id=tid,
                                     status=Status.DEFERRED), http)
             return
-        if await self._fetch(pdu.content_location, http) and self.behaviour == "auto":
+        if not await self._fetch(pdu.content_location, http):
+            return
+        self._done.add(tid)
+        if self.behaviour == "auto":
             await self._post(MmsPdu(MessageType.NOTIFYRESP_IND, transaction_id=tid,
                                     status=Status.RETRIEVED), http)
-            self._done.add(tid)
 
     async def _fetch(self, location: str, http: aiohttp.ClientSession) -> bool:
         async with http.get(location, headers=self.headers) as response:
@@ -115,9 +120,9 @@ class EmulatedHandset:
         while self._deferred:
             pdu = self._deferred.pop(0)
             if await self._fetch(pdu.content_location or "", http):
+                self._done.add(pdu.transaction_id or "")
                 await self._post(MmsPdu(MessageType.ACKNOWLEDGE_IND,
                                         transaction_id=pdu.transaction_id), http)
-                self._done.add(pdu.transaction_id or "")
                 count += 1
         return count
 

@@ -1,0 +1,110 @@
+"""Kill the server (SIGKILL) with messages pending; after a restart every message reaches the
+handset, and none reaches its inbox twice.
+
+The SMSC emulator and the handsets live in the test process, the server in a child process
+(``mmsc serve`` in smpp mode, pointed at the emulator), so they outlive the kill."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import aiohttp
+
+from mmsc.emulator.handsets import EmulatedHandset, HandsetNetwork
+from mmsc.pdu import MessageType, ResponseStatus, decode, encode
+from mmsc.mms_body import to_pdu
+from wap_push.smsc import SmscEmulator
+
+from test_loop import A, B, picture
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(config: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "mmsc", "serve", "--config", str(config),
+                             "--no-demo"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+
+
+async def wait_healthy(url: str, process: subprocess.Popen) -> None:
+    async with aiohttp.ClientSession() as http:
+        for _ in range(300):
+            assert process.poll() is None, process.stderr.read().decode()
+            try:
+                async with http.get(f"{url}/healthz") as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.05)
+    raise AssertionError("the server did not come up")
+
+
+async def test_kill_and_restart_delivers_everything_once(tmp_path: Path) -> None:
+    smsc = SmscEmulator()
+    _, smpp_port = await smsc.start()
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    config = tmp_path / "mmsc.toml"
+    config.write_text(f"""
+[http]
+port = {port}
+[storage]
+path = "{tmp_path / 'objects'}"
+[state]
+url = "sqlite:///{tmp_path / 'mmsc.db'}"
+[smsc]
+mode = "smpp"
+port = {smpp_port}
+max_mps = 1000
+[delivery]
+renotify_backoff = ["1s"]
+claim_lease = "1s"
+scheduler_interval = "0.05s"
+[[subscriber]]
+msisdn = "{B}"
+""")
+    b = EmulatedHandset(B, "auto", url)
+    network = HandsetNetwork(smsc, [b])
+    server = start_server(config)
+    try:
+        await wait_healthy(url, server)
+        accepted = []
+        async with aiohttp.ClientSession() as http:
+            for i in range(30):
+                message = picture()
+                message.envelope.to = [f"{B}/TYPE=PLMN"]
+                pdu = to_pdu(message)
+                pdu.transaction_id = f"tx{i}"
+                async with http.post(f"{url}/mms", data=encode(pdu),
+                                     headers={"X-MSISDN": A}) as response:
+                    conf = decode(await response.read())
+                assert conf.message_type == MessageType.SEND_CONF
+                assert conf.response_status == ResponseStatus.OK
+                accepted.append(conf.message_id)
+        server.send_signal(signal.SIGKILL)  # with most of them still being notified
+        server.wait(10)
+        pending = set(accepted) - {m.envelope.message_id for m in b.inbox}
+        assert pending, "every message was delivered before the kill: nothing was tested"
+        server = start_server(config)
+        await wait_healthy(url, server)
+        await b.wait_for(lambda h: set(accepted) <= {m.envelope.message_id for m in h.inbox},
+                         timeout=60)
+        await asyncio.sleep(1.5)  # time for a wrong re-notification to show up
+        ids = [m.envelope.message_id for m in b.inbox]
+        assert sorted(ids) == sorted(accepted)  # each one, once
+    finally:
+        server.kill()
+        server.wait(10)
+        await network.close()
+        await smsc.close()
