@@ -24,6 +24,7 @@ bench: $(STAMP)
 	$(PY) bench/codec.py
 	$(PY) bench/smpp.py
 	$(PY) bench/store.py
+	$(PY) bench/loop.py
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache .hypothesis

@@ -13,6 +13,7 @@ worker threads, results come back to the event loop as futures and callbacks.
 from __future__ import annotations
 
 import asyncio
+import socket
 import logging
 import threading
 from dataclasses import dataclass
@@ -233,6 +234,9 @@ class SmppClient:
         client.set_error_pdu_handler(self._on_response)
         client.set_message_received_handler(self._on_deliver)
         client.connect()
+        # One PDU per send: without TCP_NODELAY, Nagle holds a submit back until the previous
+        # segment is acknowledged, 40 ms with delayed ACKs (measured by bench/loop.py).
+        client._socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # noqa: SLF001
         bind = getattr(client, f"bind_{self.config.bind}")
         try:
             bind(system_id=self.config.system_id, password=self.config.password,

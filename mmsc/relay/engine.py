@@ -128,13 +128,17 @@ class Engine:
         due = await self.state.claim_due(now=now, owner=self.settings.node,
                                          limit=self.settings.claim_batch,
                                          lease=self.settings.claim_lease)
-        for recipient in due:
-            try:
-                await self._step(recipient)
-            except Exception:  # noqa: BLE001 - one recipient must not stop the others
-                log.exception("step of recipient %s of %s failed; retried when its claim "
-                              "lapses", recipient.id, recipient.message_id)
+        await asyncio.gather(*(self._guarded_step(r) for r in due))
         return len(due)
+
+    async def _guarded_step(self, recipient: RecipientRecord) -> None:
+        """One recipient's step; the claimed ones run side by side, so that one slow SMSC
+        answer does not hold up the others."""
+        try:
+            await self._step(recipient)
+        except Exception:  # noqa: BLE001 - one recipient must not stop the others
+            log.exception("step of recipient %s of %s failed; retried when its claim lapses",
+                          recipient.id, recipient.message_id)
 
     async def run(self, interval: float = 1.0) -> None:
         """The scheduler loop: a pass every ``interval`` seconds, or at once when woken."""
