@@ -71,3 +71,16 @@ def test_errors_name_the_setting(tmp_path: Path, text: str, error: str) -> None:
         load(path, environ={})
     with pytest.raises(ConfigError, match="MMSC_HTTP_PORT"):
         load(None, environ={"MMSC_HTTP_PORT": "eighty"})
+
+
+def test_every_setting_is_in_the_readme() -> None:
+    import dataclasses
+
+    from mmsc import config as module
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    for section, cls in module._SECTIONS.items():
+        for f in dataclasses.fields(cls):
+            assert f"`[{section}] {f.name}` | `MMSC_{section.upper()}_{f.name.upper()}`" in readme
+    for f in dataclasses.fields(module.SubscriberConfig):
+        assert f"`[[subscriber]] {f.name}`" in readme

@@ -1,0 +1,12 @@
+# mmsc in a container: `docker compose up` (see docker-compose.yml) runs it against MinIO.
+FROM python:3.11-slim
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY mmsc ./mmsc
+COPY adaptation ./adaptation
+COPY wap_push ./wap_push
+COPY web_viewer ./web_viewer
+RUN pip install --no-cache-dir .
+ENV MMSC_HTTP_HOST=0.0.0.0
+EXPOSE 8080 2775
+CMD ["mmsc", "serve"]
