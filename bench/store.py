@@ -90,7 +90,8 @@ async def measure(label: str, objects: ObjectStore, write: Callable[[str, bytes]
         data = to_mime(message)
         db = baseline_db(work / f"{label}-{size}-base.db")
 
-        async def bare(i: int, data: bytes = data, db: sqlite3.Connection = db) -> None:
+        async def bare(i: int, data: bytes = data, db: sqlite3.Connection = db,
+                       size: int = size) -> None:
             name = f"b{size}-{i}"
             await asyncio.to_thread(write, name, data)
             await asyncio.to_thread(db.execute, "INSERT INTO m VALUES (?, ?, ?)",

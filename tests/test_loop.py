@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 from pathlib import Path
 
@@ -10,10 +11,14 @@ from PIL import Image
 
 from mmsc.config import Config, SubscriberConfig
 from mmsc.message import Envelope, Message, MessagePart
-from mmsc.pdu import MessageType, ResponseStatus, Status
+from datetime import timedelta
+
+from mmsc.pdu import MessageType, MmsPdu, ReadStatus, ResponseStatus, Status, decode
+from wap_push.wsp import EncodedString
 from mmsc.server import Server
 
 A, B, C, D = "+33611111111", "+33622222222", "+33633333333", "+33644444444"
+E, F = "+33655555555", "+33666666666"
 
 
 def config(tmp_path: Path) -> Config:
@@ -27,7 +32,9 @@ def config(tmp_path: Path) -> Config:
     cfg.delivery.scheduler_interval = 0.05
     cfg.subscribers = [SubscriberConfig(A), SubscriberConfig(B),
                        SubscriberConfig(C, behaviour="never-ack"),
-                       SubscriberConfig(D, mms=False, behaviour="legacy")]
+                       SubscriberConfig(D, mms=False, behaviour="legacy"),
+                       SubscriberConfig(E, behaviour="defer"),
+                       SubscriberConfig(F, behaviour="offline")]
     return cfg
 
 
@@ -88,3 +95,72 @@ async def test_never_ack_gets_renotified_then_the_link(server: Server) -> None:
     assert len(c.notifications) >= 2  # re-notified with back-off before the fallback
     assert len({n.transaction_id for n in c.notifications}) == 1
     assert "/v/" in c.texts[0]
+
+
+async def test_deferred_retrieval_then_acknowledge(server: Server) -> None:
+    a, e = server.handsets.handsets[A], server.handsets.handsets[E]
+    conf = await a.send(send_to(E), server.handsets.http)
+    await e.wait_for(lambda h: h.notifications)
+    (r,) = await server.engine.state.recipients_of(conf.message_id)
+    for _ in range(50):
+        if (r := await server.engine.state.get_recipient(r.id)).state.value == "deferred":
+            break
+        await asyncio.sleep(0.02)
+    assert r.state.value == "deferred" and e.inbox == []
+    assert await e.fetch_deferred(server.handsets.http) == 1
+    assert e.inbox[0].envelope.message_id == conf.message_id
+    await a.wait_for(lambda h: h.reports)
+    assert a.reports[0].status == Status.RETRIEVED
+
+
+async def test_expiry_reports_expired(server: Server) -> None:
+    a = server.handsets.handsets[A]
+    message = send_to(F)
+    message.envelope.expiry = timedelta(seconds=1)
+    conf = await a.send(message, server.handsets.http)
+    await a.wait_for(lambda h: h.reports, timeout=10)
+    assert a.reports[0].status == Status.EXPIRED and a.reports[0].message_id == conf.message_id
+    assert server.handsets.handsets[F].inbox == []
+
+
+async def test_read_report_reaches_the_originator(server: Server) -> None:
+    a, b = server.handsets.handsets[A], server.handsets.handsets[B]
+    message = send_to(B)
+    message.envelope.read_report = True
+    message.envelope.delivery_report = False
+    conf = await a.send(message, server.handsets.http)
+    await b.wait_for(lambda h: h.inbox)
+    read = MmsPdu(MessageType.READ_REC_IND, message_id=conf.message_id,
+                  to=[EncodedString(f"{A}/TYPE=PLMN")], sender=EncodedString(f"{B}/TYPE=PLMN"),
+                  read_status=ReadStatus.READ)
+    await b._post(read, server.handsets.http)
+    await a.wait_for(lambda h: h.reports)
+    report = a.reports[0]
+    assert report.message_type == MessageType.READ_ORIG_IND
+    assert report.read_status == ReadStatus.READ and report.sender == f"{B}/TYPE=PLMN"
+
+
+async def test_forward_sends_the_content_on(server: Server) -> None:
+    a, b, c = (server.handsets.handsets[n] for n in (A, B, C))
+    conf = await a.send(send_to(B), server.handsets.http)
+    await b.wait_for(lambda h: h.inbox)
+    location = b.notifications[0].content_location
+    forward = MmsPdu(MessageType.FORWARD_REQ, transaction_id="fw1",
+                     sender=EncodedString(f"{B}/TYPE=PLMN"), to=[EncodedString(f"{C}/TYPE=PLMN")],
+                     content_location=location)
+    answer = decode(await b._post(forward, server.handsets.http))
+    assert answer.message_type == MessageType.FORWARD_CONF
+    assert answer.response_status == ResponseStatus.OK and answer.message_id != conf.message_id
+    await c.wait_for(lambda h: h.inbox)
+    assert c.inbox[0].envelope.originator == f"{B}/TYPE=PLMN"
+    assert [p.data for p in c.inbox[0].parts] == [p.data for p in picture().parts]
+    stranger = MmsPdu(MessageType.FORWARD_REQ, transaction_id="fw2",
+                      sender=EncodedString(f"{D}/TYPE=PLMN"), to=[EncodedString(f"{C}/TYPE=PLMN")],
+                      content_location=location)
+    refused = decode(await b._post(stranger, server.handsets.http))  # B's header, D's From
+    assert refused.response_status == ResponseStatus.OK  # the header wins: B forwards again
+    bad = MmsPdu(MessageType.FORWARD_REQ, transaction_id="fw3",
+                 sender=EncodedString(f"{B}/TYPE=PLMN"), to=[EncodedString(f"{C}/TYPE=PLMN")],
+                 content_location=f"{server.url}/m/not-a-token")
+    missing = decode(await b._post(bad, server.handsets.http))
+    assert missing.response_status == ResponseStatus.ERROR_PERMANENT_MESSAGE_NOT_FOUND
