@@ -70,6 +70,11 @@ class DeliveryConfig:
 
 
 @dataclass
+class RoutingConfig:
+    local_prefixes: list[str] = field(default_factory=list)  # empty: every number is local
+
+
+@dataclass
 class SubscriberConfig:
     msisdn: str
     mms: bool = True
@@ -84,6 +89,7 @@ class Config:
     state: StateConfig = field(default_factory=StateConfig)
     smsc: SmscConfig = field(default_factory=SmscConfig)
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
+    routing: RoutingConfig = field(default_factory=RoutingConfig)
     subscribers: list[SubscriberConfig] = field(default_factory=list)
 
     @property
@@ -107,7 +113,7 @@ DEMO_SUBSCRIBERS = [
 ]
 
 _SECTIONS = {"http": HttpConfig, "storage": StorageConfig, "state": StateConfig,
-             "smsc": SmscConfig, "delivery": DeliveryConfig}
+             "smsc": SmscConfig, "delivery": DeliveryConfig, "routing": RoutingConfig}
 _DURATIONS = {"default_expiry", "fallback_after", "scheduler_interval", "renotify_backoff",
               "claim_lease"}
 _UNITS = {"": 1, "s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}

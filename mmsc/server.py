@@ -79,7 +79,7 @@ class Server:
         self.engine = Engine(objects, state, self.smpp, Settings(
             public_url=config.public_url, default_expiry=d.default_expiry,
             renotify_backoff=tuple(d.renotify_backoff), fallback_after=d.fallback_after,
-            claim_lease=d.claim_lease))
+            claim_lease=d.claim_lease, local_prefixes=tuple(config.routing.local_prefixes)))
         mm1 = Mm1(self.engine, max_message_size=d.max_message_size,
                   msisdn_header=config.http.msisdn_header,
                   trusted_proxies=config.http.trusted_proxies)

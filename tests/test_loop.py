@@ -16,6 +16,7 @@ from datetime import timedelta
 from mmsc.pdu import MessageType, MmsPdu, ReadStatus, ResponseStatus, Status, decode
 from wap_push.wsp import EncodedString
 from mmsc.server import Server
+from mmsc.state import Route
 
 A, B, C, D = "+33611111111", "+33622222222", "+33633333333", "+33644444444"
 E, F = "+33655555555", "+33666666666"
@@ -164,3 +165,15 @@ async def test_forward_sends_the_content_on(server: Server) -> None:
                  content_location=f"{server.url}/m/not-a-token")
     missing = decode(await b._post(bad, server.handsets.http))
     assert missing.response_status == ResponseStatus.ERROR_PERMANENT_MESSAGE_NOT_FOUND
+
+
+async def test_routing(server: Server) -> None:
+    route = server.engine.route
+    assert await route(f"{B}/TYPE=PLMN") == Route.MMS
+    assert await route(f"{D}/TYPE=PLMN") == Route.LEGACY
+    assert await route("+33699999999/TYPE=PLMN") == Route.MMS  # unknown local number
+    assert await route("bob@example.com") == Route.EMAIL
+    assert await route("10.0.0.1/TYPE=IPv4") == Route.MM4
+    server.engine.settings.local_prefixes = ("+336",)
+    assert await route("+447700900123/TYPE=PLMN") == Route.MM4
+    assert await route(f"{B}/TYPE=PLMN") == Route.MMS

@@ -53,6 +53,7 @@ class Settings:
     default_expiry: float = 3 * 86400.0
     renotify_backoff: Sequence[float] = (60.0, 300.0, 1800.0, 7200.0)
     fallback_after: float = 6 * 3600.0
+    local_prefixes: Sequence[str] = ()  # empty: every number is served here
     claim_batch: int = 50
     claim_lease: float = 120.0
     node: str = field(default_factory=lambda: f"node-{secrets.token_hex(4)}")
@@ -99,12 +100,16 @@ class Engine:
     # -- accepting -------------------------------------------------------------------------------
 
     async def route(self, address: str) -> Route:
-        """Per recipient: e-mail → MM3; a phone number → its subscriber entry (MMS or legacy;
-        unknown numbers are taken as local MMS handsets); anything else → another MMSC."""
+        """Per recipient: e-mail → MM3; a number outside the local prefixes → another
+        operator's MMSC (MM4); a local number → its subscriber entry (MMS or legacy; unknown
+        local numbers are taken as MMS handsets); any other address → MM4."""
         text = str(address)
         number = notices.plmn_number(text)
         if number is None:
             return Route.EMAIL if "@" in text and "/TYPE=" not in text.upper() else Route.MM4
+        prefixes = self.settings.local_prefixes
+        if prefixes and not any(number.startswith(p) for p in prefixes):
+            return Route.MM4
         subscriber = await self.state.get_subscriber(number)
         if subscriber is not None and not subscriber.mms_capable:
             return Route.LEGACY
