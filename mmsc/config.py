@@ -75,6 +75,22 @@ class RoutingConfig:
 
 
 @dataclass
+class Mm7Config:
+    path: str = "/mm7"
+
+
+@dataclass
+class VaspConfig:
+    id: str
+    password: str = ""
+    allowed_senders: list[str] = field(default_factory=list)  # empty: any sender
+    rate_limit: float = 0.0  # submits per second; 0: no limit
+    namespace: str = ""  # for requests mmsc sends (reports); empty: REL-6-MM7-1-4
+    version: str = ""  # MM7Version of those requests; empty: 6.8.0
+    report_url: str = ""  # where DeliveryReportReq and ReadReplyReq go
+
+
+@dataclass
 class SubscriberConfig:
     msisdn: str
     mms: bool = True
@@ -90,6 +106,8 @@ class Config:
     smsc: SmscConfig = field(default_factory=SmscConfig)
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
     routing: RoutingConfig = field(default_factory=RoutingConfig)
+    mm7: Mm7Config = field(default_factory=Mm7Config)
+    vasps: list[VaspConfig] = field(default_factory=list)
     subscribers: list[SubscriberConfig] = field(default_factory=list)
 
     @property
@@ -113,7 +131,8 @@ DEMO_SUBSCRIBERS = [
 ]
 
 _SECTIONS = {"http": HttpConfig, "storage": StorageConfig, "state": StateConfig,
-             "smsc": SmscConfig, "delivery": DeliveryConfig, "routing": RoutingConfig}
+             "smsc": SmscConfig, "delivery": DeliveryConfig, "routing": RoutingConfig,
+             "mm7": Mm7Config}
 _DURATIONS = {"default_expiry", "fallback_after", "scheduler_interval", "renotify_backoff",
               "claim_lease"}
 _UNITS = {"": 1, "s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
@@ -193,6 +212,14 @@ def _subscriber(entry: Mapping[str, Any], where: str) -> SubscriberConfig:
     return sub
 
 
+def _vasp(entry: Mapping[str, Any], where: str) -> VaspConfig:
+    if not entry.get("id") or not entry.get("password"):
+        raise ConfigError(f"{where}: a VASP needs an id and a password")
+    vasp = VaspConfig(str(entry["id"]))
+    _apply(vasp, {k: v for k, v in entry.items() if k != "id"}, where)
+    return vasp
+
+
 def load(path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Config:
     """The configuration: defaults, then the TOML file (``path``, else ``./mmsc.toml`` when
     present), then ``MMSC_<SECTION>_<KEY>`` variables."""
@@ -206,7 +233,9 @@ def load(path: str | Path | None = None, environ: Mapping[str, str] | None = Non
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(f"{file}: {exc}") from None
     for name, values in data.items():
-        if name == "subscriber":
+        if name == "vasp":
+            config.vasps = [_vasp(e, f"{file} [[vasp]] #{i + 1}") for i, e in enumerate(values)]
+        elif name == "subscriber":
             config.subscribers = [_subscriber(e, f"{file} [[subscriber]] #{i + 1}")
                                   for i, e in enumerate(values)]
         elif name in _SECTIONS and isinstance(values, dict):

@@ -18,9 +18,11 @@ from wap_push.smsc import SmscEmulator
 from mmsc.config import DEMO_SUBSCRIBERS, Config
 from mmsc.emulator.handsets import EmulatedHandset, HandsetNetwork
 from mmsc.mm1.server import Mm1
+from mmsc.mm7.auth import hash_password
+from mmsc.mm7.server import Mm7
 from mmsc.relay.accept import recover
 from mmsc.relay.engine import Engine, Settings
-from mmsc.state import SqliteStateStore, Subscriber
+from mmsc.state import SqliteStateStore, Subscriber, VaspRecord
 from mmsc.store import FilesystemStore, ObjectStore, S3Store
 
 log = logging.getLogger(__name__)
@@ -63,6 +65,11 @@ class Server:
         for sub in subscribers:
             await state.put_subscriber(Subscriber(sub.msisdn, sub.mms, sub.profile, None,
                                                   time.time()))
+        for vasp in config.vasps:
+            await state.put_vasp(VaspRecord(
+                vasp.id, vasp.id, hash_password(vasp.password), tuple(vasp.allowed_senders),
+                vasp.rate_limit or None, vasp.namespace or None, vasp.version or None,
+                vasp.report_url or None))
         host, port = config.smsc.host, config.smsc.port
         if config.smsc.mode == "emulator":
             self.smsc = SmscEmulator()
@@ -84,7 +91,8 @@ class Server:
                   msisdn_header=config.http.msisdn_header,
                   trusted_proxies=config.http.trusted_proxies)
         app = web.Application(client_max_size=d.max_message_size + 64 * 1024)
-        app.add_routes([*mm1.routes(), web.get("/healthz", healthz)])
+        mm7 = Mm7(self.engine, state, path=config.mm7.path, max_message_size=d.max_message_size)
+        app.add_routes([*mm1.routes(), *mm7.routes(), web.get("/healthz", healthz)])
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, config.http.host, config.http.port)

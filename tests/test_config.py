@@ -84,3 +84,5 @@ def test_every_setting_is_in_the_readme() -> None:
             assert f"`[{section}] {f.name}` | `MMSC_{section.upper()}_{f.name.upper()}`" in readme
     for f in dataclasses.fields(module.SubscriberConfig):
         assert f"`[[subscriber]] {f.name}`" in readme
+    for f in dataclasses.fields(module.VaspConfig):
+        assert f"`[[vasp]] {f.name}`" in readme

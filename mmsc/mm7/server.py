@@ -1,0 +1,162 @@
+"""MM7 over HTTP (aiohttp): ``POST /mm7`` for VASP requests, ``HEAD /mm7`` as their heartbeat.
+
+The handler reads the body within a size limit, authenticates the VASP (HTTP Basic), parses
+with :mod:`mmsc.mm7.soap`, hands a SubmitReq to the relay engine, and answers in the request's
+namespace and MM7Version. Every refusal is a SOAP Fault with an RSErrorRsp and the status of
+TS 23.140 (HTTP 500, as SOAP 1.1 §6.2 asks; 401 for missing or wrong credentials).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from mmsc.relay.accept import AcceptError
+from mmsc.relay.engine import Engine
+from mmsc.state import Interface, StateError, StateStore, VaspRecord
+from mmsc.store import ObjectStoreError
+
+from .auth import basic_credentials, check_password
+from .soap import DEFAULT_NAMESPACE, DEFAULT_VERSIONS, Mm7Error, Mm7Request, build_fault, \
+    build_response, parse_request, to_message
+
+log = logging.getLogger(__name__)
+XML = "text/xml"
+
+
+@dataclass
+class _Bucket:
+    """A token bucket: ``rate`` submits per second, bursts of up to one second's worth."""
+
+    rate: float
+    tokens: float
+    at: float
+
+    def take(self, now: float) -> bool:
+        self.tokens = min(self.rate, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+
+class Mm7:
+    """The MM7 handlers around one engine and the VASP registry of the state store."""
+
+    def __init__(self, engine: Engine, state: StateStore, *, path: str = "/mm7",
+                 max_message_size: int = 600 * 1024) -> None:
+        self.engine = engine
+        self.state = state
+        self.path = path
+        self.max_message_size = max_message_size
+        #: base64 inflates attachments by 4/3; the envelope and MIME headers add a little.
+        self.max_body = max_message_size * 4 // 3 + 256 * 1024
+        self._checked: dict[tuple[str, str], str] = {}
+        self._buckets: dict[str, _Bucket] = {}
+
+    def routes(self) -> list[web.RouteDef]:
+        return [web.post(self.path, self.post), web.head(self.path, self.heartbeat)]
+
+    async def heartbeat(self, request: web.Request) -> web.Response:
+        """VASP gateways send HEAD as a keep-alive and give up on an MMSC that fails it."""
+        return web.Response(status=200, content_type=XML)
+
+    @staticmethod
+    def fault(status: int, text: str, request: Mm7Request | None = None,
+              http_status: int = 500) -> web.Response:
+        namespace = request.namespace if request else DEFAULT_NAMESPACE
+        version = request.version if request else DEFAULT_VERSIONS["REL-6"]
+        body = build_fault(namespace=namespace, version=version, status=status, text=text,
+                           transaction_id=request.transaction_id if request else "")
+        response = web.Response(status=http_status, body=body, content_type=XML)
+        if http_status == 401:
+            response.headers["WWW-Authenticate"] = 'Basic realm="mmsc MM7"'
+        return response
+
+    async def _read(self, request: web.Request) -> bytes | None:
+        """The body, or None when it exceeds the limit (read no further than that)."""
+        if request.content_length is not None and request.content_length > self.max_body:
+            return None
+        chunks, size = [], 0
+        async for chunk in request.content.iter_chunked(64 * 1024):
+            size += len(chunk)
+            if size > self.max_body:
+                return None
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def authenticate(self, request: web.Request) -> VaspRecord | None:
+        credentials = basic_credentials(request.headers.get("Authorization"))
+        if credentials is None:
+            return None
+        vasp = await self.state.get_vasp(credentials[0])
+        if vasp is None or not vasp.enabled:
+            return None
+        if self._checked.get(credentials) != vasp.password_hash:  # PBKDF2 once per password
+            if not check_password(credentials[1], vasp.password_hash):
+                return None
+            self._checked[credentials] = vasp.password_hash
+        return vasp
+
+    async def post(self, request: web.Request) -> web.Response:
+        vasp = await self.authenticate(request)
+        if vasp is None:
+            log.warning("MM7 from %s refused: missing or wrong credentials", request.remote)
+            return self.fault(4001, "Improper identification", http_status=401)
+        body = await self._read(request)
+        if body is None:
+            log.warning("MM7 from VASP %s refused: body over %d octets", vasp.id, self.max_body)
+            return self.fault(2004, f"message larger than {self.max_message_size} octets")
+        try:
+            parsed = parse_request(body, request.headers.get("Content-Type", XML))
+        except Mm7Error as exc:
+            log.warning("MM7 from VASP %s refused (%d): %s", vasp.id, exc.status, exc.text)
+            return self.fault(exc.status, exc.text)
+        if parsed.operation != "SubmitReq":
+            return self.fault(4003, f"{parsed.operation} is not supported by this MMSC", parsed)
+        return await self.submit(vasp, parsed)
+
+    async def submit(self, vasp: VaspRecord, parsed: Mm7Request) -> web.Response:
+        """SubmitReq (§8.7.2): checks, then durable acceptance, then SubmitRsp."""
+        message = to_message(parsed)
+        sender = parsed.sender.value if parsed.sender else None
+        if sender is None and vasp.allowed_senders:
+            sender = vasp.allowed_senders[0]
+            message.envelope.originator = f"{sender}/TYPE=PLMN" if "@" not in sender else sender
+        if sender is None:
+            return self.fault(2002, "no SenderAddress and no default sender for this VASP",
+                              parsed)
+        if vasp.allowed_senders and sender not in vasp.allowed_senders:
+            log.warning("VASP %s may not send as %s", vasp.id, sender)
+            return self.fault(2001, f"sender {sender} is not allowed for this VASP", parsed)
+        if not message.envelope.recipients:
+            return self.fault(2002, "no recipient", parsed)
+        if not message.parts:
+            return self.fault(2007, "no content", parsed)
+        if message.size > self.max_message_size:
+            return self.fault(2004, f"message of {message.size} octets is over "
+                              f"{self.max_message_size}", parsed)
+        if vasp.rate_limit:
+            bucket = self._buckets.setdefault(
+                vasp.id, _Bucket(vasp.rate_limit, vasp.rate_limit, time.monotonic()))
+            if not bucket.take(time.monotonic()):
+                return self.fault(4006, "submit rate limit exceeded, retry later", parsed)
+        try:
+            done = await self.engine.submit(message, Interface.MM7, vasp_id=vasp.id)
+        except AcceptError as exc:
+            return self.fault(2007, str(exc), parsed)
+        except (ObjectStoreError, StateError, OSError) as exc:
+            log.error("SubmitReq %s of VASP %s not accepted: %s", parsed.transaction_id,
+                      vasp.id, exc)
+            return self.fault(4006, "storage unavailable, retry later", parsed)
+        if done.duplicate:
+            log.info("SubmitReq %s of VASP %s is a repeat: %s", parsed.transaction_id, vasp.id,
+                     done.message_id)
+        return web.Response(body=build_response(
+            "SubmitRsp", namespace=parsed.namespace, version=parsed.version,
+            transaction_id=parsed.transaction_id, message_id=done.message_id),
+            content_type=XML)

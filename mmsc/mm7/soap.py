@@ -1,0 +1,355 @@
+"""The MM7 codec (sans-IO): SOAP 1.1 with attachments in, typed requests out; responses and
+faults back, in the request's namespace and MM7Version (3GPP TS 23.140 §8.7, §9.2).
+
+Reading is lenient where real VASPs and MMSCs deviate (see the quirks in the tests): body
+elements with or without a namespace or prefix, bare-text addresses, Content-IDs without
+angle brackets, ``cid:`` references with spaces or matching no part, a ``multipart/related``
+Content-Type over a plain XML body. What cannot be read raises :class:`Mm7Error` with the
+status to answer (2007 Message format corrupt, 4002 Unsupported version, ...).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from email.message import Message as MimeEntity
+from email.parser import BytesParser
+from email.policy import compat32
+
+from lxml import etree
+
+from mmsc import xmlsafe
+from mmsc.message import Envelope, Message, strip_brackets
+from mmsc.mime import content_from_mime
+
+from .status import SUCCESS, fault_code, status_text
+
+SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
+NS_PREFIX = "http://www.3gpp.org/ftp/Specs/archive/23_series/23.140/schema/"
+DEFAULT_NAMESPACE = NS_PREFIX + "REL-6-MM7-1-4"
+#: MM7Version to answer with when a request names none, by release.
+DEFAULT_VERSIONS = {"REL-5": "5.3.0", "REL-6": "6.8.0"}
+MAX_SOAP = 512 * 1024
+_PARSER = BytesParser(policy=compat32)
+
+
+class Mm7Error(ValueError):
+    """A request mmsc cannot take: ``status`` is the MM7 StatusCode to answer with."""
+
+    def __init__(self, status: int, text: str) -> None:
+        super().__init__(text)
+        self.status = status
+        self.text = text
+
+
+@dataclass(frozen=True)
+class Address:
+    """An MM7 address (§8.7.1 "Recipients"): Number, ShortCode or RFC2822Address."""
+
+    kind: str
+    value: str
+
+    @property
+    def mms(self) -> str:
+        """As an MMS address: numbers and short codes are PLMN addresses."""
+        if self.kind == "RFC2822Address" or "/TYPE=" in self.value.upper():
+            return self.value
+        return f"{self.value}/TYPE=PLMN"
+
+
+@dataclass
+class Mm7Request:
+    """One request as read: the operation (``SubmitReq``, ...), where to answer (namespace,
+    version, TransactionID), its simple fields by element name, addresses, and content."""
+
+    operation: str
+    namespace: str
+    version: str
+    transaction_id: str
+    fields: dict[str, str] = field(default_factory=dict)
+    vasp_id: str | None = None
+    vas_id: str | None = None
+    sender: Address | None = None
+    to: list[Address] = field(default_factory=list)
+    cc: list[Address] = field(default_factory=list)
+    bcc: list[Address] = field(default_factory=list)
+    content_href: str | None = None
+    content: Message | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+# -- reading -----------------------------------------------------------------------------------
+
+def _cid(reference: str) -> str:
+    """A Content-ID or ``cid:`` reference compared loosely: no scheme, spaces, brackets."""
+    text = reference.strip()
+    if text[:4].lower() == "cid:":
+        text = text[4:]
+    return strip_brackets(text.strip())
+
+
+def split_attachments(body: bytes, content_type: str) -> tuple[bytes, list[MimeEntity],
+                                                                list[str]]:
+    """The SOAP envelope's octets and the other MIME parts of an MM7 HTTP body (SOAP with
+    attachments: the ``start`` part is the envelope, else the first part)."""
+    warnings: list[str] = []
+    if not content_type.lower().startswith("multipart/"):
+        return body, [], warnings
+    entity = _PARSER.parsebytes(b"Content-Type: " + content_type.encode("latin-1", "replace")
+                                + b"\r\n\r\n" + body)
+    parts = entity.get_payload() if entity.is_multipart() else None
+    if not parts or not isinstance(parts, list):
+        if body.lstrip()[:1] == b"<":
+            warnings.append("multipart Content-Type over a plain XML body")
+            return body, [], warnings
+        raise Mm7Error(2007, "multipart body without parts")
+    start = entity.get_param("start")
+    root = parts[0]
+    if isinstance(start, str) and start.strip():
+        found = [p for p in parts if _cid(str(p.get("Content-ID", ""))) == _cid(start)]
+        if found:
+            root = found[0]
+        else:
+            warnings.append(f"start {start!r} names no part; the first part is the envelope")
+    soap = root.get_payload(decode=True) or b""
+    return soap, [p for p in parts if p is not root], warnings
+
+
+def _children(element: etree._Element) -> list[etree._Element]:
+    return [c for c in element if isinstance(c.tag, str)]
+
+
+def _find(element: etree._Element | None, name: str) -> etree._Element | None:
+    if element is None:
+        return None
+    return next((c for c in _children(element) if xmlsafe.local_name(c) == name), None)
+
+
+def _text(element: etree._Element | None) -> str | None:
+    if element is None or element.text is None:
+        return None
+    return element.text.strip()
+
+
+def _address(element: etree._Element) -> Address | None:
+    """Number / ShortCode / RFC2822Address child, or bare text (a common deviation)."""
+    for child in _children(element):
+        name = xmlsafe.local_name(child)
+        if name in ("Number", "ShortCode", "RFC2822Address") and _text(child):
+            return Address(name, _text(child) or "")
+    text = _text(element)
+    if text:
+        return Address("RFC2822Address" if "@" in text else "Number", text)
+    return None
+
+
+def _addresses(element: etree._Element | None) -> list[Address]:
+    if element is None:
+        return []
+    return [Address(xmlsafe.local_name(c), _text(c) or "") for c in _children(element)
+            if xmlsafe.local_name(c) in ("Number", "ShortCode", "RFC2822Address") and _text(c)]
+
+
+#: Namespace declarations; some generators wrap long namespace URIs over lines.
+_XMLNS = re.compile(rb'xmlns(?::[\w.-]+)?\s*=\s*"[^"]*"')
+
+
+def parse_request(body: bytes, content_type: str = "text/xml", *,
+                  max_soap: int = MAX_SOAP) -> Mm7Request:
+    """Read an MM7 request (the HTTP body and its Content-Type)."""
+    soap, attachments, warnings = split_attachments(body, content_type)
+    soap = _XMLNS.sub(lambda m: re.sub(rb"\s+", b"", m.group(0)), soap)
+    try:
+        root = xmlsafe.parse(soap, max_size=max_soap, what="the SOAP envelope")
+    except xmlsafe.XmlError as exc:
+        raise Mm7Error(2007, str(exc)) from None
+    if xmlsafe.local_name(root) != "Envelope":
+        raise Mm7Error(2007, "the XML is not a SOAP Envelope")
+    header, body_element = _find(root, "Header"), _find(root, "Body")
+    operations = _children(body_element) if body_element is not None else []
+    if not operations:
+        raise Mm7Error(2007, "the SOAP Body holds no MM7 request")
+    op = operations[0]
+    tid_element = _find(header, "TransactionID")
+    namespace = etree.QName(op).namespace or (
+        etree.QName(tid_element).namespace if tid_element is not None else None)
+    if namespace is None:
+        warnings.append("no MM7 namespace; answering in " + DEFAULT_NAMESPACE)
+        namespace = DEFAULT_NAMESPACE
+    fields = {xmlsafe.local_name(c): _text(c) or "" for c in _children(op) if not _children(c)}
+    version = fields.get("MM7Version") or _default_version(namespace)
+    request = Mm7Request(xmlsafe.local_name(op), namespace, version, _text(tid_element) or "",
+                         fields=fields, warnings=warnings)
+    if not request.transaction_id:
+        warnings.append("no TransactionID in the SOAP Header")
+    if not re.fullmatch(r"[5-9]\.\d+\.\d+", version):
+        raise Mm7Error(4002, f"MM7Version {version!r} is not supported")
+    sender_id = _find(op, "SenderIdentification")
+    request.vasp_id = _text(_find(sender_id, "VASPID"))
+    request.vas_id = _text(_find(sender_id, "VASID"))
+    sender = _find(sender_id, "SenderAddress") if sender_id is not None else _find(op, "Sender")
+    request.sender = _address(sender) if sender is not None else None
+    recipients = _find(op, "Recipients")
+    request.to = _addresses(_find(recipients, "To"))
+    request.cc = _addresses(_find(recipients, "Cc"))
+    request.bcc = _addresses(_find(recipients, "Bcc"))
+    content = _find(op, "Content")
+    if content is not None:
+        request.content_href = next((v for k, v in content.attrib.items()
+                                     if etree.QName(k).localname == "href"), None)
+    if attachments:
+        request.content = content_from_mime(_content_part(request, attachments))
+        request.warnings += request.content.warnings
+    return request
+
+
+def _default_version(namespace: str) -> str:
+    release = namespace.removeprefix(NS_PREFIX)[:5]
+    return DEFAULT_VERSIONS.get(release, "6.8.0")
+
+
+def _content_part(request: Mm7Request, attachments: list[MimeEntity]) -> MimeEntity:
+    """The attachment ``Content href`` names, else the first one (some VASPs send no
+    ``Content`` element, others a reference that matches nothing)."""
+    if request.content_href:
+        wanted = _cid(request.content_href)
+        for part in attachments:
+            if _cid(str(part.get("Content-ID", ""))) == wanted or \
+                    str(part.get("Content-Location", "")).strip() == wanted:
+                return part
+        request.warnings.append(f"Content href {request.content_href!r} names no part; "
+                                "the first attachment is the content")
+    return attachments[0]
+
+
+def _boolean(text: str | None) -> bool | None:
+    if text is None:
+        return None
+    return text.strip().lower() in ("true", "1", "yes")
+
+
+_DURATION = re.compile(r"P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?"
+                       r"(?:(\d+(?:\.\d+)?)S)?)?")
+
+
+def parse_time(text: str | None) -> datetime | timedelta | None:
+    """An xs:dateTime (absolute) or an xs:duration (relative), as TS 23.140 §8.7 allows for
+    ExpiryDate and EarliestDeliveryTime. A date without a zone is taken as UTC."""
+    if not text:
+        return None
+    value = text.strip()
+    match = _DURATION.fullmatch(value)
+    if match and value != "P":
+        y, mo, d, h, mi, s = (float(g) if g else 0.0 for g in match.groups())
+        return timedelta(days=y * 365 + mo * 30 + d, hours=h, minutes=mi, seconds=s)
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise Mm7Error(2007, f"not a date or duration: {value!r}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def to_message(request: Mm7Request) -> Message:
+    """The MM of a SubmitReq (or DeliverReq): its envelope from the SOAP elements, its parts
+    from the attachment."""
+    f = request.fields
+    content = request.content or Message()
+    date = parse_time(f.get("TimeStamp"))
+    env = Envelope(
+        transaction_id=request.transaction_id or None,
+        originator=request.sender.mms if request.sender else None,
+        to=[a.mms for a in request.to], cc=[a.mms for a in request.cc],
+        bcc=[a.mms for a in request.bcc], subject=f.get("Subject"),
+        date=date if isinstance(date, datetime) else None,
+        expiry=parse_time(f.get("ExpiryDate")),
+        earliest_delivery=parse_time(f.get("EarliestDeliveryTime")),
+        message_class=f.get("MessageClass"), priority=f.get("Priority"),
+        delivery_report=_boolean(f.get("DeliveryReport")),
+        read_report=_boolean(f.get("ReadReply")), vasp_id=request.vasp_id,
+        vas_id=request.vas_id, service_code=f.get("ServiceCode"), linked_id=f.get("LinkedID"))
+    return Message(env, content.parts, content.multipart, content.start,
+                   warnings=[*request.warnings])
+
+
+# -- writing -----------------------------------------------------------------------------------
+
+def _envelope(transaction_id: str, namespace: str) -> tuple[etree._Element, etree._Element]:
+    env = etree.Element(f"{{{SOAP_ENV}}}Envelope", nsmap={"env": SOAP_ENV})
+    header = etree.SubElement(env, f"{{{SOAP_ENV}}}Header")
+    tid = etree.SubElement(header, f"{{{namespace}}}TransactionID", nsmap={None: namespace})
+    tid.set(f"{{{SOAP_ENV}}}mustUnderstand", "1")
+    tid.text = transaction_id
+    return env, etree.SubElement(env, f"{{{SOAP_ENV}}}Body")
+
+
+def _add(parent: etree._Element, namespace: str, name: str,
+         text: str | None = None) -> etree._Element:
+    child = etree.SubElement(parent, f"{{{namespace}}}{name}")
+    if text is not None:
+        child.text = text
+    return child
+
+
+def _status(parent: etree._Element, namespace: str, code: int, text: str | None) -> None:
+    status = _add(parent, namespace, "Status")
+    _add(status, namespace, "StatusCode", str(code))
+    _add(status, namespace, "StatusText", text or status_text(code))
+
+
+def _serialise(env: etree._Element) -> bytes:
+    return etree.tostring(env, xml_declaration=True, encoding="utf-8")
+
+
+def build_response(operation: str, *, namespace: str, version: str, transaction_id: str,
+                   status: int = SUCCESS, text: str | None = None,
+                   message_id: str | None = None) -> bytes:
+    """SubmitRsp, CancelRsp, ReplaceRsp, DeliverRsp, DeliveryReportRsp, ReadReplyRsp
+    (§8.7.x): MM7Version, Status, and MessageID for a SubmitRsp."""
+    env, body = _envelope(transaction_id, namespace)
+    rsp = etree.SubElement(body, f"{{{namespace}}}{operation}", nsmap={None: namespace})
+    _add(rsp, namespace, "MM7Version", version)
+    _status(rsp, namespace, status, text)
+    if message_id is not None:
+        _add(rsp, namespace, "MessageID", message_id)
+    return _serialise(env)
+
+
+def build_fault(*, namespace: str, version: str, transaction_id: str, status: int,
+                text: str | None = None, detail: str = "RSErrorRsp") -> bytes:
+    """A SOAP Fault whose detail is an RSErrorRsp (errors of the MMSC) or VASPErrorRsp."""
+    env, body = _envelope(transaction_id, namespace)
+    fault = etree.SubElement(body, f"{{{SOAP_ENV}}}Fault")
+    etree.SubElement(fault, "faultcode").text = f"env:{fault_code(status)}"
+    etree.SubElement(fault, "faultstring").text = text or status_text(status)
+    holder = etree.SubElement(fault, "detail")
+    rsp = etree.SubElement(holder, f"{{{namespace}}}{detail}", nsmap={None: namespace})
+    _add(rsp, namespace, "MM7Version", version)
+    _status(rsp, namespace, status, text)
+    return _serialise(env)
+
+
+def build_delivery_report(*, namespace: str, version: str, transaction_id: str,
+                          message_id: str, recipient: str, sender: str | None,
+                          status: str, date: datetime, text: str | None = None) -> bytes:
+    """DeliveryReportReq from the MMSC to a VASP (§8.7.8): MessageID, Recipient, Sender,
+    Date and MMStatus (Retrieved, Rejected, Deferred, Expired, Forwarded, Indeterminate,
+    Unrecognised)."""
+    env, body = _envelope(transaction_id, namespace)
+    req = etree.SubElement(body, f"{{{namespace}}}DeliveryReportReq", nsmap={None: namespace})
+    _add(req, namespace, "MM7Version", version)
+    _add(req, namespace, "MessageID", message_id)
+    _recipient_address(_add(req, namespace, "Recipient"), namespace, recipient)
+    if sender:
+        _recipient_address(_add(req, namespace, "Sender"), namespace, sender)
+    _add(req, namespace, "Date", date.astimezone(timezone.utc).isoformat(timespec="seconds"))
+    _add(req, namespace, "MMStatus", status)
+    if text:
+        _add(req, namespace, "StatusText", text)
+    return _serialise(env)
+
+
+def _recipient_address(parent: etree._Element, namespace: str, address: str) -> None:
+    value = address.removesuffix("/TYPE=PLMN")
+    kind = "RFC2822Address" if "@" in value else "Number"
+    _add(parent, namespace, kind, value)
