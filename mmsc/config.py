@@ -67,6 +67,8 @@ class DeliveryConfig:
     max_message_size: int = 600 * 1024
     scheduler_interval: float = 1.0
     claim_lease: float = 120.0
+    report_backoff: list[float] = field(
+        default_factory=lambda: [10.0, 60.0, 300.0, 1800.0, 3600.0])
 
 
 @dataclass
@@ -134,7 +136,7 @@ _SECTIONS = {"http": HttpConfig, "storage": StorageConfig, "state": StateConfig,
              "smsc": SmscConfig, "delivery": DeliveryConfig, "routing": RoutingConfig,
              "mm7": Mm7Config}
 _DURATIONS = {"default_expiry", "fallback_after", "scheduler_interval", "renotify_backoff",
-              "claim_lease"}
+              "claim_lease", "report_backoff"}
 _UNITS = {"": 1, "s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
 _SIZES = {"": 1, "b": 1, "kb": 1024, "mb": 1024 * 1024}
 
@@ -162,7 +164,7 @@ def _coerce(name: str, kind: Any, value: Any, where: str) -> Any:
     """A TOML or environment value as the field's type."""
     text = isinstance(value, str)
     if name in _DURATIONS:
-        if name == "renotify_backoff":
+        if name in ("renotify_backoff", "report_backoff"):
             items = value.split(",") if text else value
             return [duration(v, where) for v in items]
         return duration(value, where)

@@ -19,6 +19,7 @@ from mmsc.config import DEMO_SUBSCRIBERS, Config
 from mmsc.emulator.handsets import EmulatedHandset, HandsetNetwork
 from mmsc.mm1.server import Mm1
 from mmsc.mm7.auth import hash_password
+from mmsc.mm7.client import VaspReporter
 from mmsc.mm7.server import Mm7
 from mmsc.relay.accept import recover
 from mmsc.relay.engine import Engine, Settings
@@ -83,10 +84,13 @@ class Server:
         await self.smpp.start()
         self._closers.append(self.smpp.close)
         d = config.delivery
-        self.engine = Engine(objects, state, self.smpp, Settings(
+        reporter = VaspReporter(state)
+        self._closers.append(reporter.close)
+        self.engine = Engine(objects, state, self.smpp, reporter=reporter, settings=Settings(
             public_url=config.public_url, default_expiry=d.default_expiry,
             renotify_backoff=tuple(d.renotify_backoff), fallback_after=d.fallback_after,
-            claim_lease=d.claim_lease, local_prefixes=tuple(config.routing.local_prefixes)))
+            claim_lease=d.claim_lease, local_prefixes=tuple(config.routing.local_prefixes),
+            report_backoff=tuple(d.report_backoff)))
         mm1 = Mm1(self.engine, max_message_size=d.max_message_size,
                   msisdn_header=config.http.msisdn_header,
                   trusted_proxies=config.http.trusted_proxies)

@@ -6,6 +6,7 @@ brackets, ``cid:`` with a space, no Content element, wrapped namespace URIs, ...
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
 from pathlib import Path
@@ -272,3 +273,52 @@ async def test_rate_limit(server: Server) -> None:
         body, ct = soap_with_attachments(envelope(submit_body(), tid=f"r{i}"))
         codes.append(status_of((await call(server, body, ct, "slow", "pw"))[1])[1])
     assert codes[0] == 1000 and 4006 in codes[1:]
+
+
+async def test_delivery_report_reaches_the_vasp_in_its_namespace(tmp_path: Path) -> None:
+    from aiohttp import web
+
+    received: list[bytes] = []
+
+    async def vasp_endpoint(request: web.Request) -> web.Response:
+        received.append(await request.read())
+        req = parse_request(received[-1])
+        from mmsc.mm7.soap import build_response
+        return web.Response(body=build_response(
+            "DeliveryReportRsp", namespace=req.namespace, version=req.version,
+            transaction_id=req.transaction_id), content_type="text/xml")
+
+    app = web.Application()
+    app.add_routes([web.post("/reports", vasp_endpoint)])
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    cfg = config(tmp_path)
+    cfg.vasps = [VaspConfig("acme", "s3cret", ["36000"],
+                            report_url=f"http://127.0.0.1:{port}/reports")]
+    server = Server(cfg)
+    await server.start()
+    try:
+        soap = envelope(submit_body(ns=NS5, version="5.3.0"), ns=NS5, tid="tx-r")
+        _, doc, _ = await call(server, *soap_with_attachments(soap))
+        message_id = doc.find(".//{*}MessageID").text
+        for _ in range(200):
+            if received:
+                break
+            await asyncio.sleep(0.02)
+        report = parse_request(received[0])
+        assert (report.operation, report.namespace, report.version) == (
+            "DeliveryReportReq", NS5, "5.3.0")
+        assert report.fields["MessageID"] == message_id
+        assert report.fields["MMStatus"] == "Retrieved"
+        for _ in range(100):
+            kinds = [e.kind for e in await server.engine.state.events_of(message_id)]
+            if "report-sent" in kinds:
+                break
+            await asyncio.sleep(0.02)
+        assert "report-sent" in kinds
+    finally:
+        await server.close()
+        await runner.cleanup()

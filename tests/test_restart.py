@@ -7,6 +7,7 @@ The SMSC emulator and the handsets live in the test process, the server in a chi
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
 import signal
 import socket
@@ -108,3 +109,87 @@ msisdn = "{B}"
         server.wait(10)
         await network.close()
         await smsc.close()
+
+
+async def test_reports_pending_at_a_kill_reach_the_vasp_after_restart(tmp_path: Path) -> None:
+    from aiohttp import web
+
+    from mmsc.mm7.soap import build_response, parse_request
+    from test_mm7 import envelope, soap_with_attachments, submit_body
+
+    up = False
+    delivered: list[str] = []
+
+    async def vasp_endpoint(request: web.Request) -> web.Response:
+        report = parse_request(await request.read())
+        if not up:
+            return web.Response(status=503, text="maintenance")
+        delivered.append(report.fields["MessageID"])
+        return web.Response(body=build_response(
+            "DeliveryReportRsp", namespace=report.namespace, version=report.version,
+            transaction_id=report.transaction_id), content_type="text/xml")
+
+    app = web.Application()
+    app.add_routes([web.post("/reports", vasp_endpoint)])
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    smsc = SmscEmulator()
+    _, smpp_port = await smsc.start()
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    config = tmp_path / "mmsc.toml"
+    config.write_text(f"""
+[http]
+port = {port}
+[storage]
+path = "{tmp_path / 'objects'}"
+[state]
+url = "sqlite:///{tmp_path / 'mmsc.db'}"
+[smsc]
+mode = "smpp"
+port = {smpp_port}
+[delivery]
+claim_lease = "1s"
+scheduler_interval = "0.05s"
+report_backoff = [{", ".join(['"0.2s"'] * 100)}]
+[[vasp]]
+id = "acme"
+password = "pw"
+report_url = "http://127.0.0.1:{runner.addresses[0][1]}/reports"
+[[subscriber]]
+msisdn = "{B}"
+""")
+    b = EmulatedHandset(B, "auto", url)
+    network = HandsetNetwork(smsc, [b])
+    server = start_server(config)
+    auth = {"Authorization": "Basic " + base64.b64encode(b"acme:pw").decode()}
+    try:
+        await wait_healthy(url, server)
+        ids = []
+        async with aiohttp.ClientSession() as http:
+            for i in range(5):
+                body, ct = soap_with_attachments(envelope(submit_body(), tid=f"vasp-{i}"))
+                async with http.post(f"{url}/mm7", data=body,
+                                     headers={**auth, "Content-Type": ct}) as response:
+                    text = await response.text()
+                    assert response.status == 200, text
+                    ids.append(text.split("MessageID>")[1].split("<")[0])
+        await b.wait_for(lambda h: len(h.inbox) == 5, timeout=30)
+        server.send_signal(signal.SIGKILL)
+        server.wait(10)
+        assert delivered == []
+        up = True
+        server = start_server(config)
+        await wait_healthy(url, server)
+        for _ in range(300):
+            if set(delivered) >= set(ids):
+                break
+            await asyncio.sleep(0.05)
+        assert sorted(set(delivered)) == sorted(ids)
+    finally:
+        server.kill()
+        server.wait(10)
+        await network.close()
+        await smsc.close()
+        await runner.cleanup()

@@ -146,7 +146,9 @@ class Mm7:
             if not bucket.take(time.monotonic()):
                 return self.fault(4006, "submit rate limit exceeded, retry later", parsed)
         try:
-            done = await self.engine.submit(message, Interface.MM7, vasp_id=vasp.id)
+            done = await self.engine.submit(message, Interface.MM7, vasp_id=vasp.id,
+                                            mm7_namespace=parsed.namespace,
+                                            mm7_version=parsed.version)
         except AcceptError as exc:
             return self.fault(2007, str(exc), parsed)
         except (ObjectStoreError, StateError, OSError) as exc:

@@ -76,6 +76,7 @@ class Mm7Request:
     bcc: list[Address] = field(default_factory=list)
     content_href: str | None = None
     content: Message | None = None
+    status_code: int | None = None  # of a response or fault
     warnings: list[str] = field(default_factory=list)
 
 
@@ -185,6 +186,11 @@ def parse_request(body: bytes, content_type: str = "text/xml", *,
         warnings.append("no TransactionID in the SOAP Header")
     if not re.fullmatch(r"[5-9]\.\d+\.\d+", version):
         raise Mm7Error(4002, f"MM7Version {version!r} is not supported")
+    code = op.find(".//{*}StatusCode")
+    if code is None:
+        code = op.find(".//StatusCode")
+    if code is not None and (_text(code) or "").isdigit():
+        request.status_code = int(_text(code) or 0)
     sender_id = _find(op, "SenderIdentification")
     request.vasp_id = _text(_find(sender_id, "VASPID"))
     request.vas_id = _text(_find(sender_id, "VASID"))

@@ -26,7 +26,7 @@ from mmsc.message import Message
 from mmsc.mime import from_mime
 from mmsc.pdu import ReadStatus, Status
 from mmsc.state import (
-    Interface, MessageRecord, RecipientRecord, RecipientState, Route, StateStore,
+    Interface, MessageRecord, RecipientRecord, RecipientState, ReportRecord, Route, StateStore,
 )
 from mmsc.store import ObjectStore
 
@@ -35,6 +35,13 @@ from .accept import Accepted, accept
 
 log = logging.getLogger(__name__)
 S = RecipientState
+
+
+class Reporter(Protocol):
+    """What sends reports owed to VASPs (``mmsc.mm7.client.VaspReporter`` is one). Returns
+    whether it was delivered, and whether a failure is worth retrying."""
+
+    async def send(self, report: ReportRecord) -> tuple[bool, bool, dict[str, Any]]: ...
 
 
 class Messenger(Protocol):
@@ -54,6 +61,7 @@ class Settings:
     renotify_backoff: Sequence[float] = (60.0, 300.0, 1800.0, 7200.0)
     fallback_after: float = 6 * 3600.0
     local_prefixes: Sequence[str] = ()  # empty: every number is served here
+    report_backoff: Sequence[float] = (10.0, 60.0, 300.0, 1800.0, 3600.0)  # then given up
     claim_batch: int = 50
     claim_lease: float = 120.0
     node: str = field(default_factory=lambda: f"node-{secrets.token_hex(4)}")
@@ -89,10 +97,12 @@ class Engine:
     """Store-and-forward for every recipient of every message."""
 
     def __init__(self, objects: ObjectStore, state: StateStore, messenger: Messenger,
-                 settings: Settings, clock: Callable[[], float] = time.time) -> None:
+                 settings: Settings, clock: Callable[[], float] = time.time,
+                 reporter: Reporter | None = None) -> None:
         self.objects = objects
         self.state = state
         self.messenger = messenger
+        self.reporter = reporter
         self.settings = settings
         self.clock = clock
         self.wake = asyncio.Event()
@@ -116,12 +126,14 @@ class Engine:
         return Route.MMS
 
     async def submit(self, message: Message, interface: Interface,
-                     vasp_id: str | None = None) -> Accepted:
+                     vasp_id: str | None = None, mm7_namespace: str | None = None,
+                     mm7_version: str | None = None) -> Accepted:
         """Accept durably (see :mod:`mmsc.relay.accept`), then wake the scheduler."""
         routes = {str(a).strip(): await self.route(a) for a in message.envelope.recipients}
         done = await accept(message, objects=self.objects, state=self.state,
                             interface=interface, route=routes.__getitem__, now=self.clock(),
-                            vasp_id=vasp_id)
+                            vasp_id=vasp_id, mm7_namespace=mm7_namespace,
+                            mm7_version=mm7_version)
         self.wake.set()
         return done
 
@@ -151,6 +163,7 @@ class Engine:
             try:
                 while await self.run_due() >= self.settings.claim_batch:
                     pass
+                await self.send_reports()
             except Exception:  # noqa: BLE001 - the store may be down for a while
                 log.exception("scheduler pass failed")
             self.wake.clear()
@@ -255,22 +268,27 @@ class Engine:
     async def _finish(self, r: RecipientRecord, message: MessageRecord, to: RecipientState, *,
                       kind: str, detail: dict[str, Any] | None = None,
                       expected: Sequence[RecipientState] | None = None) -> RecipientRecord | None:
-        """Into a final state, then the report to the originator."""
+        """Into a final state, then the report to the originator: for a VASP, written to the
+        report outbox in the same transaction (so a crash cannot lose it); for a handset, an
+        M-Delivery.ind by WAP push."""
+        status = _REPORT_STATUS.get(to)
+        owed = status is not None and message.delivery_report
+        outbox = ("delivery", status.label) if owed and message.interface == Interface.MM7 \
+            else None
         moved = await self._move(r, to, kind=kind, detail=detail, expected=expected,
-                                 next_attempt_at=None)
-        if moved is not None:
+                                 next_attempt_at=None, report=outbox)
+        if moved is not None and owed and outbox is None:
             await self._report(moved, message)
+        if outbox is not None:
+            self.wake.set()
         return moved
 
     async def _report(self, r: RecipientRecord, message: MessageRecord) -> None:
-        """The delivery report for a final state, when the originator asked for one: an
-        M-Delivery.ind by WAP push to a handset (MM7 reports to VASPs come with MM7)."""
-        status = _REPORT_STATUS.get(r.state)
-        if status is None or not message.delivery_report:
-            return
+        """The M-Delivery.ind by WAP push to a handset originator (OMA-MMS-ENC §6.7.1)."""
+        status = _REPORT_STATUS[r.state]
         number = notices.plmn_number(message.originator)
         if message.interface != Interface.MM1 or number is None:
-            await self.state.add_event(message.id, "report-pending", now=self.clock(),
+            await self.state.add_event(message.id, "report-undeliverable", now=self.clock(),
                                        recipient_id=r.id, detail={"status": status.label})
             return
         push = notices.delivery_ind(message_id=message.id, recipient=r.address, status=status,
@@ -283,6 +301,31 @@ class Engine:
         await self.state.add_event(message.id, "report-sent", now=self.clock(),
                                    recipient_id=r.id, detail={"status": status.label,
                                                               "to": number})
+
+    async def send_reports(self) -> int:
+        """Send the reports owed to VASPs that are due, retrying with back-off."""
+        if self.reporter is None:
+            return 0
+        due = await self.state.claim_reports(now=self.clock(), limit=self.settings.claim_batch,
+                                             lease=self.settings.claim_lease)
+        await asyncio.gather(*(self._send_report(report) for report in due))
+        return len(due)
+
+    async def _send_report(self, report: ReportRecord) -> None:
+        assert self.reporter is not None
+        try:
+            sent, retry, detail = await self.reporter.send(report)
+        except Exception as exc:  # noqa: BLE001 - a report must not stop the loop
+            sent, retry, detail = False, True, {"why": repr(exc)}
+        steps = self.settings.report_backoff
+        again = None
+        if not sent and retry and report.attempts < len(steps):
+            again = self.clock() + steps[report.attempts]
+        await self.state.report_done(report.id or 0, now=self.clock(), sent=sent,
+                                     next_attempt_at=again, detail=detail)
+        if not sent:
+            log.warning("report %s for %s not delivered (%s): %s", report.id, report.message_id,
+                        "retried" if again else "given up", detail)
 
     # -- what handsets say over MM1 --------------------------------------------------------------
 

@@ -8,7 +8,9 @@ import enum
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from .records import Event, MessageRecord, RecipientRecord, RecipientState, Subscriber, VaspRecord
+from .records import (
+    Event, MessageRecord, RecipientRecord, RecipientState, ReportRecord, Subscriber, VaspRecord,
+)
 
 
 class StateError(Exception):
@@ -75,11 +77,23 @@ class StateStore(abc.ABC):
                          device_profile: str | None | _Unchanged = UNCHANGED,
                          content_token: str | None | _Unchanged = UNCHANGED,
                          viewer_token: str | None | _Unchanged = UNCHANGED,
-                         release: bool = True) -> RecipientRecord | None:
+                         release: bool = True,
+                         report: tuple[str, str] | None = None) -> RecipientRecord | None:
         """Compare-and-set: when the recipient is in one of ``expected``, move it to ``to``,
         set the given columns, release its claim (unless ``release`` is False: a step that
         is not over yet) and write one event (``kind``, default the new state) in one
-        transaction. Returns the new row, or None (nothing written)."""
+        transaction, with, when ``report`` is (kind, status), the report it owes to a VASP.
+        Returns the new row, or None (nothing written)."""
+
+    @abc.abstractmethod
+    async def claim_reports(self, *, now: float, limit: int, lease: float) -> list[ReportRecord]:
+        """Reports due to be sent, claimed for ``lease`` seconds."""
+
+    @abc.abstractmethod
+    async def report_done(self, report_id: int, *, now: float, sent: bool,
+                          next_attempt_at: float | None, detail: dict[str, Any]) -> None:
+        """Record a sending attempt: sent, retried at ``next_attempt_at``, or given up
+        (neither), with an event."""
 
     @abc.abstractmethod
     async def claim_due(self, *, now: float, owner: str, limit: int,

@@ -75,6 +75,8 @@ class MessageRecord:
     linked_id: str | None = None
     service_code: str | None = None
     content_type: str | None = None
+    mm7_namespace: str | None = None  # the SubmitReq's, for the reports that answer it
+    mm7_version: str | None = None
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,22 @@ class Event:
     at: float
     kind: str
     detail: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ReportRecord:
+    """A report owed to a VASP: ``kind`` delivery (MMStatus in ``status``) or read."""
+
+    id: int | None
+    message_id: str
+    recipient_id: int | None
+    kind: str
+    status: str
+    created_at: float
+    attempts: int = 0
+    next_attempt_at: float | None = None
+    claimed_until: float | None = None
+    sent_at: float | None = None
 
 
 @dataclass(frozen=True)

@@ -89,5 +89,25 @@ CREATE TABLE subscribers (
 );
 """
 
+#: Reports owed to VASPs (an outbox: written in the transaction of the final state that causes
+#: them, sent and retried by the engine), and where an MM7 message's answers go.
+_V2 = """
+ALTER TABLE messages ADD COLUMN mm7_namespace TEXT;
+ALTER TABLE messages ADD COLUMN mm7_version TEXT;
+CREATE TABLE reports (
+    id INTEGER PRIMARY KEY,
+    message_id TEXT NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+    recipient_id INTEGER REFERENCES recipients (id) ON DELETE CASCADE,
+    kind TEXT NOT NULL CHECK (kind IN ('delivery', 'read')),
+    status TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at REAL,
+    claimed_until REAL,
+    sent_at REAL
+);
+CREATE INDEX reports_due ON reports (next_attempt_at) WHERE next_attempt_at IS NOT NULL;
+"""
+
 #: Migrations in order; never edit one that has shipped, append a new one.
-MIGRATIONS: tuple[str, ...] = (_V1,)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2)

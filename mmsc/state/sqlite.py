@@ -20,8 +20,8 @@ from typing import Any, TypeVar
 
 from .base import UNCHANGED, DuplicateMessage, StateError, StateStore
 from .records import (
-    FINAL_STATES, Event, Interface, MessageRecord, RecipientRecord, RecipientState, Route,
-    Subscriber, VaspRecord,
+    FINAL_STATES, Event, Interface, MessageRecord, RecipientRecord, RecipientState,
+    ReportRecord, Route, Subscriber, VaspRecord,
 )
 from .schema import MIGRATIONS
 
@@ -160,7 +160,7 @@ class SqliteStateStore(StateStore):
     def _transition(self, recipient_id: int, expected: Collection[RecipientState],
                     to: RecipientState, now: float, kind: str | None,
                     detail: dict[str, Any] | None, changes: dict[str, Any],
-                    release: bool) -> RecipientRecord | None:
+                    release: bool, report: tuple[str, str] | None) -> RecipientRecord | None:
         states = [state.value for state in expected]
         if not states:
             return None
@@ -179,6 +179,11 @@ class SqliteStateStore(StateStore):
                 "SELECT * FROM recipients WHERE id = ?", (recipient_id,)).fetchone())
             assert row is not None
             self._event(tx, row.message_id, recipient_id, now, kind or to.value, detail or {})
+            if report is not None:
+                values = _columns(ReportRecord(None, row.message_id, recipient_id, report[0],
+                                               report[1], now, next_attempt_at=now))
+                values.pop("id")
+                _insert(tx, "reports", values)
         return row
 
     def _claim(self, now: float, owner: str, limit: int, lease: float) -> list[RecipientRecord]:
@@ -262,12 +267,47 @@ class SqliteStateStore(StateStore):
                          detail: dict[str, Any] | None = None, next_attempt_at: Any = UNCHANGED,
                          attempts: Any = UNCHANGED, device_profile: Any = UNCHANGED,
                          content_token: Any = UNCHANGED, viewer_token: Any = UNCHANGED,
-                         release: bool = True) -> RecipientRecord | None:
+                         release: bool = True,
+                         report: tuple[str, str] | None = None) -> RecipientRecord | None:
         changes = {"next_attempt_at": next_attempt_at, "attempts": attempts,
                    "device_profile": device_profile, "content_token": content_token,
                    "viewer_token": viewer_token}
         return await self._run(self._transition, recipient_id, expected, to, now, kind, detail,
-                               changes, release)
+                               changes, release, report)
+
+    def _claim_reports(self, now: float, limit: int, lease: float) -> list[ReportRecord]:
+        with self._tx() as tx:
+            ids = [row[0] for row in tx.execute(
+                "SELECT id FROM reports WHERE next_attempt_at <= ? AND (claimed_until IS NULL "
+                "OR claimed_until < ?) ORDER BY next_attempt_at, id LIMIT ?", (now, now, limit))]
+            if not ids:
+                return []
+            marks = ", ".join("?" * len(ids))
+            tx.execute(f"UPDATE reports SET claimed_until = ? WHERE id IN ({marks})",
+                       (now + lease, *ids))
+            return self._query(ReportRecord, f"SELECT * FROM reports WHERE id IN ({marks}) "
+                               "ORDER BY next_attempt_at, id", *ids)
+
+    def _report_done(self, report_id: int, now: float, sent: bool,
+                     next_attempt_at: float | None, detail: dict[str, Any]) -> None:
+        with self._tx() as tx:
+            row = tx.execute("SELECT message_id, recipient_id FROM reports WHERE id = ?",
+                             (report_id,)).fetchone()
+            if row is None:
+                return
+            tx.execute("UPDATE reports SET attempts = attempts + 1, claimed_until = NULL, "
+                       "next_attempt_at = ?, sent_at = ? WHERE id = ?",
+                       (None if sent else next_attempt_at, now if sent else None, report_id))
+            kind = "report-sent" if sent else ("report-retry" if next_attempt_at else
+                                               "report-abandoned")
+            self._event(tx, row[0], row[1], now, kind, detail)
+
+    async def claim_reports(self, *, now: float, limit: int, lease: float) -> list[ReportRecord]:
+        return await self._run(self._claim_reports, now, limit, lease)
+
+    async def report_done(self, report_id: int, *, now: float, sent: bool,
+                          next_attempt_at: float | None, detail: dict[str, Any]) -> None:
+        await self._run(self._report_done, report_id, now, sent, next_attempt_at, detail)
 
     async def claim_due(self, *, now: float, owner: str, limit: int,
                         lease: float) -> list[RecipientRecord]:

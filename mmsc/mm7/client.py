@@ -1,0 +1,63 @@
+"""Requests mmsc sends to VASPs over MM7: the DeliveryReportReq owed when a recipient of a
+VASP's message reaches a final state (TS 23.140 §8.7.8), written in the VASP's configured
+namespace and version, else in those of the SubmitReq it answers."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import datetime, timezone
+from typing import Any
+
+import aiohttp
+
+from mmsc.state import ReportRecord, StateStore
+
+from .soap import DEFAULT_NAMESPACE, Mm7Error, build_delivery_report, parse_request
+from .status import is_success
+
+log = logging.getLogger(__name__)
+
+
+class VaspReporter:
+    """Sends the reports of the outbox to each VASP's ``report_url``."""
+
+    def __init__(self, state: StateStore, timeout: float = 15.0) -> None:
+        self.state = state
+        self.timeout = aiohttp.ClientTimeout(total=timeout)
+        self._http: aiohttp.ClientSession | None = None
+
+    async def send(self, report: ReportRecord) -> tuple[bool, bool, dict[str, Any]]:
+        """(sent, worth retrying, detail for the event)."""
+        message = await self.state.get_message(report.message_id)
+        recipient = await self.state.get_recipient(report.recipient_id or 0)
+        vasp = await self.state.get_vasp(message.vasp_id or "") if message else None
+        if message is None or recipient is None or vasp is None or not vasp.report_url:
+            return False, False, {"why": "no report_url for this VASP"}
+        namespace = vasp.mm7_namespace or message.mm7_namespace or DEFAULT_NAMESPACE
+        version = vasp.mm7_version or message.mm7_version or "6.8.0"
+        body = build_delivery_report(
+            namespace=namespace, version=version, transaction_id=secrets.token_hex(8),
+            message_id=message.id, recipient=recipient.address, sender=message.originator,
+            status=report.status, date=datetime.fromtimestamp(report.created_at, timezone.utc))
+        if self._http is None:
+            self._http = aiohttp.ClientSession(timeout=self.timeout)
+        try:
+            async with self._http.post(vasp.report_url, data=body, headers={
+                    "Content-Type": "text/xml; charset=utf-8", "SOAPAction": '""'}) as response:
+                answer = await response.read()
+                http_status = response.status
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            return False, True, {"why": f"{vasp.report_url}: {exc!r}"}
+        try:
+            code = parse_request(answer).status_code
+        except Mm7Error:
+            code = None
+        if code is None:
+            return False, http_status >= 500, {"why": f"HTTP {http_status}, unreadable answer"}
+        detail = {"to": vasp.report_url, "status": report.status, "answer": code}
+        return is_success(code), 3000 <= code < 5000 and not is_success(code), detail
+
+    async def close(self) -> None:
+        if self._http is not None:
+            await self._http.close()
