@@ -4,6 +4,7 @@
     mmsc encode FILE.json [-o OUT] [--push] [--strict]
     mmsc smsc [--host H] [--port P] [--account ID:PASSWORD ...]
     mmsc serve [--config FILE] [--host H] [--port P] [--no-demo]
+    mmsc send --url URL --to NUMBER [--user U --password P] [--from S] [--text T] [--file F]
 
 A malformed input gives one line on stderr with the byte offset and exit status 2.
 """
@@ -86,6 +87,26 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-demo", dest="demo", action="store_false",
                        help="do not send the demo messages between emulated handsets at start")
     serve.set_defaults(run=_serve_command)
+
+    send = commands.add_parser("send", help="send an MMS over MM7 as a VASP would (SubmitReq)")
+    send.add_argument("--url", required=True, help="the MMSC's MM7 URL")
+    send.add_argument("--user", help="VASP id (HTTP Basic user name)")
+    send.add_argument("--password", help="HTTP Basic password")
+    send.add_argument("--to", action="append", required=True, help="recipient (repeatable)")
+    send.add_argument("--from", dest="sender", help="sender: short code, number or address")
+    send.add_argument("--subject")
+    send.add_argument("--text", help="a text part")
+    send.add_argument("--file", action="append", type=Path, default=[],
+                      help="a media part (repeatable; type from the file name)")
+    send.add_argument("--smil", type=Path, help="SMIL presentation (default: made from the parts)")
+    send.add_argument("--delivery-report", action="store_true", help="ask for a delivery report")
+    send.add_argument("--mm7-version", default="6.8.0", choices=["5.3.0", "6.8.0"],
+                      help="MM7Version and its namespace (REL-5-MM7-1-3 or REL-6-MM7-1-4)")
+    send.add_argument("--listen", type=int, metavar="PORT",
+                      help="also receive the DeliveryReportReq on this port and print it")
+    send.add_argument("--wait", type=float, default=120.0,
+                      help="seconds to wait for the report with --listen")
+    send.set_defaults(run=_send_command)
     return parser
 
 
@@ -274,6 +295,46 @@ def _smsc_command(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     return 0
+
+
+# -- send ------------------------------------------------------------------------------------
+
+
+def _send_command(args: argparse.Namespace) -> int:
+    import aiohttp
+
+    from .mm7.send import ReportListener, SendError, Submission, submit
+
+    submission = Submission(
+        url=args.url, to=args.to, user=args.user, password=args.password, sender=args.sender,
+        subject=args.subject, text=args.text, files=args.file, smil=args.smil,
+        delivery_report=args.delivery_report or args.listen is not None,
+        version=args.mm7_version)
+
+    async def run() -> int:
+        listener = ReportListener(args.listen) if args.listen is not None else None
+        if listener is not None:
+            await listener.start()
+        try:
+            message_id, code, text = await submit(submission)
+            _emit(f"MessageID {message_id}: {code} {text}")
+            if listener is not None:
+                try:
+                    _emit(await listener.wait_for(message_id, args.wait))
+                except TimeoutError:
+                    raise CliError(f"no delivery report within {args.wait:g} s") from None
+            return 0
+        finally:
+            if listener is not None:
+                await listener.close()
+
+    try:
+        return asyncio.run(run())
+    except SendError as exc:
+        print(f"mmsc send: {exc}", file=sys.stderr)
+        return 1
+    except aiohttp.ClientError as exc:
+        raise CliError(f"{args.url}: {exc}") from None
 
 
 # -- serve -----------------------------------------------------------------------------------

@@ -322,3 +322,46 @@ async def test_delivery_report_reaches_the_vasp_in_its_namespace(tmp_path: Path)
     finally:
         await server.close()
         await runner.cleanup()
+
+
+async def test_mmsc_send_end_to_end_with_its_delivery_report(tmp_path: Path) -> None:
+    """mmsc send → SubmitRsp 1000 → the handset is notified, fetches, acknowledges → the
+    DeliveryReportReq (Retrieved, in the request's namespace) reaches mmsc send --listen."""
+    import socket
+    import sys
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        listen = s.getsockname()[1]
+    cfg = config(tmp_path)
+    cfg.vasps = [VaspConfig("acme", "s3cret", ["36000"],
+                            report_url=f"http://127.0.0.1:{listen}/mm7")]
+    server = Server(cfg)
+    await server.start()
+    picture = tmp_path / "sun.gif"
+    picture.write_bytes(GIF)
+    try:
+        child = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "mmsc", "send", "--url", f"{server.url}/mm7", "--user", "acme",
+            "--password", "s3cret", "--from", "36000", "--to", B, "--subject", "Hello",
+            "--text", "Bonjour", "--file", str(picture), "--mm7-version", "5.3.0",
+            "--listen", str(listen), "--wait", "30",
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        out, err = await asyncio.wait_for(child.communicate(), 60)
+        assert child.returncode == 0, err.decode()
+        first, second = out.decode().splitlines()
+        message_id = first.split()[1].rstrip(":")
+        assert first.endswith("1000 Success")
+        assert second == (f"DeliveryReportReq {message_id}: Retrieved {B} (REL-5-MM7-1-3 5.3.0)")
+        got = server.handsets.handsets[B].inbox[0]
+        assert got.envelope.message_id == message_id and got.envelope.subject == "Hello"
+        assert [p.content_type for p in got.parts] == ["application/smil", "text/plain",
+                                                       "image/gif"]
+        child = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "mmsc", "send", "--url", f"{server.url}/mm7", "--user", "acme",
+            "--password", "wrong", "--to", B, "--text", "x",
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        out, err = await asyncio.wait_for(child.communicate(), 60)
+        assert child.returncode == 1 and b"4001 Improper identification" in err
+    finally:
+        await server.close()

@@ -11,6 +11,7 @@ status to answer (2007 Message format corrupt, 4002 Unsupported version, ...).
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from email.message import Message as MimeEntity
@@ -21,7 +22,7 @@ from lxml import etree
 
 from mmsc import xmlsafe
 from mmsc.message import Envelope, Message, strip_brackets
-from mmsc.mime import content_from_mime
+from mmsc.mime import content_from_mime, content_to_mime
 
 from .status import SUCCESS, fault_code, status_text
 
@@ -71,6 +72,7 @@ class Mm7Request:
     vasp_id: str | None = None
     vas_id: str | None = None
     sender: Address | None = None
+    recipient: Address | None = None  # of a DeliveryReportReq or ReadReplyReq
     to: list[Address] = field(default_factory=list)
     cc: list[Address] = field(default_factory=list)
     bcc: list[Address] = field(default_factory=list)
@@ -196,6 +198,8 @@ def parse_request(body: bytes, content_type: str = "text/xml", *,
     request.vas_id = _text(_find(sender_id, "VASID"))
     sender = _find(sender_id, "SenderAddress") if sender_id is not None else _find(op, "Sender")
     request.sender = _address(sender) if sender is not None else None
+    recipient = _find(op, "Recipient")
+    request.recipient = _address(recipient) if recipient is not None else None
     recipients = _find(op, "Recipients")
     request.to = _addresses(_find(recipients, "To"))
     request.cc = _addresses(_find(recipients, "Cc"))
@@ -359,3 +363,58 @@ def _recipient_address(parent: etree._Element, namespace: str, address: str) -> 
     value = address.removesuffix("/TYPE=PLMN")
     kind = "RFC2822Address" if "@" in value else "Number"
     _add(parent, namespace, kind, value)
+
+
+def _sender_element(parent: etree._Element, namespace: str, address: str) -> None:
+    """A short code (digits, at most 8), a number, or an e-mail address."""
+    value = address.removesuffix("/TYPE=PLMN")
+    if "@" in value:
+        kind = "RFC2822Address"
+    elif value.isdigit() and len(value) <= 8:
+        kind = "ShortCode"
+    else:
+        kind = "Number"
+    _add(parent, namespace, kind, value)
+
+
+def build_submit(*, namespace: str, version: str, transaction_id: str, vasp_id: str | None,
+                 vas_id: str | None, sender: str | None, message: Message,
+                 content_id: str = "mm7-content") -> tuple[bytes, str]:
+    """A SubmitReq with its content as a SOAP-with-attachments body (§8.7.2, §9.2); returns
+    the body and its Content-Type. Recipients, subject and report requests come from the
+    message's envelope."""
+    env_xml, body = _envelope(transaction_id, namespace)
+    req = etree.SubElement(body, f"{{{namespace}}}SubmitReq", nsmap={None: namespace})
+    _add(req, namespace, "MM7Version", version)
+    ident = _add(req, namespace, "SenderIdentification")
+    if vasp_id:
+        _add(ident, namespace, "VASPID", vasp_id)
+    if vas_id:
+        _add(ident, namespace, "VASID", vas_id)
+    if sender:
+        _sender_element(_add(ident, namespace, "SenderAddress"), namespace, sender)
+    recipients = _add(req, namespace, "Recipients")
+    envelope = message.envelope
+    for kind, addresses in (("To", envelope.to), ("Cc", envelope.cc), ("Bcc", envelope.bcc)):
+        if addresses:
+            holder = _add(recipients, namespace, kind)
+            for address in addresses:
+                _recipient_address(holder, namespace, str(address))
+    if envelope.delivery_report is not None:
+        _add(req, namespace, "DeliveryReport", "true" if envelope.delivery_report else "false")
+    if envelope.read_report is not None:
+        _add(req, namespace, "ReadReply", "true" if envelope.read_report else "false")
+    if envelope.subject:
+        _add(req, namespace, "Subject", envelope.subject)
+    _add(req, namespace, "Content").set("href", f"cid:{content_id}")
+    content = content_to_mime(message)
+    boundary = f"=_mm7_{secrets.token_hex(12)}"
+    payload = b"".join([
+        f"--{boundary}\r\nContent-Type: text/xml; charset=utf-8\r\n"
+        "Content-ID: <mm7-soap>\r\n\r\n".encode(), _serialise(env_xml),
+        f"\r\n--{boundary}\r\nContent-Type: {content.content_type}\r\n"
+        f"Content-ID: <{content_id}>\r\n\r\n".encode(), content.body,
+        f"\r\n--{boundary}--\r\n".encode()])
+    content_type = (f'multipart/related; boundary="{boundary}"; type="text/xml"; '
+                    'start="<mm7-soap>"')
+    return payload, content_type
