@@ -18,6 +18,7 @@ from lxml import etree
 from mmsc.config import VaspConfig
 from mmsc.mm7.soap import Mm7Error, build_delivery_report, parse_request, to_message
 from mmsc.mm7.status import STATUS, status_text
+from mmsc.mime import from_mime
 from mmsc.server import Server
 
 from test_loop import B, config
@@ -256,9 +257,9 @@ async def test_security_and_errors(server: Server) -> None:
     huge = b"<" + b"a" * (100 * 1024 * 1024)
     status, doc, _ = await call(server, huge)
     assert status == 500 and status_of(doc)[1] == 2004
-    cancel = envelope(f'<CancelReq xmlns="{NS6}"><MM7Version>6.8.0</MM7Version>'
-                      "<MessageID>x</MessageID></CancelReq>")
-    assert status_of((await call(server, cancel.encode()))[1])[1] == 4003
+    deliver = envelope(f'<DeliverReq xmlns="{NS6}"><MM7Version>6.8.0</MM7Version>'
+                       "</DeliverReq>")
+    assert status_of((await call(server, deliver.encode()))[1])[1] == 4003
     async with aiohttp.ClientSession() as http:
         async with http.head(f"{server.url}/mm7") as response:
             assert response.status == 200
@@ -365,3 +366,36 @@ async def test_mmsc_send_end_to_end_with_its_delivery_report(tmp_path: Path) -> 
         assert child.returncode == 1 and b"4001 Improper identification" in err
     finally:
         await server.close()
+
+
+def cancel_or_replace(operation: str, message_id: str, tid: str) -> str:
+    return envelope(f'<{operation} xmlns="{NS6}"><MM7Version>6.8.0</MM7Version>'
+                    f"<MessageID>{message_id}</MessageID>"
+                    + ('<Content href="cid:content-1"/>' if operation == "ReplaceReq" else "")
+                    + f"</{operation}>", tid=tid)
+
+
+async def test_cancel_and_replace(server: Server) -> None:
+    from test_loop import F
+    submit = envelope(submit_body(to=f"<Number>{F}</Number>"), tid="c1")  # F is offline
+    message_id = (await call(server, *soap_with_attachments(submit)))[1] \
+        .find(".//{*}MessageID").text
+    new_body, ct = soap_with_attachments(cancel_or_replace("ReplaceReq", message_id, "c2"))
+    new_body = new_body.replace(b"Bonjour \xc3\xa9", b"Replaced!")
+    status, doc, _ = await call(server, new_body, ct)
+    assert status == 200 and status_of(doc) == (NS6, 1000)
+    assert doc.find(".//{*}ReplaceRsp") is not None
+    record = await server.engine.state.get_message(message_id)
+    stored = from_mime(await server.engine.objects.get(record.object_key))
+    assert stored.parts[1].data == b"Replaced!" and stored.envelope.to == [f"{F}/TYPE=PLMN"]
+    cancel = cancel_or_replace("CancelReq", message_id, "c3").encode()
+    status, doc, _ = await call(server, cancel)
+    assert status == 200 and doc.find(".//{*}CancelRsp") is not None
+    (r,) = await server.engine.state.recipients_of(message_id)
+    assert r.state.value == "rejected"
+    assert "cancelled" in [e.kind for e in await server.engine.state.events_of(message_id)]
+    assert status_of((await call(server, cancel))[1])[1] == 3001  # nothing left to cancel
+    unknown = cancel_or_replace("CancelReq", "nope", "c4").encode()
+    assert status_of((await call(server, unknown))[1])[1] == 2005
+    other = cancel_or_replace("CancelReq", message_id, "c5").encode()
+    assert status_of((await call(server, other, user="slow", password="pw"))[1])[1] == 2005

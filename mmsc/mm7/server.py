@@ -116,9 +116,49 @@ class Mm7:
         except Mm7Error as exc:
             log.warning("MM7 from VASP %s refused (%d): %s", vasp.id, exc.status, exc.text)
             return self.fault(exc.status, exc.text)
-        if parsed.operation != "SubmitReq":
+        handler = {"SubmitReq": self.submit, "CancelReq": self.cancel,
+                   "ReplaceReq": self.replace}.get(parsed.operation)
+        if handler is None:
             return self.fault(4003, f"{parsed.operation} is not supported by this MMSC", parsed)
-        return await self.submit(vasp, parsed)
+        try:
+            return await handler(vasp, parsed)
+        except (ObjectStoreError, StateError, OSError) as exc:
+            log.error("%s %s of VASP %s failed: %s", parsed.operation, parsed.transaction_id,
+                      vasp.id, exc)
+            return self.fault(4006, "storage unavailable, retry later", parsed)
+
+    @staticmethod
+    def answer(operation: str, parsed: Mm7Request, message_id: str | None = None) -> web.Response:
+        """The response to ``parsed``, Success, in its namespace and version."""
+        return web.Response(body=build_response(
+            operation, namespace=parsed.namespace, version=parsed.version,
+            transaction_id=parsed.transaction_id, message_id=message_id), content_type=XML)
+
+    async def cancel(self, vasp: VaspRecord, parsed: Mm7Request) -> web.Response:
+        """CancelReq (§8.7.5) for a message of this VASP not yet retrieved by everyone."""
+        message_id = parsed.fields.get("MessageID", "")
+        stopped = await self.engine.cancel(message_id, vasp.id)
+        if stopped is None:
+            return self.fault(2005, f"no message {message_id!r} of this VASP", parsed)
+        if stopped == 0:
+            return self.fault(3001, "every recipient has the message already", parsed)
+        return self.answer("CancelRsp", parsed)
+
+    async def replace(self, vasp: VaspRecord, parsed: Mm7Request) -> web.Response:
+        """ReplaceReq (§8.7.6): new content for the recipients that have not fetched yet."""
+        message_id = parsed.fields.get("MessageID", "")
+        content = parsed.content
+        if content is None or not content.parts:
+            return self.fault(2007, "ReplaceReq without content", parsed)
+        if content.size > self.max_message_size:
+            return self.fault(2004, f"content of {content.size} octets is over "
+                              f"{self.max_message_size}", parsed)
+        done = await self.engine.replace(message_id, vasp.id, content)
+        if done is None:
+            return self.fault(2005, f"no message {message_id!r} of this VASP", parsed)
+        if not done:
+            return self.fault(3001, "every recipient has the message already", parsed)
+        return self.answer("ReplaceRsp", parsed)
 
     async def submit(self, vasp: VaspRecord, parsed: Mm7Request) -> web.Response:
         """SubmitReq (§8.7.2): checks, then durable acceptance, then SubmitRsp."""
@@ -151,14 +191,7 @@ class Mm7:
                                             mm7_version=parsed.version)
         except AcceptError as exc:
             return self.fault(2007, str(exc), parsed)
-        except (ObjectStoreError, StateError, OSError) as exc:
-            log.error("SubmitReq %s of VASP %s not accepted: %s", parsed.transaction_id,
-                      vasp.id, exc)
-            return self.fault(4006, "storage unavailable, retry later", parsed)
         if done.duplicate:
             log.info("SubmitReq %s of VASP %s is a repeat: %s", parsed.transaction_id, vasp.id,
                      done.message_id)
-        return web.Response(body=build_response(
-            "SubmitRsp", namespace=parsed.namespace, version=parsed.version,
-            transaction_id=parsed.transaction_id, message_id=done.message_id),
-            content_type=XML)
+        return self.answer("SubmitRsp", parsed, message_id=done.message_id)

@@ -23,7 +23,7 @@ from typing import Any, Protocol
 from urllib.parse import unquote
 
 from mmsc.message import Message
-from mmsc.mime import from_mime
+from mmsc.mime import from_mime, to_mime
 from mmsc.pdu import ReadStatus, Status
 from mmsc.state import (
     Interface, MessageRecord, RecipientRecord, RecipientState, ReportRecord, Route, StateStore,
@@ -75,6 +75,7 @@ _REPORT_STATUS = {S.ACKNOWLEDGED: Status.RETRIEVED, S.REJECTED: Status.REJECTED,
 #: once: a fast handset may fetch before ``notified`` is written).
 _FETCHABLE = (S.ACCEPTED, S.ADAPTED, S.NOTIFIED, S.DEFERRED, S.RETRIEVED, S.FALLBACK_SENT,
               S.ACKNOWLEDGED)
+_NOT_YET_RETRIEVED = (S.ACCEPTED, S.ADAPTED, S.NOTIFIED, S.DEFERRED, S.FALLBACK_SENT)
 _WAITING = (S.ACCEPTED, S.ADAPTED, S.NOTIFIED, S.DEFERRED, S.RETRIEVED, S.FALLBACK_SENT)
 
 
@@ -420,3 +421,43 @@ class Engine:
         await self.state.add_event(r.message_id, "forwarded-by-recipient", now=self.clock(),
                                    recipient_id=r.id, detail={"as": done.message_id})
         return done
+
+    # -- what VASPs ask over MM7 -----------------------------------------------------------------
+
+    async def _own_message(self, message_id: str, vasp_id: str) -> MessageRecord | None:
+        message = await self.state.get_message(message_id)
+        if message is None or message.vasp_id != vasp_id:
+            return None
+        return message
+
+    async def cancel(self, message_id: str, vasp_id: str) -> int | None:
+        """CancelReq (TS 23.140 §8.7.5): stop delivery to the recipients that have not
+        retrieved the message yet (they end ``rejected``, event ``cancelled``, no report).
+        Returns how many were stopped, or None for a message this VASP did not send."""
+        if await self._own_message(message_id, vasp_id) is None:
+            return None
+        stopped = 0
+        for r in await self.state.recipients_of(message_id):
+            if r.state in _NOT_YET_RETRIEVED and await self._move(
+                    r, S.REJECTED, kind="cancelled", expected=_NOT_YET_RETRIEVED,
+                    next_attempt_at=None) is not None:
+                stopped += 1
+        return stopped
+
+    async def replace(self, message_id: str, vasp_id: str, content: Message) -> bool | None:
+        """ReplaceReq (TS 23.140 §8.7.6): new content for the recipients that fetch from now
+        on (the envelope stays). None for a message this VASP did not send; False when every
+        recipient has retrieved it already."""
+        record = await self._own_message(message_id, vasp_id)
+        if record is None:
+            return None
+        recipients = await self.state.recipients_of(message_id)
+        if not any(r.state in _NOT_YET_RETRIEVED for r in recipients):
+            return False
+        stored = from_mime(await self.objects.get(record.object_key))
+        stored.parts, stored.multipart, stored.start = (content.parts, content.multipart,
+                                                        content.start)
+        await self.objects.put(record.object_key, await asyncio.to_thread(to_mime, stored))
+        await self.state.add_event(message_id, "replaced", now=self.clock(),
+                                   detail={"parts": len(content.parts), "octets": content.size})
+        return True
