@@ -16,7 +16,7 @@ import pytest
 from lxml import etree
 
 from mmsc.config import VaspConfig
-from mmsc.mm7.soap import Mm7Error, build_delivery_report, parse_request, to_message
+from mmsc.mm7.soap import Mm7Error, build_report, parse_request, to_message
 from mmsc.mm7.status import STATUS, status_text
 from mmsc.mime import from_mime
 from mmsc.server import Server
@@ -177,7 +177,7 @@ def test_relative_and_absolute_times() -> None:
 
 def test_delivery_report_request_in_the_vasp_namespace() -> None:
     from datetime import datetime, timezone
-    xml = build_delivery_report(namespace=NS5, version="5.3.0", transaction_id="r1",
+    xml = build_report(namespace=NS5, version="5.3.0", transaction_id="r1",
                                 message_id="m1", recipient=f"{B}/TYPE=PLMN", sender="36000",
                                 status="Retrieved", date=datetime(2026, 1, 1, tzinfo=timezone.utc))
     req = parse_request(xml)
@@ -399,3 +399,52 @@ async def test_cancel_and_replace(server: Server) -> None:
     assert status_of((await call(server, unknown))[1])[1] == 2005
     other = cancel_or_replace("CancelReq", message_id, "c5").encode()
     assert status_of((await call(server, other, user="slow", password="pw"))[1])[1] == 2005
+
+
+async def test_read_reply_reaches_the_vasp(tmp_path: Path) -> None:
+    from aiohttp import web
+
+    from mmsc.mm7.soap import build_response
+    from mmsc.pdu import MessageType, MmsPdu, ReadStatus
+    from wap_push.wsp import EncodedString
+
+    received: list = []
+
+    async def endpoint(request: web.Request) -> web.Response:
+        req = parse_request(await request.read())
+        received.append(req)
+        return web.Response(body=build_response(
+            req.operation.replace("Req", "Rsp"), namespace=req.namespace, version=req.version,
+            transaction_id=req.transaction_id), content_type="text/xml")
+
+    app = web.Application()
+    app.add_routes([web.post("/r", endpoint)])
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    cfg = config(tmp_path)
+    cfg.vasps = [VaspConfig("acme", "s3cret", ["36000"],
+                            report_url=f"http://127.0.0.1:{runner.addresses[0][1]}/r")]
+    server = Server(cfg)
+    await server.start()
+    try:
+        soap = envelope(submit_body(extra="<ReadReply>true</ReadReply>"), tid="rr")
+        message_id = (await call(server, *soap_with_attachments(soap)))[1] \
+            .find(".//{*}MessageID").text
+        b = server.handsets.handsets[B]
+        await b.wait_for(lambda h: h.inbox)
+        await b._post(MmsPdu(MessageType.READ_REC_IND, message_id=message_id,
+                             to=[EncodedString("36000/TYPE=PLMN")],
+                             sender=EncodedString(f"{B}/TYPE=PLMN"),
+                             read_status=ReadStatus.READ), server.handsets.http)
+        for _ in range(200):
+            if any(r.operation == "ReadReplyReq" for r in received):
+                break
+            await asyncio.sleep(0.02)
+        (read,) = [r for r in received if r.operation == "ReadReplyReq"]
+        assert read.fields["MMStatus"] == "Read" and read.fields["MessageID"] == message_id
+        assert read.recipient.value == B
+        assert {r.operation for r in received} == {"ReadReplyReq", "DeliveryReportReq"}
+    finally:
+        await server.close()
+        await runner.cleanup()

@@ -1,6 +1,7 @@
 """Requests mmsc sends to VASPs over MM7: the DeliveryReportReq owed when a recipient of a
-VASP's message reaches a final state (TS 23.140 §8.7.8), written in the VASP's configured
-namespace and version, else in those of the SubmitReq it answers."""
+VASP's message reaches a final state (TS 23.140 §8.7.8) and the ReadReplyReq when it reads
+it (§8.7.9), written in the VASP's configured namespace and version, else in those of the
+SubmitReq they answer."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import aiohttp
 
 from mmsc.state import ReportRecord, StateStore
 
-from .soap import DEFAULT_NAMESPACE, Mm7Error, build_delivery_report, parse_request
+from .soap import DEFAULT_NAMESPACE, Mm7Error, build_report, parse_request
 from .status import is_success
 
 log = logging.getLogger(__name__)
@@ -36,8 +37,8 @@ class VaspReporter:
             return False, False, {"why": "no report_url for this VASP"}
         namespace = vasp.mm7_namespace or message.mm7_namespace or DEFAULT_NAMESPACE
         version = vasp.mm7_version or message.mm7_version or "6.8.0"
-        body = build_delivery_report(
-            namespace=namespace, version=version, transaction_id=secrets.token_hex(8),
+        body = build_report(
+            kind=report.kind, namespace=namespace, version=version, transaction_id=secrets.token_hex(8),
             message_id=message.id, recipient=recipient.address, sender=message.originator,
             status=report.status, date=datetime.fromtimestamp(report.created_at, timezone.utc))
         if self._http is None:

@@ -92,8 +92,9 @@ async def submit(s: Submission) -> tuple[str, int, str]:
 
 
 class ReportListener:
-    """An MM7 endpoint on loopback that takes DeliveryReportReq and remembers them by
-    MessageID; started before the submit so that no report can come too early."""
+    """An MM7 endpoint on loopback that takes DeliveryReportReq (and ReadReplyReq) and
+    remembers the first by MessageID; started before the submit so that no report can come
+    too early."""
 
     def __init__(self, port: int) -> None:
         self.port = port
@@ -111,10 +112,10 @@ class ReportListener:
     async def _handle(self, request: web.Request) -> web.Response:
         report = parse_request(await request.read())
         who = report.recipient.value if report.recipient else ""
-        self.reports[report.fields.get("MessageID", "")] = (
+        self.reports.setdefault(report.fields.get("MessageID", ""), (
             f"{report.operation} {report.fields.get('MessageID')}: "
             f"{report.fields.get('MMStatus')} {who} "
-            f"({report.namespace.rsplit('/', 1)[-1]} {report.version})")
+            f"({report.namespace.rsplit('/', 1)[-1]} {report.version})"))
         self._arrived.set()
         return web.Response(body=build_response(
             report.operation.replace("Req", "Rsp"), namespace=report.namespace,

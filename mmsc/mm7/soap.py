@@ -339,20 +339,23 @@ def build_fault(*, namespace: str, version: str, transaction_id: str, status: in
     return _serialise(env)
 
 
-def build_delivery_report(*, namespace: str, version: str, transaction_id: str,
-                          message_id: str, recipient: str, sender: str | None,
-                          status: str, date: datetime, text: str | None = None) -> bytes:
-    """DeliveryReportReq from the MMSC to a VASP (§8.7.8): MessageID, Recipient, Sender,
-    Date and MMStatus (Retrieved, Rejected, Deferred, Expired, Forwarded, Indeterminate,
-    Unrecognised)."""
+def build_report(*, kind: str = "delivery", namespace: str, version: str, transaction_id: str,
+                 message_id: str, recipient: str, sender: str | None, status: str,
+                 date: datetime, text: str | None = None) -> bytes:
+    """A report from the MMSC to a VASP: DeliveryReportReq (§8.7.8, MMStatus Retrieved,
+    Rejected, Deferred, Expired, Forwarded, Indeterminate, Unrecognised) or, for ``kind``
+    "read", ReadReplyReq (§8.7.9, MMStatus Read or Deleted); both carry MessageID,
+    Recipient, Sender and Date."""
+    operation = "ReadReplyReq" if kind == "read" else "DeliveryReportReq"
     env, body = _envelope(transaction_id, namespace)
-    req = etree.SubElement(body, f"{{{namespace}}}DeliveryReportReq", nsmap={None: namespace})
+    req = etree.SubElement(body, f"{{{namespace}}}{operation}", nsmap={None: namespace})
     _add(req, namespace, "MM7Version", version)
     _add(req, namespace, "MessageID", message_id)
     _recipient_address(_add(req, namespace, "Recipient"), namespace, recipient)
     if sender:
         _recipient_address(_add(req, namespace, "Sender"), namespace, sender)
-    _add(req, namespace, "Date", date.astimezone(timezone.utc).isoformat(timespec="seconds"))
+    _add(req, namespace, "TimeStamp" if kind == "read" else "Date",
+         date.astimezone(timezone.utc).isoformat(timespec="seconds"))
     _add(req, namespace, "MMStatus", status)
     if text:
         _add(req, namespace, "StatusText", text)

@@ -396,6 +396,11 @@ class Engine:
             return False
         await self.state.add_event(message_id, "read-report", now=self.clock(),
                                    recipient_id=r.id, detail={"status": int(status)})
+        if message.read_report and message.interface == Interface.MM7:
+            label = "Read" if status == ReadStatus.READ else "Deleted"
+            await self.state.queue_report(message_id, r.id, "read", label, now=self.clock())
+            self.wake.set()
+            return True
         number = notices.plmn_number(message.originator)
         if message.read_report and number is not None and message.interface == Interface.MM1:
             push = notices.read_orig_ind(message_id=message_id, recipient=r.address,

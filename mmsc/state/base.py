@@ -86,6 +86,11 @@ class StateStore(abc.ABC):
         Returns the new row, or None (nothing written)."""
 
     @abc.abstractmethod
+    async def queue_report(self, message_id: str, recipient_id: int | None, kind: str,
+                           status: str, *, now: float) -> None:
+        """Owe a VASP a report outside a state change (a read report), with its event."""
+
+    @abc.abstractmethod
     async def claim_reports(self, *, now: float, limit: int, lease: float) -> list[ReportRecord]:
         """Reports due to be sent, claimed for ``lease`` seconds."""
 

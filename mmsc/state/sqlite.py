@@ -180,11 +180,27 @@ class SqliteStateStore(StateStore):
             assert row is not None
             self._event(tx, row.message_id, recipient_id, now, kind or to.value, detail or {})
             if report is not None:
-                values = _columns(ReportRecord(None, row.message_id, recipient_id, report[0],
-                                               report[1], now, next_attempt_at=now))
-                values.pop("id")
-                _insert(tx, "reports", values)
+                self._report(tx, row.message_id, recipient_id, report, now)
         return row
+
+    @staticmethod
+    def _report(db: sqlite3.Connection, message_id: str, recipient_id: int | None,
+                report: tuple[str, str], now: float) -> None:
+        values = _columns(ReportRecord(None, message_id, recipient_id, report[0], report[1],
+                                       now, next_attempt_at=now))
+        values.pop("id")
+        _insert(db, "reports", values)
+
+    def _queue_report(self, message_id: str, recipient_id: int | None, kind: str, status: str,
+                      now: float) -> None:
+        with self._tx() as tx:
+            self._report(tx, message_id, recipient_id, (kind, status), now)
+            self._event(tx, message_id, recipient_id, now, f"{kind}-report-owed",
+                        {"status": status})
+
+    async def queue_report(self, message_id: str, recipient_id: int | None, kind: str,
+                           status: str, *, now: float) -> None:
+        await self._run(self._queue_report, message_id, recipient_id, kind, status, now)
 
     def _claim(self, now: float, owner: str, limit: int, lease: float) -> list[RecipientRecord]:
         finals = ", ".join("?" * len(_FINAL))
