@@ -25,6 +25,7 @@ bench: $(STAMP)
 	$(PY) bench/smpp.py
 	$(PY) bench/store.py
 	$(PY) bench/loop.py
+	$(PY) bench/mm7.py
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache .hypothesis

@@ -1,0 +1,188 @@
+"""Benchmark: MM7 SubmitReq per second and latency, loaded by wrk from a separate process.
+
+Three servers, each in its own process, take the same 30 KB SubmitReq (a fresh TransactionID
+per request) from ``wrk`` at concurrency 1, 16 and 64:
+
+- mmsc: ``mmsc serve`` (SQLite, local folder, SMSC emulator; the recipient is an offline
+  emulated handset, so each message is also notified over SMPP);
+- bare, no fsync: an aiohttp handler that writes the body to a file and one SQLite row,
+  without fsync (``synchronous=OFF``);
+- bare, fsync: the same, with the file fsync'd and the row committed with
+  ``synchronous=FULL``: one durable write per request, no batching.
+
+    .venv/bin/python bench/mm7.py [seconds]      (needs wrk: apt-get install wrk)
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+BARE = r'''
+import os, sqlite3, sys, itertools
+from aiohttp import web
+folder, port, durable = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1"
+db = sqlite3.connect(os.path.join(folder, "bare.db"), isolation_level=None)
+db.execute("PRAGMA journal_mode=WAL")
+db.execute(f"PRAGMA synchronous={'FULL' if durable else 'OFF'}")
+db.execute("CREATE TABLE IF NOT EXISTS m (id INTEGER PRIMARY KEY, path TEXT, size INTEGER)")
+ids = itertools.count()
+ANSWER = open(os.path.join(folder, "answer.xml"), "rb").read()
+
+async def handler(request):
+    body = await request.read()
+    path = os.path.join(folder, f"m{next(ids)}")
+    with open(path, "wb") as f:
+        f.write(body)
+        if durable:
+            f.flush(); os.fsync(f.fileno())
+    db.execute("INSERT INTO m (path, size) VALUES (?, ?)", (path, len(body)))
+    return web.Response(body=ANSWER, content_type="text/xml")
+
+app = web.Application(client_max_size=10 * 1024 * 1024)
+app.add_routes([web.post("/mm7", handler)])
+web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+'''
+
+LUA = r'''
+local counter = 0
+local head, tail
+local f = io.open("{body}", "rb"); local body = f:read("*a"); f:close()
+local cut = string.find(body, "TXID", 1, true)
+head = string.sub(body, 1, cut - 1); tail = string.sub(body, cut + 4)
+wrk.method = "POST"
+wrk.headers["Content-Type"] = '{content_type}'
+wrk.headers["Authorization"] = "Basic {auth}"
+request = function()
+  counter = counter + 1
+  return wrk.format(nil, "/mm7", nil, head .. tostring(math.random(1, 2^30)) .. "-" .. counter .. tail)
+end
+'''
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port: int, process: subprocess.Popen) -> None:
+    for _ in range(300):
+        if process.poll() is not None:
+            raise SystemExit(f"server exited with status {process.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit("server did not start")
+
+
+def run_wrk(port: int, script: Path, connections: int, seconds: float) -> tuple[float, float, float]:
+    done = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency",
+                           "-s", str(script), f"http://127.0.0.1:{port}"],
+                          capture_output=True, text=True, timeout=seconds + 60)
+    out = done.stdout
+    found = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    if found is None:
+        raise SystemExit(f"wrk failed:\n{out}\n{done.stderr}")
+    rate = float(found.group(1))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if errors:
+        raise SystemExit(f"wrk saw {errors.group(1)} error responses:\n{out}")
+
+    def percentile(p: str) -> float:
+        value, unit = re.search(rf"\s{p}%\s+([\d.]+)(us|ms|s)", out).groups()
+        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    return rate, percentile("50"), percentile("99")
+
+
+def main(seconds: float) -> None:
+    if shutil.which("wrk") is None:
+        print("bench/mm7.py skipped: it needs wrk (apt-get install wrk)")
+        return
+    from mmsc.message import Envelope, Message, MessagePart
+    from mmsc.mm7.soap import DEFAULT_NAMESPACE, build_response, build_submit
+
+    message = Message(Envelope(to=["+33600000009/TYPE=PLMN"], subject="bench",
+                               delivery_report=False),
+                      [MessagePart("image/jpeg", os.urandom(30_000), content_id="img"),
+                       MessagePart.from_text("caption", content_id="txt")])
+    body, content_type = build_submit(namespace=DEFAULT_NAMESPACE, version="6.8.0",
+                                      transaction_id="TXID", vasp_id="bench", vas_id=None,
+                                      sender="36000", message=message)
+    results: list[tuple[str, int, float, float, float]] = []
+    with tempfile.TemporaryDirectory(dir=ROOT) as tmp:
+        work = Path(tmp)
+        (work / "body.bin").write_bytes(body)
+        (work / "answer.xml").write_bytes(build_response(
+            "SubmitRsp", namespace=DEFAULT_NAMESPACE, version="6.8.0", transaction_id="t",
+            message_id="0" * 32))
+        script = work / "submit.lua"
+        script.write_text(LUA.replace("{body}", str(work / "body.bin"))
+                          .replace("{content_type}", content_type)
+                          .replace("{auth}", base64.b64encode(b"bench:bench").decode()))
+        servers = {
+            "bare, no fsync": lambda port, d: [sys.executable, "-c", BARE, str(d), str(port), "0"],
+            "bare, fsync": lambda port, d: [sys.executable, "-c", BARE, str(d), str(port), "1"],
+            "mmsc": lambda port, d: [sys.executable, "-m", "mmsc", "serve", "--no-demo",
+                                     "--config", str(d / "mmsc.toml")],
+        }
+        for label, command in servers.items():
+            for connections in (1, 16, 64):
+                folder = work / f"{label.replace(' ', '').replace(',', '')}-{connections}"
+                folder.mkdir()
+                (folder / "answer.xml").write_bytes((work / "answer.xml").read_bytes())
+                port, smpp = free_port(), free_port()
+                (folder / "mmsc.toml").write_text(f"""
+[http]
+port = {port}
+[storage]
+path = "{folder / 'objects'}"
+[state]
+url = "sqlite:///{folder / 'mmsc.db'}"
+[smsc]
+port = {smpp}
+max_mps = 100000
+[[vasp]]
+id = "bench"
+password = "bench"
+[[subscriber]]
+msisdn = "+33600000009"
+behaviour = "offline"
+""")
+                log = open(folder / "server.log", "wb")  # noqa: SIM115 - closed below
+                server = subprocess.Popen(command(port, folder), stdout=subprocess.DEVNULL,
+                                          stderr=log, cwd=folder)
+                try:
+                    wait_port(port, server)
+                    rate, p50, p99 = run_wrk(port, script, connections, seconds)
+                finally:
+                    server.terminate()
+                    server.wait(10)
+                    log.close()
+                results.append((label, connections, rate, p50, p99))
+    base = {(label, c): rate for label, c, rate, _, _ in results}
+    print(f"Python {sys.version.split()[0]} on {os.cpu_count()} CPUs; wrk, {seconds:g} s per "
+          f"point; SubmitReq of {len(body)} octets")
+    print(f"{'server':16} {'conns':>5} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
+          f"{'/no-fsync':>10} {'/fsync':>7}")
+    for label, c, rate, p50, p99 in results:
+        print(f"{label:16} {c:5d} {rate:8.0f} {p50:8.1f} {p99:8.1f} "
+              f"{rate / base[('bare, no fsync', c)]:10.2f} {rate / base[('bare, fsync', c)]:7.2f}")
+
+
+if __name__ == "__main__":
+    main(float(sys.argv[1]) if len(sys.argv) > 1 else 10.0)
