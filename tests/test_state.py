@@ -164,13 +164,13 @@ async def test_subscribers_and_vasps(store: SqliteStateStore) -> None:
 
 async def test_sqlite_runs_off_the_event_loop(store: SqliteStateStore, monkeypatch) -> None:
     threads: set[int] = set()
-    original = store._accept
+    original = store._accept_batch
 
     def spy(*args: object):
         threads.add(threading.get_ident())
         return original(*args)
 
-    monkeypatch.setattr(store, "_accept", spy)
+    monkeypatch.setattr(store, "_accept_batch", spy)
     ticks = 0
 
     async def ticker() -> None:
@@ -193,3 +193,27 @@ async def test_delete_cascades(store: SqliteStateStore) -> None:
     await store.delete_message("m1")
     assert await store.get_message("m1") is None and await store.events_of("m1") == []
     assert await store.recipients_of("m1") == []
+
+
+async def test_concurrent_accepts_share_commits(store: SqliteStateStore, monkeypatch) -> None:
+    batches: list[int] = []
+    original = store._accept_batch
+
+    def spy(batch):
+        batches.append(len(batch))
+        return original(batch)
+
+    monkeypatch.setattr(store, "_accept_batch", spy)
+    await store.accept_message(message("first", transaction_id="dup"), [recipient("+1", "first")])
+    attempts = [store.accept_message(message(f"g{i}", transaction_id=f"t{i}"),
+                                     [recipient("+1", f"g{i}"), recipient("+2", f"g{i}")])
+                for i in range(60)]
+    attempts.insert(30, store.accept_message(message("second", transaction_id="dup"),
+                                             [recipient("+1", "second")]))
+    results = await asyncio.gather(*attempts, return_exceptions=True)
+    assert isinstance(results[30], DuplicateMessage) and results[30].message_id == "first"
+    ok = [r for i, r in enumerate(results) if i != 30]
+    assert all(len(r) == 2 and r[0].id is not None for r in ok)
+    assert len(await store.list_message_ids()) == 61
+    assert len(batches) < 30  # sixty-one accepts, far fewer commits
+    assert await store.recipients_of("second") == []
