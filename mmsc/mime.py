@@ -21,6 +21,7 @@ from datetime import datetime, timedelta, timezone
 from email.message import Message as MimeEntity
 from email.parser import BytesParser
 from typing import Callable, Iterable
+from urllib.parse import quote
 
 from .message import RELATED, Envelope, Message, MessagePart, TimeSpec, strip_brackets
 
@@ -178,6 +179,8 @@ def encode_words(text: str) -> str:
     text with leading or trailing spaces, which a header line would lose)."""
     if text.isascii() and "\n" not in text and "\r" not in text and text == text.strip():
         return text
+    if any("\udc80" <= c <= "\udcff" for c in text):  # octets that were not valid text
+        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     return email.header.Header(text, "utf-8").encode()
 
 
@@ -248,24 +251,50 @@ def _boundary(plain_payloads: Iterable[bytes]) -> str:
 
 
 def _header_block(headers: list[tuple[str, str]]) -> bytes:
-    """Header lines folded by the stdlib (RFC 5322 §2.2.3), ending with the empty line."""
-    return b"".join(POLICY.fold_binary(name, value) for name, value in headers) + b"\r\n"
+    """Header lines folded by the stdlib (RFC 5322 §2.2.3), ending with the empty line. A
+    value that is not ASCII (an odd address or id from a handset) goes as encoded-words."""
+    return b"".join(POLICY.fold_binary(name, value if value.isascii() else encode_words(value))
+                    for name, value in headers if _TOKEN.fullmatch(name)) + b"\r\n"
+
+
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_MEDIA = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+/[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
+def _parameter(name: str, value: str) -> str:
+    """``name="value"``, or RFC 2231 ``name*=utf-8''%..`` for text that is not plain ASCII
+    (octets that were not valid in their charset travel as they came)."""
+    if value.isascii() and value.isprintable():
+        return '{}="{}"'.format(name, value.replace("\\", "\\\\").replace('"', '\\"'))
+    octets = value.encode("utf-8", "surrogateescape")
+    return f"{name}*=utf-8''{quote(octets, safe='')}"
+
+
+def _with_parameters(value: str, params: dict[str, str]) -> str:
+    return "; ".join([value, *(_parameter(k, v) for k, v in params.items()
+                               if _TOKEN.fullmatch(k))])
 
 
 def _part_headers(part: MessagePart) -> list[tuple[str, str]]:
-    entity = MimeEntity(policy=POLICY)
+    """Content-Type with its parameters, Content-ID, Content-Location, Content-Disposition.
+    A media type that is not ``type/subtype`` of tokens (a handset's garbage) is written as
+    application/octet-stream rather than breaking the header."""
     params = dict(part.params)
     if part.charset:
         params = {"charset": part.charset, **params}
-    entity.add_header("Content-Type", part.content_type, **params)
+    media = part.content_type if _MEDIA.fullmatch(part.content_type) else \
+        "application/octet-stream"
+    headers = [("Content-Type", _with_parameters(media, params))]
     if part.content_id:
-        entity["Content-ID"] = f"<{part.content_id}>"
+        headers.append(("Content-ID", f"<{part.content_id}>"))
     if part.content_location:
-        entity["Content-Location"] = encode_words(part.content_location)
+        headers.append(("Content-Location", part.content_location))
     if part.disposition or part.filename:
-        extra = {"filename": part.filename} if part.filename else {}
-        entity.add_header("Content-Disposition", part.disposition or "attachment", **extra)
-    return [(name, str(value)) for name, value in entity.items()]
+        kind = part.disposition if part.disposition and _TOKEN.fullmatch(part.disposition) \
+            else "attachment"
+        headers.append(("Content-Disposition", _with_parameters(
+            kind, {"filename": part.filename} if part.filename else {})))
+    return headers
 
 
 _ASCII = bytes(range(0x80))
@@ -379,7 +408,7 @@ def _part_from_mime(entity: MimeEntity, warn: Callable[[str], None]) -> MessageP
         data = entity.get_payload(decode=True) or b""
     part = MessagePart(
         content_type=entity.get_content_type(), data=data, charset=charset,
-        content_id=strip_brackets(str(content_id)) if content_id else None,
+        content_id=strip_brackets(decode_words(content_id, warn)) if content_id else None,
         content_location=decode_words(str(location), warn).strip() if location else None,
         params=params, disposition=disposition,
         filename=decode_words(filename, warn) if filename else None)

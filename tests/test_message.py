@@ -276,3 +276,26 @@ def test_any_message_round_trips(body: list[MessagePart], kind: str, subject: st
     assert from_mime(to_mime(message)) == message
     back = from_pdu(decode(encode(to_pdu(message))))
     assert back.parts == message.parts and back.envelope.subject == subject
+
+
+SEND_VECTORS = [p.read_bytes() for p in CONTENT_VECTORS]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.sampled_from(SEND_VECTORS).flatmap(lambda data: st.tuples(
+    st.just(data), st.integers(0, len(data) - 1), st.binary(min_size=1, max_size=6))))
+def test_whatever_decodes_converts(case: tuple[bytes, int, bytes]) -> None:
+    """A PDU the codec accepts, however odd, converts to an MM and to MIME and back without
+    an exception (the MM1 handler relies on it)."""
+    data, at, junk = case
+    from mmsc.pdu import PduDecodeError, PduEncodeError
+    try:
+        pdu = decode(data[:at] + junk + data[at + len(junk):])
+    except PduDecodeError:
+        return
+    message = from_pdu(pdu)
+    from_mime(to_mime(message))
+    try:
+        encode(to_pdu(message))
+    except PduEncodeError:
+        pass  # a clean refusal (the retrieval handler answers it), not a crash

@@ -117,3 +117,23 @@ async def test_a_twice_escaped_token_is_retrieved(server: Server) -> None:
     assert got.message_type == MessageType.RETRIEVE_CONF and got.retrieve_status is None
     assert got.message_id == conf.message_id and got.transaction_id == token
     assert [bytes(p.data) for p in got.parts] == [p.data for p in picture().parts]
+
+
+async def test_fuzzed_posts_always_get_an_answer(server: Server) -> None:
+    """Mutations of a real m-send-req: every answer is an m-send-conf (or 204/400 for what
+    decodes as another PDU), never a 500, and the server keeps serving."""
+    import random
+
+    rng = random.Random(7)
+    data = encode(send_req())
+    statuses = set()
+    for _ in range(150):
+        mutated = bytearray(data)
+        for _ in range(rng.randint(1, 4)):
+            mutated[rng.randrange(len(mutated))] = rng.randrange(256)
+        status, answer = await post(server, bytes(mutated))
+        statuses.add(status)
+        assert status in (200, 204, 400), status
+        if status == 200:
+            assert decode(answer).message_type == MessageType.SEND_CONF
+    assert 200 in statuses

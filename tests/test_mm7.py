@@ -13,6 +13,8 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lxml import etree
 
 from mmsc.config import VaspConfig
@@ -448,3 +450,23 @@ async def test_read_reply_reaches_the_vasp(tmp_path: Path) -> None:
     finally:
         await server.close()
         await runner.cleanup()
+
+
+SAMPLE, SAMPLE_TYPE = soap_with_attachments(envelope(submit_body()))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(
+    st.binary(max_size=400),
+    st.integers(0, len(SAMPLE)).map(lambda n: SAMPLE[:n]),
+    st.tuples(st.integers(0, len(SAMPLE) - 1), st.binary(min_size=1, max_size=8)).map(
+        lambda cut: SAMPLE[:cut[0]] + cut[1] + SAMPLE[cut[0] + len(cut[1]):])),
+    st.sampled_from([SAMPLE_TYPE, "text/xml", "multipart/related", "multipart/related; "
+                     'boundary="outer"', 'multipart/mixed; boundary=""', ""]))
+def test_any_body_is_a_request_or_an_mm7_error(body: bytes, content_type: str) -> None:
+    try:
+        request = parse_request(body, content_type)
+    except Mm7Error as error:
+        assert error.status in STATUS
+        return
+    to_message(request)

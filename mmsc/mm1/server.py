@@ -18,8 +18,8 @@ from wap_push.wsp import ContentType, EncodedString
 from mmsc.message import Message
 from mmsc.mms_body import from_pdu, to_pdu
 from mmsc.pdu import (
-    InsertAddress, MessageType, MmsPdu, PduDecodeError, ResponseStatus, RetrieveStatus, Status,
-    decode, encode, problems,
+    InsertAddress, MessageType, MmsPdu, PduDecodeError, PduEncodeError, ResponseStatus,
+    RetrieveStatus, Status, decode, encode, problems,
 )
 from mmsc.relay.accept import AcceptError
 from mmsc.relay.engine import Engine
@@ -38,10 +38,15 @@ def _answer(pdu: MmsPdu) -> web.Response:
 def send_conf(transaction_id: str, status: ResponseStatus, text: str | None = None,
               message_id: str | None = None,
               message_type: MessageType = MessageType.SEND_CONF) -> web.Response:
-    """m-send-conf (or m-forward-conf), OMA-MMS-ENC §6.1.2 / §6.5.2."""
-    return _answer(MmsPdu(message_type, transaction_id=transaction_id or "0",
-                          response_status=status, message_id=message_id,
-                          response_text=EncodedString(text) if text else None))
+    """m-send-conf (or m-forward-conf), OMA-MMS-ENC §6.1.2 / §6.5.2. A transaction id that
+    the lenient decoder took but the strict encoder cannot write is answered as "0"."""
+    pdu = MmsPdu(message_type, transaction_id=transaction_id or "0", response_status=status,
+                 message_id=message_id, response_text=EncodedString(text) if text else None)
+    try:
+        return _answer(pdu)
+    except PduEncodeError:
+        pdu.transaction_id = "0"
+        return _answer(pdu)
 
 
 def retrieve_error(status: RetrieveStatus, text: str) -> web.Response:
@@ -197,4 +202,10 @@ class Mm1:
         pdu.date = pdu.date or datetime.fromtimestamp(record.created_at, timezone.utc)
         if content.envelope.sender_visibility == "Hide":
             pdu.sender = None
-        return _answer(pdu)
+        try:
+            return _answer(pdu)
+        except PduEncodeError as exc:  # a stored field the binary encoding cannot carry
+            log.error("message %s cannot be encoded for %s: %s", record.id, recipient.address,
+                      exc)
+            return retrieve_error(RetrieveStatus.ERROR_PERMANENT_CONTENT_UNSUPPORTED,
+                                  "message cannot be encoded")

@@ -44,11 +44,21 @@ def _columns(record: Any) -> dict[str, Any]:
     values = {}
     for name, value in dataclasses.asdict(record).items():
         if isinstance(value, (dict, tuple, list)):
-            value = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+            value = _storable(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
         elif isinstance(value, bool):
             value = int(value)
+        elif isinstance(value, str) and not value.isascii():
+            value = _storable(value)
         values[name] = value
     return values
+
+
+def _storable(text: str) -> str:
+    """Text SQLite can hold: octets that were not valid in their charset (kept by the codecs
+    as surrogate escapes) become U+FFFD here; the object store keeps the original."""
+    if not text.isascii() and any("\udc80" <= c <= "\udcff" for c in text):
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return text
 
 
 def _record(cls: type[R], row: sqlite3.Row | None) -> R | None:
@@ -134,10 +144,11 @@ class SqliteStateStore(StateStore):
                 tx.execute("SAVEPOINT accept")
                 try:
                     results.append(self._accept_one(tx, message, recipients, detail))
-                except sqlite3.IntegrityError as exc:
+                except (sqlite3.Error, ValueError) as exc:  # only this message is refused
                     tx.execute("ROLLBACK TO accept")
                     existing = self._existing(message)
-                    results.append(DuplicateMessage(existing) if existing is not None else
+                    results.append(DuplicateMessage(existing) if existing is not None and
+                                   isinstance(exc, sqlite3.IntegrityError) else
                                    StateError(f"message {message.id} refused: {exc}"))
                 tx.execute("RELEASE accept")
         return results
