@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from mmsc.config import VaspConfig
-from mmsc.mm7.soap import Mm7Error, build_report, parse_request, to_message
+from mmsc.mm7.soap import Mm7Error, build_report, build_response, parse_request, to_message
 from mmsc.mm7.status import STATUS, status_text
 from mmsc.mime import from_mime
 from mmsc.server import Server
@@ -187,6 +187,48 @@ def test_delivery_report_request_in_the_vasp_namespace() -> None:
         "DeliveryReportReq", NS5, "Retrieved", "m1")
 
 
+class VaspEndpoint:
+    """A VASP's report endpoint on loopback: records what arrives, answers each request with
+    its Rsp in the request's namespace (or 503 while ``up`` is False)."""
+
+    def __init__(self) -> None:
+        self.received: list = []
+        self.up = True
+        self.url = ""
+        self._runner = None
+
+    async def __aenter__(self) -> "VaspEndpoint":
+        from aiohttp import web
+
+        async def handler(request: web.Request) -> web.Response:
+            req = parse_request(await request.read())
+            if not self.up:
+                return web.Response(status=503, text="maintenance")
+            self.received.append(req)
+            return web.Response(body=build_response(
+                req.operation.replace("Req", "Rsp"), namespace=req.namespace,
+                version=req.version, transaction_id=req.transaction_id), content_type="text/xml")
+
+        app = web.Application()
+        app.add_routes([web.post("/reports", handler)])
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}/reports"
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._runner.cleanup()
+
+    async def wait_for(self, operation: str) -> list:
+        for _ in range(300):
+            found = [r for r in self.received if r.operation == operation]
+            if found:
+                return found
+            await asyncio.sleep(0.02)
+        raise AssertionError(f"no {operation} arrived")
+
+
 # -- the server -----------------------------------------------------------------------------
 
 @pytest.fixture
@@ -279,52 +321,27 @@ async def test_rate_limit(server: Server) -> None:
 
 
 async def test_delivery_report_reaches_the_vasp_in_its_namespace(tmp_path: Path) -> None:
-    from aiohttp import web
-
-    received: list[bytes] = []
-
-    async def vasp_endpoint(request: web.Request) -> web.Response:
-        received.append(await request.read())
-        req = parse_request(received[-1])
-        from mmsc.mm7.soap import build_response
-        return web.Response(body=build_response(
-            "DeliveryReportRsp", namespace=req.namespace, version=req.version,
-            transaction_id=req.transaction_id), content_type="text/xml")
-
-    app = web.Application()
-    app.add_routes([web.post("/reports", vasp_endpoint)])
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    cfg = config(tmp_path)
-    cfg.vasps = [VaspConfig("acme", "s3cret", ["36000"],
-                            report_url=f"http://127.0.0.1:{port}/reports")]
-    server = Server(cfg)
-    await server.start()
-    try:
-        soap = envelope(submit_body(ns=NS5, version="5.3.0"), ns=NS5, tid="tx-r")
-        _, doc, _ = await call(server, *soap_with_attachments(soap))
-        message_id = doc.find(".//{*}MessageID").text
-        for _ in range(200):
-            if received:
-                break
-            await asyncio.sleep(0.02)
-        report = parse_request(received[0])
-        assert (report.operation, report.namespace, report.version) == (
-            "DeliveryReportReq", NS5, "5.3.0")
-        assert report.fields["MessageID"] == message_id
-        assert report.fields["MMStatus"] == "Retrieved"
-        for _ in range(100):
-            kinds = [e.kind for e in await server.engine.state.events_of(message_id)]
-            if "report-sent" in kinds:
-                break
-            await asyncio.sleep(0.02)
-        assert "report-sent" in kinds
-    finally:
-        await server.close()
-        await runner.cleanup()
+    async with VaspEndpoint() as vasp:
+        cfg = config(tmp_path)
+        cfg.vasps = [VaspConfig("acme", "s3cret", ["36000"], report_url=vasp.url)]
+        server = Server(cfg)
+        await server.start()
+        try:
+            soap = envelope(submit_body(ns=NS5, version="5.3.0"), ns=NS5, tid="tx-r")
+            _, doc, _ = await call(server, *soap_with_attachments(soap))
+            message_id = doc.find(".//{*}MessageID").text
+            (report,) = await vasp.wait_for("DeliveryReportReq")
+            assert (report.namespace, report.version) == (NS5, "5.3.0")
+            assert report.fields["MessageID"] == message_id
+            assert report.fields["MMStatus"] == "Retrieved" and report.recipient.value == B
+            for _ in range(100):
+                kinds = [e.kind for e in await server.engine.state.events_of(message_id)]
+                if "report-sent" in kinds:
+                    break
+                await asyncio.sleep(0.02)
+            assert "report-sent" in kinds
+        finally:
+            await server.close()
 
 
 async def test_mmsc_send_end_to_end_with_its_delivery_report(tmp_path: Path) -> None:
@@ -404,52 +421,30 @@ async def test_cancel_and_replace(server: Server) -> None:
 
 
 async def test_read_reply_reaches_the_vasp(tmp_path: Path) -> None:
-    from aiohttp import web
-
-    from mmsc.mm7.soap import build_response
     from mmsc.pdu import MessageType, MmsPdu, ReadStatus
     from wap_push.wsp import EncodedString
 
-    received: list = []
-
-    async def endpoint(request: web.Request) -> web.Response:
-        req = parse_request(await request.read())
-        received.append(req)
-        return web.Response(body=build_response(
-            req.operation.replace("Req", "Rsp"), namespace=req.namespace, version=req.version,
-            transaction_id=req.transaction_id), content_type="text/xml")
-
-    app = web.Application()
-    app.add_routes([web.post("/r", endpoint)])
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    cfg = config(tmp_path)
-    cfg.vasps = [VaspConfig("acme", "s3cret", ["36000"],
-                            report_url=f"http://127.0.0.1:{runner.addresses[0][1]}/r")]
-    server = Server(cfg)
-    await server.start()
-    try:
-        soap = envelope(submit_body(extra="<ReadReply>true</ReadReply>"), tid="rr")
-        message_id = (await call(server, *soap_with_attachments(soap)))[1] \
-            .find(".//{*}MessageID").text
-        b = server.handsets.handsets[B]
-        await b.wait_for(lambda h: h.inbox)
-        await b._post(MmsPdu(MessageType.READ_REC_IND, message_id=message_id,
-                             to=[EncodedString("36000/TYPE=PLMN")],
-                             sender=EncodedString(f"{B}/TYPE=PLMN"),
-                             read_status=ReadStatus.READ), server.handsets.http)
-        for _ in range(200):
-            if any(r.operation == "ReadReplyReq" for r in received):
-                break
-            await asyncio.sleep(0.02)
-        (read,) = [r for r in received if r.operation == "ReadReplyReq"]
-        assert read.fields["MMStatus"] == "Read" and read.fields["MessageID"] == message_id
-        assert read.recipient.value == B
-        assert {r.operation for r in received} == {"ReadReplyReq", "DeliveryReportReq"}
-    finally:
-        await server.close()
-        await runner.cleanup()
+    async with VaspEndpoint() as vasp:
+        cfg = config(tmp_path)
+        cfg.vasps = [VaspConfig("acme", "s3cret", ["36000"], report_url=vasp.url)]
+        server = Server(cfg)
+        await server.start()
+        try:
+            soap = envelope(submit_body(extra="<ReadReply>true</ReadReply>"), tid="rr")
+            message_id = (await call(server, *soap_with_attachments(soap)))[1] \
+                .find(".//{*}MessageID").text
+            b = server.handsets.handsets[B]
+            await b.wait_for(lambda h: h.inbox)
+            await b._post(MmsPdu(MessageType.READ_REC_IND, message_id=message_id,
+                                 to=[EncodedString("36000/TYPE=PLMN")],
+                                 sender=EncodedString(f"{B}/TYPE=PLMN"),
+                                 read_status=ReadStatus.READ), server.handsets.http)
+            (read,) = await vasp.wait_for("ReadReplyReq")
+            assert read.fields["MMStatus"] == "Read" and read.fields["MessageID"] == message_id
+            assert read.recipient.value == B
+            assert {r.operation for r in vasp.received} == {"ReadReplyReq", "DeliveryReportReq"}
+        finally:
+            await server.close()
 
 
 SAMPLE, SAMPLE_TYPE = soap_with_attachments(envelope(submit_body()))

@@ -51,23 +51,31 @@ async def wait_healthy(url: str, process: subprocess.Popen) -> None:
     raise AssertionError("the server did not come up")
 
 
+def write_config(folder: Path, port: int, smpp_port: int, extra: str) -> Path:
+    """An mmsc.toml for a server child process in smpp mode against the test's emulator."""
+    path = folder / "mmsc.toml"
+    path.write_text(f"""
+[http]
+port = {port}
+[storage]
+path = "{folder / 'objects'}"
+[state]
+url = "sqlite:///{folder / 'mmsc.db'}"
+[smsc]
+mode = "smpp"
+port = {smpp_port}
+max_mps = 1000
+{extra}
+""")
+    return path
+
+
 async def test_kill_and_restart_delivers_everything_once(tmp_path: Path) -> None:
     smsc = SmscEmulator()
     _, smpp_port = await smsc.start()
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    config = tmp_path / "mmsc.toml"
-    config.write_text(f"""
-[http]
-port = {port}
-[storage]
-path = "{tmp_path / 'objects'}"
-[state]
-url = "sqlite:///{tmp_path / 'mmsc.db'}"
-[smsc]
-mode = "smpp"
-port = {smpp_port}
-max_mps = 1000
+    config = write_config(tmp_path, port, smpp_port, f"""
 [delivery]
 renotify_backoff = ["1s"]
 claim_lease = "1s"
@@ -112,51 +120,26 @@ msisdn = "{B}"
 
 
 async def test_reports_pending_at_a_kill_reach_the_vasp_after_restart(tmp_path: Path) -> None:
-    from aiohttp import web
+    from test_mm7 import VaspEndpoint, envelope, soap_with_attachments, submit_body
 
-    from mmsc.mm7.soap import build_response, parse_request
-    from test_mm7 import envelope, soap_with_attachments, submit_body
+    vasp = VaspEndpoint()
+    await vasp.__aenter__()
+    vasp.up = False
 
-    up = False
-    delivered: list[str] = []
-
-    async def vasp_endpoint(request: web.Request) -> web.Response:
-        report = parse_request(await request.read())
-        if not up:
-            return web.Response(status=503, text="maintenance")
-        delivered.append(report.fields["MessageID"])
-        return web.Response(body=build_response(
-            "DeliveryReportRsp", namespace=report.namespace, version=report.version,
-            transaction_id=report.transaction_id), content_type="text/xml")
-
-    app = web.Application()
-    app.add_routes([web.post("/reports", vasp_endpoint)])
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
     smsc = SmscEmulator()
     _, smpp_port = await smsc.start()
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    config = tmp_path / "mmsc.toml"
-    config.write_text(f"""
-[http]
-port = {port}
-[storage]
-path = "{tmp_path / 'objects'}"
-[state]
-url = "sqlite:///{tmp_path / 'mmsc.db'}"
-[smsc]
-mode = "smpp"
-port = {smpp_port}
+    config = write_config(tmp_path, port, smpp_port, f"""
 [delivery]
+renotify_backoff = ["0.5s"]
 claim_lease = "1s"
 scheduler_interval = "0.05s"
 report_backoff = [{", ".join(['"0.2s"'] * 100)}]
 [[vasp]]
 id = "acme"
 password = "pw"
-report_url = "http://127.0.0.1:{runner.addresses[0][1]}/reports"
+report_url = "{vasp.url}"
 [[subscriber]]
 msisdn = "{B}"
 """)
@@ -178,18 +161,18 @@ msisdn = "{B}"
         await b.wait_for(lambda h: len(h.inbox) == 5, timeout=30)
         server.send_signal(signal.SIGKILL)
         server.wait(10)
-        assert delivered == []
-        up = True
+        assert vasp.received == []
+        vasp.up = True
         server = start_server(config)
         await wait_healthy(url, server)
         for _ in range(300):
-            if set(delivered) >= set(ids):
+            if {r.fields["MessageID"] for r in vasp.received} >= set(ids):
                 break
             await asyncio.sleep(0.05)
-        assert sorted(set(delivered)) == sorted(ids)
+        assert sorted({r.fields["MessageID"] for r in vasp.received}) == sorted(ids)
     finally:
         server.kill()
         server.wait(10)
         await network.close()
         await smsc.close()
-        await runner.cleanup()
+        await vasp.__aexit__()
