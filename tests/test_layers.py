@@ -33,3 +33,24 @@ def test_libraries_do_not_import_mmsc(package: str) -> None:
 @pytest.mark.parametrize("path", CODECS, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_codecs_do_no_io(path: Path) -> None:
     assert imports(path) & IO_MODULES == set()
+
+
+def _mmsc_imports(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("mmsc."):
+            found.add(node.module)
+        elif isinstance(node, ast.ImportFrom) and node.level and node.module:
+            found.add(f"{path.parent.name}.{node.module}")
+    return found
+
+
+@pytest.mark.parametrize("package", ["relay", "state", "store", "emulator"])
+def test_engine_and_services_do_not_import_interfaces(package: str) -> None:
+    """Imports point down (ARCHITECTURE.md): the engine and the services never reach up
+    into the interfaces (mm1, mm7, mm4, web viewer) or the composition layer."""
+    upward = ("mmsc.mm1", "mmsc.mm7", "mmsc.mm4", "mmsc.server", "mmsc.serve", "mmsc.cli",
+              "mmsc.config", "web_viewer")
+    for path in (ROOT / "mmsc" / package).glob("*.py"):
+        bad = {m for m in _mmsc_imports(path) | imports(path) if m.startswith(upward)}
+        assert bad == set(), f"{path.name} imports {bad}"
