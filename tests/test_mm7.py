@@ -201,7 +201,8 @@ class VaspEndpoint:
         from aiohttp import web
 
         async def handler(request: web.Request) -> web.Response:
-            req = parse_request(await request.read())
+            req = parse_request(await request.read(),
+                                request.headers.get("Content-Type", "text/xml"))
             if not self.up:
                 return web.Response(status=503, text="maintenance")
             self.received.append(req)
@@ -465,3 +466,42 @@ def test_any_body_is_a_request_or_an_mm7_error(body: bytes, content_type: str) -
         assert error.status in STATUS
         return
     to_message(request)
+
+
+async def test_a_handset_message_to_a_short_code_goes_to_the_vasp(tmp_path: Path) -> None:
+    """MO: handset A sends to the VASP's short code over MM1; the VASP gets a DeliverReq
+    (after a refusal, retried) and A gets its delivery report."""
+    from test_loop import A, picture
+
+    async with VaspEndpoint() as vasp:
+        vasp.up = False
+        cfg = config(tmp_path)
+        cfg.delivery.renotify_backoff = [0.2]
+        cfg.vasps = [VaspConfig("acme", "s3cret", ["36000"], report_url=vasp.url,
+                                namespace=NS5, version="5.3.0")]
+        server = Server(cfg)
+        await server.start()
+        try:
+            message = picture()
+            message.envelope.to = ["36000/TYPE=PLMN"]
+            message.envelope.subject = "VOTE 3"
+            a = server.handsets.handsets[A]
+            conf = await a.send(message, server.handsets.http)
+            (r,) = await server.engine.state.recipients_of(conf.message_id)
+            assert r.route.value == "vasp"
+            for _ in range(100):
+                kinds = [e.kind for e in await server.engine.state.events_of(conf.message_id)]
+                if "deliver-failed" in kinds:
+                    break
+                await asyncio.sleep(0.02)
+            vasp.up = True
+            (deliver,) = await vasp.wait_for("DeliverReq")
+            assert (deliver.namespace, deliver.version) == (NS5, "5.3.0")
+            assert deliver.sender.value == A and [t.value for t in deliver.to] == ["36000"]
+            assert deliver.to[0].kind == "ShortCode" and deliver.fields["Subject"] == "VOTE 3"
+            got = to_message(deliver)
+            assert [p.data for p in got.parts] == [p.data for p in picture().parts]
+            await a.wait_for(lambda h: h.reports)
+            assert a.reports[0].status.label == "Retrieved"
+        finally:
+            await server.close()

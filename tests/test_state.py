@@ -217,3 +217,31 @@ async def test_concurrent_accepts_share_commits(store: SqliteStateStore, monkeyp
     assert len(await store.list_message_ids()) == 61
     assert len(batches) < 30  # sixty-one accepts, far fewer commits
     assert await store.recipients_of("second") == []
+
+
+async def test_version_2_databases_are_rebuilt_for_the_vasp_route(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as db:
+        for script in MIGRATIONS[:2]:
+            db.executescript(script)
+        db.execute("PRAGMA user_version = 2")
+        db.execute("INSERT INTO messages (id, interface, originator, object_key, size, "
+                   "created_at) VALUES ('m1', 'mm1', '+1', 'k', 1, 0)")
+        db.execute("INSERT INTO recipients (message_id, address, kind, route, state, "
+                   "updated_at) VALUES ('m1', '+2', 'to', 'mms', 'accepted', 0)")
+        db.execute("INSERT INTO events (message_id, recipient_id, at, kind) "
+                   "VALUES ('m1', 1, 0, 'accepted')")
+        with pytest.raises(sqlite3.IntegrityError):  # version 2 refuses the new route
+            db.execute("INSERT INTO recipients (message_id, address, kind, route, state, "
+                       "updated_at) VALUES ('m1', '36000', 'to', 'vasp', 'accepted', 0)")
+    store = await SqliteStateStore.open(path)
+    try:
+        assert [r.address for r in await store.recipients_of("m1")] == ["+2"]
+        assert [e.recipient_id for e in await store.events_of("m1")] == [1]
+        await store.accept_message(message("m2", transaction_id=None), [dataclasses.replace(
+            recipient("36000", "m2"), route=Route.VASP)])
+        assert (await store.recipients_of("m2"))[0].route == Route.VASP
+        await store.delete_message("m1")  # the cascade still works after the rebuild
+        assert await store.events_of("m1") == [] and await store.recipients_of("m1") == []
+    finally:
+        await store.close()

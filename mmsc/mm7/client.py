@@ -14,7 +14,9 @@ import aiohttp
 
 from mmsc.state import ReportRecord, StateStore
 
-from .soap import DEFAULT_NAMESPACE, Mm7Error, build_report, parse_request
+from mmsc.message import Message
+
+from .soap import DEFAULT_NAMESPACE, Mm7Error, build_deliver, build_report, parse_request
 from .status import is_success
 
 log = logging.getLogger(__name__)
@@ -41,23 +43,41 @@ class VaspReporter:
             kind=report.kind, namespace=namespace, version=version, transaction_id=secrets.token_hex(8),
             message_id=message.id, recipient=recipient.address, sender=message.originator,
             status=report.status, date=datetime.fromtimestamp(report.created_at, timezone.utc))
+        taken, retry, detail = await self._post(vasp.report_url, body,
+                                                "text/xml; charset=utf-8")
+        return taken, retry, {**detail, "status": report.status}
+
+    async def deliver(self, vasp_id: str, message: Message) -> tuple[bool, bool, dict[str, Any]]:
+        """A DeliverReq (§8.7.3) with a handset's message to the VASP's URL."""
+        vasp = await self.state.get_vasp(vasp_id)
+        if vasp is None or not vasp.report_url:
+            return False, False, {"why": f"no URL for VASP {vasp_id}"}
+        body, content_type = build_deliver(
+            namespace=vasp.mm7_namespace or DEFAULT_NAMESPACE,
+            version=vasp.mm7_version or "6.8.0", transaction_id=secrets.token_hex(8),
+            message=message)
+        return await self._post(vasp.report_url, body, content_type)
+
+    async def _post(self, url: str, body: bytes,
+                    content_type: str) -> tuple[bool, bool, dict[str, Any]]:
+        """Post one request; an answer with a success status is taken, a 3xxx/4xxx status
+        or a network failure is worth a retry, a 2xxx (the request is wrong) is not."""
         if self._http is None:
             self._http = aiohttp.ClientSession(timeout=self.timeout)
         try:
-            async with self._http.post(vasp.report_url, data=body, headers={
-                    "Content-Type": "text/xml; charset=utf-8", "SOAPAction": '""'}) as response:
+            async with self._http.post(url, data=body, headers={
+                    "Content-Type": content_type, "SOAPAction": '""'}) as response:
                 answer = await response.read()
                 http_status = response.status
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            return False, True, {"why": f"{vasp.report_url}: {exc!r}"}
+            return False, True, {"why": f"{url}: {exc!r}"}
         try:
             code = parse_request(answer).status_code
         except Mm7Error:
             code = None
         if code is None:
             return False, http_status >= 500, {"why": f"HTTP {http_status}, unreadable answer"}
-        detail = {"to": vasp.report_url, "status": report.status, "answer": code}
-        return is_success(code), 3000 <= code < 5000 and not is_success(code), detail
+        return is_success(code), 3000 <= code < 5000, {"to": url, "answer": code}
 
     async def close(self) -> None:
         if self._http is not None:

@@ -363,13 +363,7 @@ def build_report(*, kind: str = "delivery", namespace: str, version: str, transa
 
 
 def _recipient_address(parent: etree._Element, namespace: str, address: str) -> None:
-    value = address.removesuffix("/TYPE=PLMN")
-    kind = "RFC2822Address" if "@" in value else "Number"
-    _add(parent, namespace, kind, value)
-
-
-def _sender_element(parent: etree._Element, namespace: str, address: str) -> None:
-    """A short code (digits, at most 8), a number, or an e-mail address."""
+    """An MMS address as Number, ShortCode (digits only, at most 8) or RFC2822Address."""
     value = address.removesuffix("/TYPE=PLMN")
     if "@" in value:
         kind = "RFC2822Address"
@@ -395,21 +389,23 @@ def build_submit(*, namespace: str, version: str, transaction_id: str, vasp_id: 
     if vas_id:
         _add(ident, namespace, "VASID", vas_id)
     if sender:
-        _sender_element(_add(ident, namespace, "SenderAddress"), namespace, sender)
-    recipients = _add(req, namespace, "Recipients")
+        _recipient_address(_add(ident, namespace, "SenderAddress"), namespace, sender)
     envelope = message.envelope
-    for kind, addresses in (("To", envelope.to), ("Cc", envelope.cc), ("Bcc", envelope.bcc)):
-        if addresses:
-            holder = _add(recipients, namespace, kind)
-            for address in addresses:
-                _recipient_address(holder, namespace, str(address))
+    _recipients_element(req, namespace, envelope)
     if envelope.delivery_report is not None:
         _add(req, namespace, "DeliveryReport", "true" if envelope.delivery_report else "false")
     if envelope.read_report is not None:
         _add(req, namespace, "ReadReply", "true" if envelope.read_report else "false")
     if envelope.subject:
         _add(req, namespace, "Subject", envelope.subject)
-    _add(req, namespace, "Content").set("href", f"cid:{content_id}")
+    return _with_content(env_xml, req, namespace, message, content_id)
+
+
+def _with_content(env_xml: etree._Element, request: etree._Element, namespace: str,
+                  message: Message, content_id: str) -> tuple[bytes, str]:
+    """The ``Content href`` element, then the envelope and the content as a SOAP-with-
+    attachments body (§9.2: multipart/related, the envelope first); body and Content-Type."""
+    _add(request, namespace, "Content").set("href", f"cid:{content_id}")
     content = content_to_mime(message)
     boundary = f"=_mm7_{secrets.token_hex(12)}"
     payload = b"".join([
@@ -421,3 +417,35 @@ def build_submit(*, namespace: str, version: str, transaction_id: str, vasp_id: 
     content_type = (f'multipart/related; boundary="{boundary}"; type="text/xml"; '
                     'start="<mm7-soap>"')
     return payload, content_type
+
+
+def build_deliver(*, namespace: str, version: str, transaction_id: str, message: Message,
+                  content_id: str = "mm7-content") -> tuple[bytes, str]:
+    """A DeliverReq (§8.7.3): a message from a handset to a VASP's short code, with Sender,
+    Recipients, TimeStamp, Priority, Subject and the content as an attachment."""
+    env_xml, body = _envelope(transaction_id, namespace)
+    req = etree.SubElement(body, f"{{{namespace}}}DeliverReq", nsmap={None: namespace})
+    _add(req, namespace, "MM7Version", version)
+    envelope = message.envelope
+    if envelope.linked_id:
+        _add(req, namespace, "LinkedID", envelope.linked_id)
+    if envelope.originator:
+        _recipient_address(_add(req, namespace, "Sender"), namespace, envelope.originator)
+    _recipients_element(req, namespace, envelope)
+    if envelope.date:
+        _add(req, namespace, "TimeStamp",
+             envelope.date.astimezone(timezone.utc).isoformat(timespec="seconds"))
+    if envelope.priority:
+        _add(req, namespace, "Priority", envelope.priority)
+    if envelope.subject:
+        _add(req, namespace, "Subject", envelope.subject)
+    return _with_content(env_xml, req, namespace, message, content_id)
+
+
+def _recipients_element(parent: etree._Element, namespace: str, envelope: Envelope) -> None:
+    recipients = _add(parent, namespace, "Recipients")
+    for kind, addresses in (("To", envelope.to), ("Cc", envelope.cc), ("Bcc", envelope.bcc)):
+        if addresses:
+            holder = _add(recipients, namespace, kind)
+            for address in addresses:
+                _recipient_address(holder, namespace, str(address))

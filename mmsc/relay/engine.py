@@ -38,10 +38,14 @@ S = RecipientState
 
 
 class Reporter(Protocol):
-    """What sends reports owed to VASPs (``mmsc.mm7.client.VaspReporter`` is one). Returns
-    whether it was delivered, and whether a failure is worth retrying."""
+    """What talks MM7 to VASPs (``mmsc.mm7.client.VaspReporter`` is one): the reports owed to
+    them, and the messages handsets send to their short codes. Each returns whether it was
+    taken, whether a failure is worth retrying, and a detail for the event."""
 
     async def send(self, report: ReportRecord) -> tuple[bool, bool, dict[str, Any]]: ...
+
+    async def deliver(self, vasp_id: str, message: Message) -> tuple[bool, bool, dict[str, Any]]:
+        ...
 
 
 class Messenger(Protocol):
@@ -107,6 +111,7 @@ class Engine:
         self.settings = settings
         self.clock = clock
         self.wake = asyncio.Event()
+        self._vasp_numbers: tuple[float, dict[str, str]] = (0.0, {})
 
     # -- accepting -------------------------------------------------------------------------------
 
@@ -118,6 +123,8 @@ class Engine:
         number = notices.plmn_number(text)
         if number is None:
             return Route.EMAIL if "@" in text and "/TYPE=" not in text.upper() else Route.MM4
+        if number in await self._vasps_by_number():
+            return Route.VASP
         prefixes = self.settings.local_prefixes
         if prefixes and not any(number.startswith(p) for p in prefixes):
             return Route.MM4
@@ -125,6 +132,16 @@ class Engine:
         if subscriber is not None and not subscriber.mms_capable:
             return Route.LEGACY
         return Route.MMS
+
+    async def _vasps_by_number(self) -> dict[str, str]:
+        """Short codes and numbers of the VASPs (their allowed senders) → VASP id; re-read
+        from the state store every few seconds."""
+        read_at, numbers = self._vasp_numbers
+        if self.clock() - read_at > 5.0:
+            numbers = {sender: vasp.id for vasp in await self.state.list_vasps()
+                       for sender in vasp.allowed_senders if vasp.enabled}
+            self._vasp_numbers = (self.clock(), numbers)
+        return numbers
 
     async def submit(self, message: Message, interface: Interface,
                      vasp_id: str | None = None, mm7_namespace: str | None = None,
@@ -189,6 +206,8 @@ class Engine:
                 await self._notify(r, message)
         elif r.route == Route.LEGACY and r.state == S.ACCEPTED:
             await self._send_link(r, message)
+        elif r.route == Route.VASP and r.state == S.ACCEPTED:
+            await self._deliver_to_vasp(r, message)
         elif r.route in (Route.MM4, Route.EMAIL) and r.state == S.ACCEPTED:
             await self._finish(r, message, S.UNREACHABLE, kind="unreachable",
                                detail={"why": f"no {r.route.value} interface in this mmsc yet"})
@@ -265,6 +284,31 @@ class Engine:
             return
         await self._move(r, S.FALLBACK_SENT, kind="fallback-sent", viewer_token=token,
                          detail={"smsc_ids": ids}, next_attempt_at=self.expiry(message))
+
+    async def _deliver_to_vasp(self, r: RecipientRecord, message: MessageRecord) -> None:
+        """accepted → acknowledged (the VASP took it), rejected, or unreachable: an MM7
+        DeliverReq with the message to the VASP that owns the short code (TS 23.140
+        §8.7.3), retried with back-off."""
+        number = notices.plmn_number(r.address) or r.address
+        vasp_id = (await self._vasps_by_number()).get(number)
+        if self.reporter is None or vasp_id is None:
+            await self._finish(r, message, S.UNREACHABLE, kind="unreachable",
+                               detail={"why": f"no VASP for {number}"})
+            return
+        content = from_mime(await self.objects.get(message.object_key))
+        content.envelope.message_id = message.id
+        taken, retry, detail = await self.reporter.deliver(vasp_id, content)
+        attempts = r.attempts + 1
+        if taken:
+            await self._finish(r, message, S.ACKNOWLEDGED, kind="delivered-to-vasp",
+                               detail=detail)
+        elif retry and attempts <= len(self.settings.report_backoff):
+            await self._move(r, r.state, kind="deliver-failed", detail=detail, attempts=attempts,
+                             next_attempt_at=self.clock() + self._backoff(attempts))
+        else:
+            await self._finish(r, message, S.REJECTED if not retry else S.UNREACHABLE,
+                               kind="vasp-refused" if not retry else "unreachable",
+                               detail=detail)
 
     async def _finish(self, r: RecipientRecord, message: MessageRecord, to: RecipientState, *,
                       kind: str, detail: dict[str, Any] | None = None,

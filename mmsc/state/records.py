@@ -41,6 +41,7 @@ class Route(enum.StrEnum):
     LEGACY = "legacy"  # a local phone without MMS: text SMS with a web-viewer link
     MM4 = "mm4"  # another operator's MMSC over SMTP
     EMAIL = "email"  # an e-mail address (MM3)
+    VASP = "vasp"  # a VASP's short code: MM7 DeliverReq
 
 
 class Interface(enum.StrEnum):

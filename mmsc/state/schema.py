@@ -3,15 +3,41 @@ records how many have been applied; opening a store applies the missing ones."""
 
 from __future__ import annotations
 
-import enum
+from collections.abc import Iterable
 
 from .records import Interface, RecipientState, Route
 
 
-def _one_of(column: str, values: type[enum.StrEnum]) -> str:
+def _one_of(column: str, values: Iterable[str]) -> str:
     """A CHECK constraint from an enum, so the table and the code list the same values."""
-    listed = ", ".join(f"'{member.value}'" for member in values)
+    listed = ", ".join(f"'{value}'" for value in values)
     return f"CHECK ({column} IN ({listed}))"
+
+
+def _recipients(table: str, routes: Iterable[str]) -> str:
+    """The recipients table; ``routes`` are the values its route column takes."""
+    return f"""CREATE TABLE {table} (
+    id INTEGER PRIMARY KEY,
+    message_id TEXT NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+    address TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('to', 'cc', 'bcc')),
+    route TEXT NOT NULL {_one_of("route", routes)},
+    state TEXT NOT NULL {_one_of("state", RecipientState)},
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at REAL,
+    device_profile TEXT,
+    content_token TEXT UNIQUE,
+    viewer_token TEXT UNIQUE,
+    updated_at REAL NOT NULL,
+    claimed_by TEXT,
+    claimed_until REAL,
+    UNIQUE (message_id, address)
+);
+CREATE INDEX {table}_due ON {table} (next_attempt_at) WHERE next_attempt_at IS NOT NULL"""
+
+
+#: The routes of schema version 1 (as shipped; the route column gained "vasp" in version 3).
+_ROUTES_V1 = ("mms", "legacy", "mm4", "email")
 
 
 _V1 = f"""
@@ -39,24 +65,7 @@ CREATE TABLE messages (
 CREATE UNIQUE INDEX messages_vasp_transaction ON messages (vasp_id, transaction_id)
     WHERE vasp_id IS NOT NULL AND transaction_id IS NOT NULL;
 
-CREATE TABLE recipients (
-    id INTEGER PRIMARY KEY,
-    message_id TEXT NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
-    address TEXT NOT NULL,
-    kind TEXT NOT NULL CHECK (kind IN ('to', 'cc', 'bcc')),
-    route TEXT NOT NULL {_one_of("route", Route)},
-    state TEXT NOT NULL {_one_of("state", RecipientState)},
-    attempts INTEGER NOT NULL DEFAULT 0,
-    next_attempt_at REAL,
-    device_profile TEXT,
-    content_token TEXT UNIQUE,
-    viewer_token TEXT UNIQUE,
-    updated_at REAL NOT NULL,
-    claimed_by TEXT,
-    claimed_until REAL,
-    UNIQUE (message_id, address)
-);
-CREATE INDEX recipients_due ON recipients (next_attempt_at) WHERE next_attempt_at IS NOT NULL;
+{_recipients("recipients", _ROUTES_V1)};
 
 CREATE TABLE events (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -109,5 +118,17 @@ CREATE TABLE reports (
 CREATE INDEX reports_due ON reports (next_attempt_at) WHERE next_attempt_at IS NOT NULL;
 """
 
+#: Recipients may be VASPs (messages from handsets to a short code go out as MM7 DeliverReq):
+#: SQLite cannot change a CHECK in place, so the table is rebuilt (foreign keys are off while
+#: migrations run, so nothing cascades).
+_V3 = f"""
+{_recipients("recipients_v3", (route.value for route in Route))};
+INSERT INTO recipients_v3 SELECT * FROM recipients;
+DROP TABLE recipients;
+ALTER TABLE recipients_v3 RENAME TO recipients;
+DROP INDEX recipients_v3_due;
+CREATE INDEX recipients_due ON recipients (next_attempt_at) WHERE next_attempt_at IS NOT NULL;
+"""
+
 #: Migrations in order; never edit one that has shipped, append a new one.
-MIGRATIONS: tuple[str, ...] = (_V1, _V2)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)

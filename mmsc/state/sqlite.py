@@ -104,8 +104,8 @@ class SqliteStateStore(StateStore):
         db.execute("PRAGMA busy_timeout = 5000")
         db.execute("PRAGMA journal_mode = WAL")
         db.execute("PRAGMA synchronous = FULL")
-        db.execute("PRAGMA foreign_keys = ON")
         self._db = db
+        db.execute("PRAGMA foreign_keys = OFF")  # a table rebuild must not cascade
         with self._tx() as tx:
             version = tx.execute("PRAGMA user_version").fetchone()[0]
             if version > len(MIGRATIONS):
@@ -114,7 +114,10 @@ class SqliteStateStore(StateStore):
             for script in MIGRATIONS[version:]:
                 for statement in filter(str.strip, script.split(";\n")):
                     tx.execute(statement)
+            if tx.execute("PRAGMA foreign_key_check").fetchone() is not None:
+                raise StateError(f"{self.path}: a migration broke a foreign key")
             tx.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
+        db.execute("PRAGMA foreign_keys = ON")
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
