@@ -24,3 +24,9 @@ def message_id_time(message_id: str) -> float | None:
     if not _MESSAGE_ID.fullmatch(message_id):
         return None
     return int(message_id[:12], 16) / 1000
+
+
+def new_token() -> str:
+    """A URL-safe token of 128 random bits (22 characters), for content locations and
+    viewer links: short for handsets with URL limits, unguessable."""
+    return secrets.token_urlsafe(16)

@@ -179,3 +179,37 @@ async def test_s3_bad_request_is_not_retry(s3_endpoint: str) -> None:
     store = S3Store(s3_endpoint, "testing", "testing", "Bad_Bucket!")
     with pytest.raises(StoreRequestError):
         await store.put("messages/m/original.mime", b"x")
+
+
+def test_folder_syncs_are_shared_but_never_early(tmp_path: Path, monkeypatch) -> None:
+    """Writers needing the same folder fsync share one, but each returns only after an
+    fsync that started after it asked (so its own rename is covered)."""
+    import threading
+
+    from mmsc.store import filesystem
+
+    syncs: list[tuple[float, float]] = []
+
+    def slow_fsync(folder: Path) -> None:
+        start = time.monotonic()
+        time.sleep(0.01)
+        syncs.append((start, time.monotonic()))
+
+    monkeypatch.setattr(filesystem, "_fsync_dir", slow_fsync)
+    sync = filesystem._FolderSync()
+    calls: list[tuple[float, float]] = []
+
+    def writer() -> None:
+        asked = time.monotonic()
+        sync.sync(tmp_path)
+        calls.append((asked, time.monotonic()))
+
+    threads = [threading.Thread(target=writer) for _ in range(40)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(calls) == 40 and len(syncs) < 40
+    for asked, returned in calls:
+        assert any(start >= asked and end <= returned for start, end in syncs)
+    assert sync._folders == {}

@@ -164,13 +164,13 @@ async def test_subscribers_and_vasps(store: SqliteStateStore) -> None:
 
 async def test_sqlite_runs_off_the_event_loop(store: SqliteStateStore, monkeypatch) -> None:
     threads: set[int] = set()
-    original = store._accept_batch
+    original = store._apply
 
     def spy(*args: object):
         threads.add(threading.get_ident())
         return original(*args)
 
-    monkeypatch.setattr(store, "_accept_batch", spy)
+    monkeypatch.setattr(store, "_apply", spy)
     ticks = 0
 
     async def ticker() -> None:
@@ -197,13 +197,13 @@ async def test_delete_cascades(store: SqliteStateStore) -> None:
 
 async def test_concurrent_accepts_share_commits(store: SqliteStateStore, monkeypatch) -> None:
     batches: list[int] = []
-    original = store._accept_batch
+    original = store._apply
 
     def spy(batch):
         batches.append(len(batch))
         return original(batch)
 
-    monkeypatch.setattr(store, "_accept_batch", spy)
+    monkeypatch.setattr(store, "_apply", spy)
     await store.accept_message(message("first", transaction_id="dup"), [recipient("+1", "first")])
     attempts = [store.accept_message(message(f"g{i}", transaction_id=f"t{i}"),
                                      [recipient("+1", f"g{i}"), recipient("+2", f"g{i}")])

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from mmsc.ids import message_id_time, new_message_id
+from mmsc.ids import message_id_time, new_message_id, new_token
 from mmsc.message import Message, TimeSpec
 from mmsc.mime import to_mime
 from mmsc.state import (
@@ -83,9 +83,11 @@ async def accept(message: Message, *, objects: ObjectStore, state: StateStore,
         service_code=env.service_code, content_type=f"multipart/{message.multipart}",
         mm7_namespace=mm7_namespace, mm7_version=mm7_version)
     due = record.earliest_delivery_at or now
+    routes = {address: route(address) for address, _kind in addresses}
     rows = [RecipientRecord(id=None, message_id=message_id, address=address, kind=kind,
-                            route=route(address), state=RecipientState.ACCEPTED,
-                            next_attempt_at=due, updated_at=now)
+                            route=routes[address], state=RecipientState.ACCEPTED,
+                            next_attempt_at=due, updated_at=now,
+                            content_token=new_token() if routes[address] == Route.MMS else None)
             for address, kind in addresses]
     try:
         stored = await state.accept_message(record, rows, {"octets": len(data)})

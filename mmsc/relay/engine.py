@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import unquote
 
+from mmsc.ids import new_token
 from mmsc.message import Message
 from mmsc.mime import from_mime, to_mime
 from mmsc.pdu import ReadStatus, Status
@@ -81,11 +82,6 @@ _FETCHABLE = (S.ACCEPTED, S.ADAPTED, S.NOTIFIED, S.DEFERRED, S.RETRIEVED, S.FALL
               S.ACKNOWLEDGED)
 _NOT_YET_RETRIEVED = (S.ACCEPTED, S.ADAPTED, S.NOTIFIED, S.DEFERRED, S.FALLBACK_SENT)
 _WAITING = (S.ACCEPTED, S.ADAPTED, S.NOTIFIED, S.DEFERRED, S.RETRIEVED, S.FALLBACK_SENT)
-
-
-def new_token() -> str:
-    """A URL-safe token of 128 random bits (22 characters)."""
-    return secrets.token_urlsafe(16)
 
 
 def token_from_path(text: str) -> str:
@@ -236,8 +232,9 @@ class Engine:
 
     async def _notify(self, r: RecipientRecord, message: MessageRecord) -> None:
         """accepted|notified|retrieved → notified: an M-Notification.ind by WAP push."""
-        if r.content_token is None:  # kept before the push goes out: a notification repeated
-            # after a crash carries the same transaction id, which handsets de-duplicate
+        if r.content_token is None:  # the token is made at acceptance, in the same commit, so
+            # that a notification repeated after a crash carries the same transaction id
+            # (handsets de-duplicate on it); a row without one gets it before the push goes out
             token = new_token()
             r = await self._move(r, r.state, kind="token", content_token=token, release=False) or r
             if r.content_token != token:

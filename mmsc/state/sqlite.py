@@ -26,7 +26,6 @@ from .records import (
 from .schema import MIGRATIONS
 
 R = TypeVar("R")
-_AcceptArgs = tuple[MessageRecord, Sequence[RecipientRecord], "dict[str, Any] | None"]
 
 #: How columns read back into record fields: field -> converter (others are as stored).
 _READ: dict[type, dict[str, Callable[[Any], Any]]] = {
@@ -82,8 +81,10 @@ class SqliteStateStore(StateStore):
         self.path = Path(path)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
         self._db: sqlite3.Connection | None = None
-        self._accepts: list[tuple[_AcceptArgs, asyncio.Future[list[RecipientRecord]]]] = []
+        self._writes: list[tuple[tuple[Callable[..., Any], tuple[Any, ...]],
+                                 asyncio.Future[Any]]] = []
         self._flusher: asyncio.Task[None] | None = None
+        self._in_batch = False
 
     @classmethod
     async def open(cls, path: str | Path) -> SqliteStateStore:
@@ -121,40 +122,78 @@ class SqliteStateStore(StateStore):
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction, taking the write lock at once (BEGIN IMMEDIATE)."""
+        """One write transaction, taking the write lock at once (BEGIN IMMEDIATE); inside a
+        group commit (:meth:`_apply`), a savepoint of that transaction instead, so that a
+        failing write undoes only itself."""
         db = self._db
         if db is None:
             raise StateError("the state store is closed")
-        db.execute("BEGIN IMMEDIATE")
+        begin, undo, end = (("SAVEPOINT op", "ROLLBACK TO op; RELEASE op", "RELEASE op")
+                            if self._in_batch else ("BEGIN IMMEDIATE", "ROLLBACK", "COMMIT"))
+        db.execute(begin)
         try:
             yield db
         except BaseException:
-            db.execute("ROLLBACK")
+            for statement in undo.split("; "):
+                db.execute(statement)
             raise
-        db.execute("COMMIT")
+        db.execute(end)
+
+    def _apply(self, ops: Sequence[tuple[Callable[..., Any], tuple[Any, ...]]]) -> list[Any]:
+        """Group commit: the waiting writes in one transaction, one sync to disk; each
+        write's result, or the exception it raised (its own savepoint undone)."""
+        results: list[Any] = []
+        with self._tx():
+            self._in_batch = True
+            try:
+                for fn, args in ops:
+                    try:
+                        results.append(fn(*args))
+                    except (sqlite3.Error, StateError, ValueError) as exc:
+                        results.append(exc)
+            finally:
+                self._in_batch = False
+        return results
+
+    async def _write(self, fn: Callable[..., R], *args: Any) -> R:
+        """Queue a write for the next group commit and return its result once that commit
+        is on disk. The writes that arrive while a commit is syncing form the next batch:
+        under load batches grow by themselves, with no timer and no added latency."""
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._writes.append(((fn, args), future))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+        return await future
+
+    async def _flush(self) -> None:
+        while self._writes:
+            batch, self._writes = self._writes, []
+            try:
+                results = await self._run(self._apply, [op for op, _ in batch])
+            except Exception as exc:  # noqa: BLE001 - the whole transaction failed
+                results = [exc] * len(batch)
+            for (_, future), result in zip(batch, results, strict=True):
+                if future.done():
+                    continue
+                if isinstance(result, Exception):
+                    future.set_exception(result)
+                else:
+                    future.set_result(result)
 
     def _query(self, cls: type[R], sql: str, *args: Any) -> list[R]:
         assert self._db is not None
         return [_record(cls, row) for row in self._db.execute(sql, args)]  # type: ignore[misc]
 
-    def _accept_batch(self, batch: Sequence[_AcceptArgs]) -> list[list[RecipientRecord] | Exception]:
-        """Group commit: every message of ``batch`` in one transaction (one sync to disk),
-        each inside its own savepoint so that a duplicate or a refused row undoes only its
-        own message."""
-        results: list[list[RecipientRecord] | Exception] = []
-        with self._tx() as tx:
-            for message, recipients, detail in batch:
-                tx.execute("SAVEPOINT accept")
-                try:
-                    results.append(self._accept_one(tx, message, recipients, detail))
-                except (sqlite3.Error, ValueError) as exc:  # only this message is refused
-                    tx.execute("ROLLBACK TO accept")
-                    existing = self._existing(message)
-                    results.append(DuplicateMessage(existing) if existing is not None and
-                                   isinstance(exc, sqlite3.IntegrityError) else
-                                   StateError(f"message {message.id} refused: {exc}"))
-                tx.execute("RELEASE accept")
-        return results
+    def _accept(self, message: MessageRecord, recipients: Sequence[RecipientRecord],
+                detail: dict[str, Any] | None) -> list[RecipientRecord]:
+        try:
+            with self._tx() as tx:
+                return self._accept_one(tx, message, recipients, detail)
+        except (sqlite3.Error, ValueError) as exc:  # undone; tell a duplicate from the rest
+            existing = self._existing(message)
+            if existing is not None and isinstance(exc, sqlite3.IntegrityError):
+                raise DuplicateMessage(existing) from exc
+            raise StateError(f"message {message.id} refused: {exc}") from exc
 
     def _accept_one(self, tx: sqlite3.Connection, message: MessageRecord,
                     recipients: Sequence[RecipientRecord],
@@ -170,23 +209,6 @@ class SqliteStateStore(StateStore):
                         {"address": recipient.address, "route": recipient.route.value})
             stored.append(dataclasses.replace(recipient, id=rid))
         return stored
-
-    async def _flush_accepts(self) -> None:
-        """Commit the accepts waiting, as one batch; the ones that arrive meanwhile form the
-        next batch. Under load, batches grow by themselves: no timer, no added latency."""
-        while self._accepts:
-            batch, self._accepts = self._accepts, []
-            try:
-                results = await self._run(self._accept_batch, [args for args, _ in batch])
-            except Exception as exc:  # noqa: BLE001 - the whole transaction failed
-                results = [exc] * len(batch)
-            for (_, future), result in zip(batch, results, strict=True):
-                if future.done():
-                    continue
-                if isinstance(result, Exception):
-                    future.set_exception(result)
-                else:
-                    future.set_result(result)
 
     def _existing(self, message: MessageRecord) -> str | None:
         assert self._db is not None
@@ -246,7 +268,7 @@ class SqliteStateStore(StateStore):
 
     async def queue_report(self, message_id: str, recipient_id: int | None, kind: str,
                            status: str, *, now: float) -> None:
-        await self._run(self._queue_report, message_id, recipient_id, kind, status, now)
+        await self._write(self._queue_report, message_id, recipient_id, kind, status, now)
 
     def _claim(self, now: float, owner: str, limit: int, lease: float) -> list[RecipientRecord]:
         finals = ", ".join("?" * len(_FINAL))
@@ -263,7 +285,7 @@ class SqliteStateStore(StateStore):
             return self._query(RecipientRecord, f"SELECT * FROM recipients WHERE id IN ({marks})"
                                " ORDER BY next_attempt_at, id", *ids)
 
-    def _write(self, sql: str, *args: Any) -> None:
+    def _execute(self, sql: str, *args: Any) -> None:
         with self._tx() as tx:
             tx.execute(sql, args)
 
@@ -285,13 +307,7 @@ class SqliteStateStore(StateStore):
 
     async def accept_message(self, message: MessageRecord, recipients: Sequence[RecipientRecord],
                              detail: dict[str, Any] | None = None) -> list[RecipientRecord]:
-        """Queued for the next group commit; returns once that commit is on disk."""
-        future: asyncio.Future[list[RecipientRecord]] = \
-            asyncio.get_running_loop().create_future()
-        self._accepts.append(((message, recipients, detail), future))
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush_accepts())
-        return await future
+        return await self._write(self._accept, message, recipients, detail)
 
     async def get_message(self, message_id: str) -> MessageRecord | None:
         rows = await self._run(self._query, MessageRecord,
@@ -308,7 +324,7 @@ class SqliteStateStore(StateStore):
         return rows[0]["id"] if rows else None
 
     async def delete_message(self, message_id: str) -> None:
-        await self._run(self._write, "DELETE FROM messages WHERE id = ?", message_id)
+        await self._write(self._execute, "DELETE FROM messages WHERE id = ?", message_id)
 
     async def recipients_of(self, message_id: str) -> list[RecipientRecord]:
         return await self._run(self._query, RecipientRecord,
@@ -340,7 +356,7 @@ class SqliteStateStore(StateStore):
         changes = {"next_attempt_at": next_attempt_at, "attempts": attempts,
                    "device_profile": device_profile, "content_token": content_token,
                    "viewer_token": viewer_token}
-        return await self._run(self._transition, recipient_id, expected, to, now, kind, detail,
+        return await self._write(self._transition, recipient_id, expected, to, now, kind, detail,
                                changes, release, report)
 
     def _claim_reports(self, now: float, limit: int, lease: float) -> list[ReportRecord]:
@@ -371,29 +387,29 @@ class SqliteStateStore(StateStore):
             self._event(tx, row[0], row[1], now, kind, detail)
 
     async def claim_reports(self, *, now: float, limit: int, lease: float) -> list[ReportRecord]:
-        return await self._run(self._claim_reports, now, limit, lease)
+        return await self._write(self._claim_reports, now, limit, lease)
 
     async def report_done(self, report_id: int, *, now: float, sent: bool,
                           next_attempt_at: float | None, detail: dict[str, Any]) -> None:
-        await self._run(self._report_done, report_id, now, sent, next_attempt_at, detail)
+        await self._write(self._report_done, report_id, now, sent, next_attempt_at, detail)
 
     async def claim_due(self, *, now: float, owner: str, limit: int,
                         lease: float) -> list[RecipientRecord]:
         """SQLite serialises writers, so BEGIN IMMEDIATE makes select-then-mark atomic; the
         PostgreSQL version does it with ``SELECT ... FOR UPDATE SKIP LOCKED``."""
-        return await self._run(self._claim, now, owner, limit, lease)
+        return await self._write(self._claim, now, owner, limit, lease)
 
     async def add_event(self, message_id: str, kind: str, *, now: float,
                         detail: dict[str, Any] | None = None,
                         recipient_id: int | None = None) -> Event:
-        return await self._run(self._add_event, message_id, kind, now, detail, recipient_id)
+        return await self._write(self._add_event, message_id, kind, now, detail, recipient_id)
 
     async def events_of(self, message_id: str) -> list[Event]:
         return await self._run(self._query, Event,
                                "SELECT * FROM events WHERE message_id = ? ORDER BY id", message_id)
 
     async def put_subscriber(self, subscriber: Subscriber) -> None:
-        await self._run(self._upsert, "subscribers", subscriber)
+        await self._write(self._upsert, "subscribers", subscriber)
 
     async def get_subscriber(self, address: str) -> Subscriber | None:
         rows = await self._run(self._query, Subscriber,
@@ -401,7 +417,7 @@ class SqliteStateStore(StateStore):
         return rows[0] if rows else None
 
     async def put_vasp(self, vasp: VaspRecord) -> None:
-        await self._run(self._upsert, "vasps", vasp)
+        await self._write(self._upsert, "vasps", vasp)
 
     async def get_vasp(self, vasp_id: str) -> VaspRecord | None:
         rows = await self._run(self._query, VaspRecord, "SELECT * FROM vasps WHERE id = ?", vasp_id)

@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import threading
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
@@ -31,11 +33,54 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+class _FolderSync:
+    """fsync of a folder, shared by the writers that need one at the same time (group commit
+    for folder entries): a writer whose rename happened before a sync started is covered by
+    it; one that arrives during a sync waits for the next, which covers all of them."""
+
+    @dataclass
+    class _Folder:
+        requested: int = 0
+        done: int = 0
+        running: bool = False
+        users: int = 0
+
+    def __init__(self) -> None:
+        self._lock = threading.Condition()
+        self._folders: dict[Path, _FolderSync._Folder] = {}
+
+    def sync(self, folder: Path) -> None:
+        with self._lock:
+            entry = self._folders.setdefault(folder, self._Folder())
+            entry.users += 1
+            entry.requested += 1
+            mine = entry.requested
+            try:
+                while entry.done < mine:
+                    if entry.running:
+                        self._lock.wait()
+                        continue
+                    entry.running, target = True, entry.requested
+                    self._lock.release()
+                    try:
+                        _fsync_dir(folder)
+                    finally:
+                        self._lock.acquire()
+                        entry.running = False
+                        self._lock.notify_all()
+                    entry.done = max(entry.done, target)
+            finally:
+                entry.users -= 1
+                if entry.users == 0:
+                    del self._folders[folder]
+
+
 class FilesystemStore(ObjectStore):
     """Objects as files under ``root``; key ``a/b/c`` is the file ``root/a/b/c``."""
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root).absolute()
+        self._folder_sync = _FolderSync()
 
     # -- paths -----------------------------------------------------------------------------------
 
@@ -57,7 +102,7 @@ class FilesystemStore(ObjectStore):
                 new.mkdir()
             except FileExistsError:
                 continue
-            _fsync_dir(new.parent)
+            self._folder_sync.sync(new.parent)
 
     # -- blocking work, run in threads -----------------------------------------------------------
 
@@ -67,15 +112,14 @@ class FilesystemStore(ObjectStore):
         tmp = path.parent / f"{TEMP_PREFIX}{secrets.token_hex(8)}"
         return path, tmp, open(tmp, "xb")
 
-    @staticmethod
-    def _commit(path: Path, tmp: Path, file: IO[bytes]) -> None:
+    def _commit(self, path: Path, tmp: Path, file: IO[bytes]) -> None:
         try:
             file.flush()
             os.fsync(file.fileno())
         finally:
             file.close()
         os.replace(tmp, path)
-        _fsync_dir(path.parent)
+        self._folder_sync.sync(path.parent)
 
     @staticmethod
     def _abort(tmp: Path, file: IO[bytes]) -> None:
