@@ -1,0 +1,60 @@
+"""WBMP type 0 (WAP-237-WAEMT §6): the 1-bit image format of the oldest WAP phones.
+
+Type field 0 and a fixed-header octet 0, width and height as uintvar, then the rows
+top to bottom, each padded to whole octets, most significant bit first, 1 = white.
+Pillow has no WBMP codec, so this module is both directions.
+"""
+
+from __future__ import annotations
+
+from PIL import Image
+
+MEDIA_TYPE = "image/vnd.wap.wbmp"
+
+
+class WbmpError(ValueError):
+    """Not a type 0 WBMP."""
+
+
+def _uintvar(value: int) -> bytes:
+    out = [value & 0x7F]
+    value >>= 7
+    while value:
+        out.append(0x80 | (value & 0x7F))
+        value >>= 7
+    return bytes(reversed(out))
+
+
+def _read_uintvar(data: bytes, pos: int) -> tuple[int, int]:
+    value = 0
+    for _ in range(5):
+        if pos >= len(data):
+            raise WbmpError("truncated size")
+        octet = data[pos]
+        pos += 1
+        value = value << 7 | (octet & 0x7F)
+        if not octet & 0x80:
+            return value, pos
+    raise WbmpError("size longer than 5 octets")
+
+
+def encode(image: Image.Image) -> bytes:
+    """The image as WBMP: converted to 1 bit (Floyd-Steinberg dithering), 1 = white."""
+    mono = image.convert("1")
+    width, height = mono.size
+    # Pillow's "1" raw rows are MSB first, padded to octets, 1 = white: WBMP's layout.
+    return b"\x00\x00" + _uintvar(width) + _uintvar(height) + mono.tobytes("raw", "1")
+
+
+def decode(data: bytes) -> Image.Image:
+    """A WBMP as a Pillow "1" image."""
+    if len(data) < 4 or data[0] != 0 or data[1] != 0:
+        raise WbmpError("not a type 0 WBMP")
+    width, pos = _read_uintvar(data, 2)
+    height, pos = _read_uintvar(data, pos)
+    if not 0 < width <= 4096 or not 0 < height <= 4096:
+        raise WbmpError(f"implausible size {width}x{height}")
+    row = (width + 7) // 8
+    if len(data) - pos < row * height:
+        raise WbmpError("truncated image data")
+    return Image.frombytes("1", (width, height), data[pos:pos + row * height], "raw", "1")
