@@ -10,7 +10,11 @@ import asyncio
 import logging
 import time
 
+from pathlib import Path
+
 from aiohttp import web
+
+from adaptation.uaprof import DeviceProfile, ProfileError, parse_profile
 
 from wap_push.smpp_client import SmppClient, SmppConfig
 from wap_push.smsc import SmscEmulator
@@ -27,6 +31,21 @@ from mmsc.state import SqliteStateStore, Subscriber, VaspRecord
 from mmsc.store import FilesystemStore, ObjectStore, S3Store
 
 log = logging.getLogger(__name__)
+
+
+#: The project's device profiles, named by file stem (``[[subscriber]] profile = "..."``).
+PROFILES = Path(__file__).resolve().parent.parent / "fixtures" / "uaprof"
+
+
+def load_profiles(folder: Path) -> dict[str, DeviceProfile]:
+    """Every readable ``*.rdf`` of ``folder`` by name (an unreadable one is logged, skipped)."""
+    profiles = {}
+    for path in sorted(folder.glob("*.rdf")):
+        try:
+            profiles[path.stem] = parse_profile(path.read_bytes(), path.stem)
+        except ProfileError as exc:
+            log.warning("device profile %s skipped: %s", path, exc)
+    return profiles
 
 
 def object_store(config: Config) -> ObjectStore:
@@ -90,7 +109,7 @@ class Server:
             public_url=config.public_url, default_expiry=d.default_expiry,
             renotify_backoff=tuple(d.renotify_backoff), fallback_after=d.fallback_after,
             claim_lease=d.claim_lease, local_prefixes=tuple(config.routing.local_prefixes),
-            report_backoff=tuple(d.report_backoff)))
+            report_backoff=tuple(d.report_backoff), profiles=load_profiles(PROFILES)))
         mm1 = Mm1(self.engine, max_message_size=d.max_message_size,
                   msisdn_header=config.http.msisdn_header,
                   trusted_proxies=config.http.trusted_proxies)

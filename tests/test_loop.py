@@ -177,3 +177,44 @@ async def test_routing(server: Server) -> None:
     server.engine.settings.local_prefixes = ("+336",)
     assert await route("+447700900123/TYPE=PLMN") == Route.MM4
     assert await route(f"{B}/TYPE=PLMN") == Route.MMS
+
+
+async def test_retrieval_is_adapted_for_the_subscribers_device(tmp_path: Path) -> None:
+    """A 1600x1200 PNG with a SMIL that names it by location, sent to a subscriber whose
+    profile is the 2005 basic phone: the handset gets a JPEG within 160x120 and 30 KB, the
+    SMIL now names the JPEG, and the events say what was done."""
+    from mmsc.smil import parse_smil
+
+    cfg = config(tmp_path)
+    old = "+33677777777"
+    cfg.subscribers.append(SubscriberConfig(old, profile="basic-2005"))
+    server = Server(cfg)
+    await server.start()
+    try:
+        big = io.BytesIO()
+        Image.effect_mandelbrot((1600, 1200), (-2, -1.2, 1, 1.2), 80).convert("RGB") \
+            .save(big, "PNG")
+        smil = (b'<smil><body><par dur="5s"><img src="photo.png"/><text src="cid:t"/>'
+                b"</par></body></smil>")
+        message = Message(Envelope(originator=f"{A}/TYPE=PLMN", to=[f"{old}/TYPE=PLMN"]),
+                          [MessagePart("application/smil", smil, content_id="s"),
+                           MessagePart("image/png", big.getvalue(), content_id="p",
+                                       content_location="photo.png"),
+                           MessagePart.from_text("Look!", content_id="t")],
+                          multipart="related", start="s")
+        conf = await server.handsets.handsets[A].send(message, server.handsets.http)
+        phone = server.handsets.handsets[old]
+        await phone.wait_for(lambda h: h.inbox)
+        got = phone.inbox[0]
+        image = next(p for p in got.parts if p.content_type.startswith("image/"))
+        assert image.content_type == "image/jpeg" and image.content_location == "photo.jpg"
+        opened = Image.open(io.BytesIO(image.data))
+        assert opened.size[0] <= 160 and opened.size[1] <= 120
+        assert sum(len(p.data) for p in got.parts) <= 30 * 1024
+        srcs = [m.src for s in parse_smil(got.smil.data).slides for m in s.media]
+        assert srcs == ["photo.jpg", "cid:t"]
+        events = await server.engine.state.events_of(conf.message_id)
+        (adapted,) = [e for e in events if e.kind == "adapted"]
+        assert adapted.detail["profile"] == "basic-2005" and adapted.detail["report"]
+    finally:
+        await server.close()

@@ -18,12 +18,15 @@ import logging
 import secrets
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 from urllib.parse import unquote
 
 from mmsc.ids import new_token
-from mmsc.message import Message
+from adaptation.plan import MediaPart, plan
+from adaptation.uaprof import DeviceProfile, from_accept_header
+from mmsc.message import Message, MessagePart
+from mmsc.smil import SmilError, rewrite_references
 from mmsc.mime import from_mime, to_mime
 from mmsc.pdu import ReadStatus, Status
 from mmsc.state import (
@@ -67,6 +70,7 @@ class Settings:
     fallback_after: float = 6 * 3600.0
     local_prefixes: Sequence[str] = ()  # empty: every number is served here
     report_backoff: Sequence[float] = (10.0, 60.0, 300.0, 1800.0, 3600.0)  # then given up
+    profiles: dict[str, DeviceProfile] = field(default_factory=dict)  # by subscriber profile
     claim_batch: int = 50
     claim_lease: float = 120.0
     node: str = field(default_factory=lambda: f"node-{secrets.token_hex(4)}")
@@ -371,16 +375,20 @@ class Engine:
 
     # -- what handsets say over MM1 --------------------------------------------------------------
 
-    async def fetch(self, token: str) -> tuple[RecipientRecord, MessageRecord, Message] | None:
-        """``GET /m/<token>``: the recipient and its message, or None when the token is
-        unknown, the message expired, or the recipient may no longer fetch."""
+    async def fetch(self, token: str, accept: str | None = None,
+                    ) -> tuple[RecipientRecord, MessageRecord, Message] | None:
+        """``GET /m/<token>``: the recipient and its message adapted for the device, or None
+        when the token is unknown, the message expired, or the recipient may no longer
+        fetch. The device is the subscriber's configured profile, else what its ``accept``
+        header says, else the conservative class (see :mod:`adaptation.uaprof`)."""
         r = await self.state.recipient_by_token(content_token=token_from_path(token))
         if r is None or r.state not in _FETCHABLE:
             return None
         message = await self.state.get_message(r.message_id)
         if message is None or self.clock() >= self.expiry(message):
             return None
-        content = from_mime(await self.objects.get(message.object_key))
+        content = await self._adapt(r, message, from_mime(
+            await self.objects.get(message.object_key)), accept)
         if r.state in _WAITING:
             wait = self._backoff(max(r.attempts, 1))
             await self._move(r, S.RETRIEVED, kind="fetched", expected=_WAITING,
@@ -389,6 +397,37 @@ class Engine:
             await self.state.add_event(r.message_id, "fetched-again", now=self.clock(),
                                        recipient_id=r.id)
         return r, message, content
+
+    async def _profile(self, r: RecipientRecord, accept: str | None) -> DeviceProfile:
+        number = notices.plmn_number(r.address)
+        subscriber = await self.state.get_subscriber(number) if number else None
+        if subscriber is not None and subscriber.device_profile in self.settings.profiles:
+            return self.settings.profiles[subscriber.device_profile]
+        return from_accept_header(accept or "")
+
+    async def _adapt(self, r: RecipientRecord, record: MessageRecord, content: Message,
+                     accept: str | None) -> Message:
+        """The content as the recipient's device can take it (adaptation/plan.py, in a worker
+        thread); what was changed goes into the message's events."""
+        profile = await self._profile(r, accept)
+        parts = [MediaPart(p.content_type, p.data, p.content_id, p.content_location, p.charset)
+                 for p in content.parts]
+        result = await asyncio.to_thread(plan, parts, profile)
+        if not result.report:
+            return content
+        adapted = [MessagePart(p.content_type, p.data, charset=p.charset,
+                               content_id=p.content_id, content_location=p.content_location)
+                   for p in result.parts]
+        smil = content.smil
+        if smil is not None and result.renames:
+            index = content.parts.index(smil)
+            try:
+                adapted[index].data = rewrite_references(smil.data, result.renames)
+            except SmilError:
+                pass  # a SMIL we cannot read is passed on as it came
+        await self.state.add_event(record.id, "adapted", now=self.clock(), recipient_id=r.id,
+                                   detail={"profile": profile.name, "report": result.report})
+        return replace(content, parts=adapted)
 
     async def notify_response(self, token: str, status: Status | int) -> bool:
         """M-NotifyResp.ind (OMA-MMS-ENC §6.3): Retrieved confirms, Deferred postpones,
