@@ -218,3 +218,37 @@ async def test_retrieval_is_adapted_for_the_subscribers_device(tmp_path: Path) -
         assert adapted.detail["profile"] == "basic-2005" and adapted.detail["report"]
     finally:
         await server.close()
+
+
+async def test_adapted_copies_are_made_once_per_profile(tmp_path: Path) -> None:
+    """Ten concurrent fetches by the same device class: one adaptation, one stored copy,
+    the same octets for all."""
+    import asyncio as aio
+
+    cfg = config(tmp_path)
+    cfg.subscribers = [SubscriberConfig(A), SubscriberConfig("+33688888888", behaviour="offline",
+                                                             profile="basic-2005")]
+    server = Server(cfg)
+    await server.start()
+    try:
+        big = io.BytesIO()
+        Image.effect_mandelbrot((800, 600), (-2, -1.2, 1, 1.2), 40).convert("RGB") \
+            .save(big, "PNG")
+        message = Message(Envelope(originator=f"{A}/TYPE=PLMN", to=["+33688888888/TYPE=PLMN"]),
+                          [MessagePart("image/png", big.getvalue(), content_id="p")])
+        conf = await server.handsets.handsets[A].send(message, server.handsets.http)
+        for _ in range(100):
+            (r,) = await server.engine.state.recipients_of(conf.message_id)
+            if r.state.value == "notified":
+                break
+            await aio.sleep(0.02)
+        results = await aio.gather(*(server.engine.fetch(r.content_token) for _ in range(10)))
+        images = {bytes(found[2].parts[0].data) for found in results}
+        assert len(images) == 1 and next(iter(images)).startswith(b"\xff\xd8")
+        events = await server.engine.state.events_of(conf.message_id)
+        assert [e.kind for e in events].count("adapted") == 1
+        stored = await server.engine.objects.list(f"messages/{conf.message_id}/adapted/")
+        assert len(stored) == 1 and stored[0].endswith(".mime")
+        assert server.engine._adapting == {}
+    finally:
+        await server.close()

@@ -14,6 +14,7 @@ the link SMS; ``deferred`` and ``fallback-sent`` → expiry.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import secrets
 import time
@@ -32,7 +33,7 @@ from mmsc.pdu import ReadStatus, Status
 from mmsc.state import (
     Interface, MessageRecord, RecipientRecord, RecipientState, ReportRecord, Route, StateStore,
 )
-from mmsc.store import ObjectStore
+from mmsc.store import ObjectStore, message_key
 
 from . import notices
 from .accept import Accepted, accept
@@ -88,6 +89,12 @@ _NOT_YET_RETRIEVED = (S.ACCEPTED, S.ADAPTED, S.NOTIFIED, S.DEFERRED, S.FALLBACK_
 _WAITING = (S.ACCEPTED, S.ADAPTED, S.NOTIFIED, S.DEFERRED, S.RETRIEVED, S.FALLBACK_SENT)
 
 
+def _safe_name(name: str) -> str:
+    """A profile name as an object-key segment."""
+    cleaned = "".join(c if c.isalnum() or c in "-_." else "-" for c in name)[:40]
+    return cleaned.lstrip(".-_") or "profile"
+
+
 def token_from_path(text: str) -> str:
     """The token of a content location path, tolerating handsets that URL-escape it twice."""
     token = text.rsplit("/", 1)[-1]
@@ -112,6 +119,7 @@ class Engine:
         self.clock = clock
         self.wake = asyncio.Event()
         self._vasp_numbers: tuple[float, dict[str, str]] = (0.0, {})
+        self._adapting: dict[str, tuple[asyncio.Lock, int]] = {}  # key -> (lock, users)
 
     # -- accepting -------------------------------------------------------------------------------
 
@@ -407,14 +415,42 @@ class Engine:
 
     async def _adapt(self, r: RecipientRecord, record: MessageRecord, content: Message,
                      accept: str | None) -> Message:
-        """The content as the recipient's device can take it (adaptation/plan.py, in a worker
-        thread); what was changed goes into the message's events."""
+        """The content as the recipient's device can take it. Made once per device profile
+        and message (adaptation/plan.py, in a worker thread), kept in the object store at
+        ``messages/<id>/adapted/<profile-key>.mime`` and reused; concurrent first fetches
+        for the same profile wait for one adaptation. What was changed goes into the
+        message's events."""
         profile = await self._profile(r, accept)
+        digest = hashlib.sha256(repr(profile).encode()).hexdigest()[:16]
+        key = message_key(record.id, f"adapted/{_safe_name(profile.name)}-{digest}.mime")
+        lock, users = self._adapting.get(key, (asyncio.Lock(), 0))
+        self._adapting[key] = (lock, users + 1)
+        try:
+            async with lock:
+                if await self.objects.exists(key):
+                    cached = from_mime(await self.objects.get(key))
+                    return replace(content, parts=cached.parts)
+                adapted = await self._adapted_parts(r, record, content, profile)
+                if adapted is None:
+                    return content
+                await self.objects.put(key, await asyncio.to_thread(
+                    to_mime, replace(content, parts=adapted)))
+                return replace(content, parts=adapted)
+        finally:
+            lock, users = self._adapting[key]
+            if users == 1:
+                del self._adapting[key]
+            else:
+                self._adapting[key] = (lock, users - 1)
+
+    async def _adapted_parts(self, r: RecipientRecord, record: MessageRecord, content: Message,
+                             profile: DeviceProfile) -> list[MessagePart] | None:
+        """The adapted parts with the SMIL rewritten, or None when nothing had to change."""
         parts = [MediaPart(p.content_type, p.data, p.content_id, p.content_location, p.charset)
                  for p in content.parts]
         result = await asyncio.to_thread(plan, parts, profile)
         if not result.report:
-            return content
+            return None
         adapted = [MessagePart(p.content_type, p.data, charset=p.charset,
                                content_id=p.content_id, content_location=p.content_location)
                    for p in result.parts]
@@ -427,7 +463,7 @@ class Engine:
                 pass  # a SMIL we cannot read is passed on as it came
         await self.state.add_event(record.id, "adapted", now=self.clock(), recipient_id=r.id,
                                    detail={"profile": profile.name, "report": result.report})
-        return replace(content, parts=adapted)
+        return adapted
 
     async def notify_response(self, token: str, status: Status | int) -> bool:
         """M-NotifyResp.ind (OMA-MMS-ENC §6.3): Retrieved confirms, Deferred postpones,
