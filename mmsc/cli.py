@@ -5,6 +5,7 @@
     mmsc smsc [--host H] [--port P] [--account ID:PASSWORD ...]
     mmsc serve [--config FILE] [--host H] [--port P] [--no-demo]
     mmsc send --url URL --to NUMBER [--user U --password P] [--from S] [--text T] [--file F]
+    mmsc adapt --profile NAME|FILE INPUT... -o DIR
 
 A malformed input gives one line on stderr with the byte offset and exit status 2.
 """
@@ -107,6 +108,14 @@ def _parser() -> argparse.ArgumentParser:
     send.add_argument("--wait", type=float, default=120.0,
                       help="seconds to wait for the report with --listen")
     send.set_defaults(run=_send_command)
+
+    adapt = commands.add_parser(
+        "adapt", help="preview what a class of phone gets: adapt files as one message's parts")
+    adapt.add_argument("--profile", required=True,
+                       help="a profile name from fixtures/uaprof/ or a UAProf RDF file")
+    adapt.add_argument("inputs", nargs="+", type=Path, help="the parts (type from file name)")
+    adapt.add_argument("-o", "--output", type=Path, required=True, help="folder for the results")
+    adapt.set_defaults(run=_adapt_command)
     return parser
 
 
@@ -335,6 +344,39 @@ def _send_command(args: argparse.Namespace) -> int:
         return 1
     except aiohttp.ClientError as exc:
         raise CliError(f"{args.url}: {exc}") from None
+
+
+# -- adapt -----------------------------------------------------------------------------------
+
+
+def _adapt_command(args: argparse.Namespace) -> int:
+    import mimetypes
+
+    from adaptation.plan import MediaPart, plan
+    from adaptation.uaprof import ProfileError, parse_profile
+
+    from .server import PROFILES
+
+    given = Path(args.profile)
+    source = given if given.suffix or given.exists() else PROFILES / f"{args.profile}.rdf"
+    try:
+        profile = parse_profile(Path(source).read_bytes(), Path(source).stem)
+    except ProfileError as exc:
+        raise CliError(f"{source}: {exc}") from None
+    parts = [MediaPart(mimetypes.guess_type(path.name)[0] or "application/octet-stream",
+                       path.read_bytes(), content_location=path.name,
+                       charset="utf-8" if path.suffix == ".txt" else None)
+             for path in args.inputs]
+    result = plan(parts, profile)
+    args.output.mkdir(parents=True, exist_ok=True)
+    for part in result.parts:
+        name = Path(part.content_location or "part").name
+        (args.output / name).write_bytes(part.data)
+        _emit(f"{name}: {part.content_type}, {len(part.data)} octets")
+    _emit(f"{profile.name}: {result.size} of {profile.max_message_size} octets")
+    for line in result.report or ["nothing had to change"]:
+        _emit(f"  {line}")
+    return 0
 
 
 # -- serve -----------------------------------------------------------------------------------

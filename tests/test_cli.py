@@ -205,3 +205,21 @@ async def test_smsc_command_prints_each_sms_decoded() -> None:
     assert "mmsc MMSC -> +33600000009 push m-notification-ind tid=T42" in push_line
     assert "size=321 url=http://mmsc.test/m/abc" in push_line
     assert 'text "Hé {là}"' in text_line
+
+def test_adapt_previews_a_device_class(tmp_path: Path) -> None:
+    from PIL import Image
+
+    photo = tmp_path / "photo.png"
+    Image.effect_mandelbrot((1200, 900), (-2, -1.2, 1, 1.2), 40).convert("RGB").save(photo)
+    note = tmp_path / "note.txt"
+    note.write_text("Hello", encoding="utf-8")
+    out = mmsc("adapt", "--profile", "basic-2005", str(photo), str(note), "-o",
+               str(tmp_path / "out"))
+    assert out.returncode == 0, out.stderr
+    text = out.stdout.decode()
+    assert "photo.jpg: image/jpeg" in text and "basic-2005:" in text
+    from PIL import Image as Reopen
+    assert max(Reopen.open(tmp_path / "out" / "photo.jpg").size) <= 160
+    assert (tmp_path / "out" / "note.txt").read_text() == "Hello"
+    bad = mmsc("adapt", "--profile", str(note), str(photo), "-o", str(tmp_path / "x"))
+    assert bad.returncode == 2
