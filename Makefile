@@ -26,6 +26,7 @@ bench: $(STAMP)
 	$(PY) bench/store.py
 	$(PY) bench/loop.py
 	$(PY) bench/mm7.py
+	$(PY) bench/adapt.py
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache .hypothesis
