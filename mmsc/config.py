@@ -77,6 +77,12 @@ class RoutingConfig:
 
 
 @dataclass
+class AdaptationConfig:
+    profile_hosts: list[str] = field(default_factory=list)  # empty: never fetch x-wap-profile
+    profile_timeout: float = 3.0
+
+
+@dataclass
 class Mm7Config:
     path: str = "/mm7"
 
@@ -109,6 +115,7 @@ class Config:
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
     routing: RoutingConfig = field(default_factory=RoutingConfig)
     mm7: Mm7Config = field(default_factory=Mm7Config)
+    adaptation: AdaptationConfig = field(default_factory=AdaptationConfig)
     vasps: list[VaspConfig] = field(default_factory=list)
     subscribers: list[SubscriberConfig] = field(default_factory=list)
 
@@ -134,9 +141,9 @@ DEMO_SUBSCRIBERS = [
 
 _SECTIONS = {"http": HttpConfig, "storage": StorageConfig, "state": StateConfig,
              "smsc": SmscConfig, "delivery": DeliveryConfig, "routing": RoutingConfig,
-             "mm7": Mm7Config}
+             "mm7": Mm7Config, "adaptation": AdaptationConfig}
 _DURATIONS = {"default_expiry", "fallback_after", "scheduler_interval", "renotify_backoff",
-              "claim_lease", "report_backoff"}
+              "claim_lease", "report_backoff", "profile_timeout"}
 _UNITS = {"": 1, "s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
 _SIZES = {"": 1, "b": 1, "kb": 1024, "mb": 1024 * 1024}
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from adaptation.profile_fetch import ProfileFetcher
 from adaptation.uaprof import DeviceProfile, ProfileError, parse_profile
 
 from wap_push.smpp_client import SmppClient, SmppConfig
@@ -28,7 +29,7 @@ from mmsc.mm7.server import Mm7
 from mmsc.relay.accept import recover
 from mmsc.relay.engine import Engine, Settings
 from mmsc.state import SqliteStateStore, Subscriber, VaspRecord
-from mmsc.store import FilesystemStore, ObjectStore, S3Store
+from mmsc.store import FilesystemStore, ObjectNotFound, ObjectStore, S3Store
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +110,10 @@ class Server:
             public_url=config.public_url, default_expiry=d.default_expiry,
             renotify_backoff=tuple(d.renotify_backoff), fallback_after=d.fallback_after,
             claim_lease=d.claim_lease, local_prefixes=tuple(config.routing.local_prefixes),
-            report_backoff=tuple(d.report_backoff), profiles=load_profiles(PROFILES)))
+            report_backoff=tuple(d.report_backoff), profiles=load_profiles(PROFILES),
+            profile_fetcher=ProfileFetcher(
+                config.adaptation.profile_hosts, self._cached(objects), objects.put,
+                timeout=config.adaptation.profile_timeout)))
         mm1 = Mm1(self.engine, max_message_size=d.max_message_size,
                   msisdn_header=config.http.msisdn_header,
                   trusted_proxies=config.http.trusted_proxies)
@@ -131,6 +135,16 @@ class Server:
         self._scheduler = asyncio.create_task(self.engine.run(d.scheduler_interval))
         log.info("mmsc serving MM1 at %s/mms (content at %s/m/...), SMSC %s:%s (%s)",
                  self.url, self.engine.settings.public_url, host, port, config.smsc.mode)
+
+    @staticmethod
+    def _cached(objects: ObjectStore):  # type: ignore[no-untyped-def]
+        """A cache read over the object store: the octets, or None when absent."""
+        async def get(key: str) -> bytes | None:
+            try:
+                return await objects.get(key)
+            except ObjectNotFound:
+                return None
+        return get
 
     async def close(self) -> None:
         if self._scheduler is not None:

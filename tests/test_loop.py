@@ -252,3 +252,39 @@ async def test_adapted_copies_are_made_once_per_profile(tmp_path: Path) -> None:
         assert server.engine._adapting == {}
     finally:
         await server.close()
+
+
+async def test_a_handsets_own_profile_url_is_used_when_its_host_is_allowed(
+        tmp_path: Path) -> None:
+    import asyncio as aio
+
+    from test_uaprof import PROFILES, _ProfileServer
+
+    async with _ProfileServer({"/basic.rdf": (PROFILES / "basic-2005.rdf").read_bytes()}) as web:
+        cfg = config(tmp_path)
+        cfg.adaptation.profile_hosts = ["127.0.0.1"]
+        cfg.subscribers = [SubscriberConfig(A), SubscriberConfig("+33699990000",
+                                                                 behaviour="offline")]
+        server = Server(cfg)
+        await server.start()
+        try:
+            big = io.BytesIO()
+            Image.effect_mandelbrot((800, 600), (-2, -1.2, 1, 1.2), 40).convert("RGB") \
+                .save(big, "JPEG")
+            message = Message(Envelope(originator=f"{A}/TYPE=PLMN",
+                                       to=["+33699990000/TYPE=PLMN"]),
+                              [MessagePart("image/jpeg", big.getvalue(), content_id="p")])
+            conf = await server.handsets.handsets[A].send(message, server.handsets.http)
+            (r,) = await server.engine.state.recipients_of(conf.message_id)
+            for _ in range(100):
+                if (await server.engine.state.get_recipient(r.id)).state.value == "notified":
+                    break
+                await aio.sleep(0.02)
+            found = await server.engine.fetch(r.content_token, {
+                "x-wap-profile": f'"{web.url}/basic.rdf"', "Accept": "*/*"})
+            image = Image.open(io.BytesIO(found[2].parts[0].data))
+            assert max(image.size) <= 160 and web.hits == ["/basic.rdf"]
+            cached = await server.engine.objects.list("uaprof/")
+            assert len(cached) == 1
+        finally:
+            await server.close()

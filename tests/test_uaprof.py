@@ -71,3 +71,66 @@ def test_accept_header_fallback_and_the_conservative_default() -> None:
 def test_bad_documents_are_profile_errors(doc: bytes) -> None:
     with pytest.raises(ProfileError):
         parse_profile(doc)
+
+
+class _ProfileServer:
+    """A loopback HTTP server that serves profiles and counts requests."""
+
+    def __init__(self, routes: dict[str, bytes]) -> None:
+        self.routes = routes
+        self.hits: list[str] = []
+        self.url = ""
+
+    async def __aenter__(self) -> "_ProfileServer":
+        from aiohttp import web
+
+        async def handler(request: web.Request) -> web.Response:
+            self.hits.append(request.path)
+            if request.path == "/moved":
+                raise web.HTTPFound("http://127.0.0.1:9/elsewhere.rdf")
+            body = self.routes.get(request.path)
+            return web.Response(body=body) if body is not None else web.Response(status=404)
+
+        app = web.Application()
+        app.add_routes([web.get("/{name:.*}", handler)])
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._runner.cleanup()
+
+
+async def test_profiles_are_fetched_from_allowed_hosts_only_and_cached() -> None:
+    from adaptation.profile_fetch import ProfileFetcher, profile_url
+
+    cache: dict[str, bytes] = {}
+
+    async def get(key: str) -> bytes | None:
+        return cache.get(key)
+
+    async def put(key: str, data: bytes) -> None:
+        cache[key] = data
+
+    feature = (PROFILES / "feature-2007.rdf").read_bytes()
+    async with _ProfileServer({"/p.rdf": feature, "/huge.rdf": b"<r>" * 300_000}) as server:
+        fetcher = ProfileFetcher(["127.0.0.1"], get, put, timeout=2, max_size=100_000)
+        header = f'"{server.url}/p.rdf"'
+        assert profile_url(header) == f"{server.url}/p.rdf"
+        first = await fetcher.profile(header)
+        again = await fetcher.profile(header)
+        assert first == again and first.max_message_size == 102400
+        assert server.hits == ["/p.rdf"]  # the second came from the cache
+        diff = ('<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" '
+                'xmlns:p="x"><p:MmsMaxMessageSize>51200</p:MmsMaxMessageSize></rdf:RDF>')
+        assert (await fetcher.profile(header, diff)).max_message_size == 51200
+        for refused in (f"{server.url}/huge.rdf", f"{server.url}/missing.rdf",
+                        f"{server.url}/moved", "file:///etc/passwd", "ftp://127.0.0.1/p.rdf"):
+            assert await fetcher.profile(refused) is None
+        closed = ProfileFetcher([], get, put)  # the default: no host allowed
+        hits = len(server.hits)
+        assert await closed.profile(f"{server.url}/p.rdf") is None
+        assert len(server.hits) == hits and "/elsewhere.rdf" not in server.hits
+        assert not any(k.endswith(".rdf") and len(v) > 100_000 for k, v in cache.items())

@@ -187,7 +187,7 @@ class Mm1:
     async def retrieve(self, request: web.Request) -> web.Response:
         token = request.match_info["token"]
         try:
-            found = await self.engine.fetch(token, request.headers.get("Accept"))
+            found = await self.engine.fetch(token, request.headers)
         except (ObjectStoreError, StateError, OSError) as exc:
             log.error("retrieval of %s failed: %s", token, exc)
             return retrieve_error(RetrieveStatus.ERROR_TRANSIENT_FAILURE, "try again later")

@@ -18,13 +18,14 @@ import hashlib
 import logging
 import secrets
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 from urllib.parse import unquote
 
 from mmsc.ids import new_token
 from adaptation.plan import MediaPart, plan
+from adaptation.profile_fetch import ProfileFetcher
 from adaptation.uaprof import DeviceProfile, from_accept_header
 from mmsc.message import Message, MessagePart
 from mmsc.smil import SmilError, rewrite_references
@@ -72,6 +73,7 @@ class Settings:
     local_prefixes: Sequence[str] = ()  # empty: every number is served here
     report_backoff: Sequence[float] = (10.0, 60.0, 300.0, 1800.0, 3600.0)  # then given up
     profiles: dict[str, DeviceProfile] = field(default_factory=dict)  # by subscriber profile
+    profile_fetcher: ProfileFetcher | None = None  # for x-wap-profile URLs
     claim_batch: int = 50
     claim_lease: float = 120.0
     node: str = field(default_factory=lambda: f"node-{secrets.token_hex(4)}")
@@ -383,12 +385,13 @@ class Engine:
 
     # -- what handsets say over MM1 --------------------------------------------------------------
 
-    async def fetch(self, token: str, accept: str | None = None,
+    async def fetch(self, token: str, headers: Mapping[str, str] | None = None,
                     ) -> tuple[RecipientRecord, MessageRecord, Message] | None:
         """``GET /m/<token>``: the recipient and its message adapted for the device, or None
         when the token is unknown, the message expired, or the recipient may no longer
-        fetch. The device is the subscriber's configured profile, else what its ``accept``
-        header says, else the conservative class (see :mod:`adaptation.uaprof`)."""
+        fetch. The device is what the request's ``x-wap-profile`` names (from an allowed
+        host), else the subscriber's configured profile, else what its ``Accept`` header
+        says, else the conservative class (see :mod:`adaptation.uaprof`)."""
         r = await self.state.recipient_by_token(content_token=token_from_path(token))
         if r is None or r.state not in _FETCHABLE:
             return None
@@ -396,7 +399,7 @@ class Engine:
         if message is None or self.clock() >= self.expiry(message):
             return None
         content = await self._adapt(r, message, from_mime(
-            await self.objects.get(message.object_key)), accept)
+            await self.objects.get(message.object_key)), headers or {})
         if r.state in _WAITING:
             wait = self._backoff(max(r.attempts, 1))
             await self._move(r, S.RETRIEVED, kind="fetched", expected=_WAITING,
@@ -406,21 +409,27 @@ class Engine:
                                        recipient_id=r.id)
         return r, message, content
 
-    async def _profile(self, r: RecipientRecord, accept: str | None) -> DeviceProfile:
+    async def _profile(self, r: RecipientRecord, headers: Mapping[str, str]) -> DeviceProfile:
+        fetcher = self.settings.profile_fetcher
+        if fetcher is not None:
+            fetched = await fetcher.profile(headers.get("x-wap-profile"),
+                                            headers.get("x-wap-profile-diff"))
+            if fetched is not None:
+                return fetched
         number = notices.plmn_number(r.address)
         subscriber = await self.state.get_subscriber(number) if number else None
         if subscriber is not None and subscriber.device_profile in self.settings.profiles:
             return self.settings.profiles[subscriber.device_profile]
-        return from_accept_header(accept or "")
+        return from_accept_header(headers.get("Accept") or "")
 
     async def _adapt(self, r: RecipientRecord, record: MessageRecord, content: Message,
-                     accept: str | None) -> Message:
+                     headers: Mapping[str, str]) -> Message:
         """The content as the recipient's device can take it. Made once per device profile
         and message (adaptation/plan.py, in a worker thread), kept in the object store at
         ``messages/<id>/adapted/<profile-key>.mime`` and reused; concurrent first fetches
         for the same profile wait for one adaptation. What was changed goes into the
         message's events."""
-        profile = await self._profile(r, accept)
+        profile = await self._profile(r, headers)
         digest = hashlib.sha256(repr(profile).encode()).hexdigest()[:16]
         key = message_key(record.id, f"adapted/{_safe_name(profile.name)}-{digest}.mime")
         lock, users = self._adapting.get(key, (asyncio.Lock(), 0))
