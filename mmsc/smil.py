@@ -1,17 +1,26 @@
 """The SMIL presentation of an MM: safe parsing, a typed form, generation, rewriting, checks.
 
-The MMS SMIL profile (OMA-MMS-CONF §8 "MMS SMIL"; 3GPP TS 26.246 for the richer 3GPP profile):
-``<smil><head><layout>`` with a ``root-layout`` and ``region`` elements, then a ``<body>`` of
-``<par>`` slides, each with at most one image or video, one text and one audio. Handsets vary
-(namespaces, clock-value forms, a missing head, ``<ref>`` for anything): reading is lenient,
-writing is plain MMS SMIL without a namespace, which every MMS client reads.
+MMS SMIL is the small subset of SMIL 2.0 that OMA-MMS-CONF (section "MMS SMIL") defines, with
+3GPP TS 26.246 as the richer 3GPP profile: a ``<head><layout>`` with one ``root-layout`` and
+``region`` elements (SMIL 2.0 §5, BasicLayout), then a ``<body>`` of ``<par>`` slides, each
+with at most one image or video, one text and one audio (SMIL 2.0 §7, media objects).
+
+Reading is lenient, because handsets vary: with or without the SMIL 2.0 namespace, any clock
+value form, a missing head or layout, ``<ref>`` for anything, media outside a ``par``, a BOM
+or an XML declaration naming another encoding. Writing is plain MMS SMIL in UTF-8 without a
+namespace or XML declaration: what the OMA-MMS-CONF examples show and every MMS client reads.
+
+Dimensions (``width``, ``left``, ...) stay text as written (``176``, ``100%``, ``320px``):
+SMIL allows pixels and percentages, and the presentation keeps what the author wrote.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from itertools import islice
 from typing import Protocol
 from urllib.parse import unquote
 
@@ -19,29 +28,40 @@ from lxml import etree
 
 from mmsc import xmlsafe
 
-#: Refuse SMIL larger than this (a presentation is a few KB; MMS messages are capped anyway).
+#: Refuse SMIL larger than this: a presentation is a few kilobytes.
 MAX_SMIL = 256 * 1024
-#: Media elements of SMIL 2.0 §7 (Media Object Modules) that MMS handsets use.
+#: The media object elements of SMIL 2.0 §7.3 (BasicMedia).
 MEDIA_KINDS = ("img", "video", "text", "audio", "ref", "animation", "textstream")
-#: The slide length written when nothing says otherwise (OMA-MMS-CONF recommends explicit
-#: durations; 5 s is what common clients use).
+#: The slide length of a default presentation: OMA-MMS-CONF asks for explicit slide
+#: durations, and 5 s is what common clients write.
 DEFAULT_DURATION_MS = 5000
 
 
 class SmilError(ValueError):
-    """The document is not a SMIL presentation mmsc will read (or is unsafe)."""
+    """The document is not a SMIL presentation mmsc will read (or is unsafe), or a
+    presentation cannot be written."""
 
 
 class PartLike(Protocol):
     """What SMIL needs of a message part (``mmsc.message.MessagePart`` is one)."""
 
-    content_type: str
-    content_id: str | None  # without angle brackets
-    content_location: str | None
+    @property
+    def content_type(self) -> str:
+        """The media type (``image/jpeg``), in any case."""
+
+    @property
+    def content_id(self) -> str | None:
+        """The Content-ID without its angle brackets (RFC 2392)."""
+
+    @property
+    def content_location(self) -> str | None:
+        """The Content-Location (RFC 2557 §4.2)."""
 
 
 @dataclass(frozen=True)
 class RootLayout:
+    """The ``root-layout`` (SMIL 2.0 §5.3.1): the size of the whole presentation."""
+
     width: str | None = None
     height: str | None = None
     background_color: str | None = None
@@ -49,7 +69,7 @@ class RootLayout:
 
 @dataclass(frozen=True)
 class Region:
-    """A ``region`` (SMIL 2.0 BasicLayout); sizes kept as written (``176``, ``100%``)."""
+    """A ``region`` (SMIL 2.0 §5.3.1): where media that name its ``id`` are shown."""
 
     id: str
     left: str | None = None
@@ -61,7 +81,8 @@ class Region:
 
 @dataclass(frozen=True)
 class MediaRef:
-    """One media element of a slide: its kind (element name), ``src`` and timing."""
+    """One media object of a slide (SMIL 2.0 §7.3): its element name as ``kind``, its
+    ``src`` as written, and its timing relative to the slide (SMIL 2.0 §10)."""
 
     kind: str
     src: str
@@ -73,128 +94,239 @@ class MediaRef:
 
 @dataclass(frozen=True)
 class Slide:
-    """A ``par``: shown for ``duration_ms`` (None: indefinite or unspecified)."""
+    """A ``par`` (SMIL 2.0 §10.2): its media shown together for ``duration_ms`` (None:
+    indefinite or unspecified). Any sequence of media is kept as a tuple."""
 
     duration_ms: int | None
     media: tuple[MediaRef, ...] = ()
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "media", tuple(self.media))
+
 
 @dataclass(frozen=True)
 class Presentation:
+    """A whole presentation; sequences are kept as tuples, so a presentation built from
+    lists equals the one read back."""
+
     root_layout: RootLayout | None = None
     regions: tuple[Region, ...] = ()
-    slides: tuple[Slide, ...] = field(default_factory=tuple)
+    slides: tuple[Slide, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "regions", tuple(self.regions))
+        object.__setattr__(self, "slides", tuple(self.slides))
 
 
-# -- clock values (SMIL 2.0 §10.3.1 "Clock values") ------------------------------------------------
+# -- clock values ----------------------------------------------------------------------------------
 
-_TIMECOUNT = re.compile(r"(\d+(?:\.\d+)?)(h|min|s|ms)?")
-_CLOCK = re.compile(r"(?:(\d+):)?(\d{1,2}):(\d{2}(?:\.\d+)?)")
-_UNITS = {"h": 3_600_000, "min": 60_000, "s": 1000, "ms": 1, None: 1000}
+#: Clock values read and written have at most 15 integer digits (over 30,000 years in ms):
+#: the bound keeps absurd values from costing time or memory.
+_MAX_MS = 10**15
+_TIMECOUNT = re.compile(r"(\d{1,15}(?:\.\d+)?)\s*(h|min|s|ms)?", re.IGNORECASE)
+_CLOCK = re.compile(r"(?:(\d{1,15}):)?(\d{1,2}):(\d{1,2}(?:\.\d+)?)")
+_UNIT_MS = {"h": 3_600_000, "min": 60_000, "s": 1000, "ms": 1}
 
 
 def parse_clock(value: str | None) -> int | None:
-    """Milliseconds of a clock value: ``5000ms``, ``5s``, ``5`` (seconds), ``0.5min``,
-    ``00:00:05``, ``00:05.5``. ``indefinite``, ``media`` and what cannot be read give None."""
+    """Milliseconds of a SMIL 2.0 clock value (§10.3.1): a timecount with an optional
+    metric (``5000ms``, ``5s``, ``0.5min``, ``1h``; no metric means seconds, so ``5`` is
+    5 s) or a full or partial clock value (``00:00:05``, ``01:02:03.5``, ``02:30``).
+    Leniently, a space before the metric and any case are accepted (``5000 ms``, ``5S``).
+    ``indefinite``, ``media``, event values, signed or absurdly long values give None."""
     if value is None:
         return None
     text = value.strip()
-    match = _TIMECOUNT.fullmatch(text)
-    if match:
-        return round(float(match.group(1)) * _UNITS[match.group(2)])
-    match = _CLOCK.fullmatch(text)
-    if match:
-        hours, minutes, seconds = match.groups()
-        return round(((int(hours or 0) * 60 + int(minutes)) * 60 + float(seconds)) * 1000)
-    return None
+    count = _TIMECOUNT.fullmatch(text)
+    if count:
+        ms = Decimal(count.group(1)) * _UNIT_MS[(count.group(2) or "s").lower()]
+    else:
+        clock = _CLOCK.fullmatch(text)
+        if clock is None:
+            return None
+        hours, minutes, seconds = clock.group(1) or "0", clock.group(2), Decimal(clock.group(3))
+        if int(minutes) > 59 or seconds >= 60:
+            return None
+        ms = ((int(hours) * 60 + int(minutes)) * 60 + seconds) * 1000
+    return int(ms.to_integral_value(ROUND_HALF_UP))
+
+
+def _clock_text(ms: int | None) -> str | None:
+    if ms is None:
+        return None
+    if not 0 <= ms < _MAX_MS:
+        raise SmilError(f"a time of {ms} ms cannot be written")
+    return f"{ms}ms"
 
 
 # -- safe parsing ----------------------------------------------------------------------------------
 
-def _root(data: bytes | str, max_size: int, keep_everything: bool = False) -> etree._Element:
-    raw = data.encode("utf-8") if isinstance(data, str) else bytes(data)
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raw = raw.decode("utf-16").encode("utf-8")
-        raw = re.sub(rb"^(<\?xml[^>]*?)\s+encoding=[\"'][^\"']*[\"']", rb"\1", raw)
+_XML_DECLARATION = re.compile(r"\A\s*<\?xml\s[^>]*\?>")
+
+
+def _parse(data: bytes | str, max_size: int, keep_everything: bool = False) -> etree._Element:
+    """The ``smil`` root of ``data`` read with :mod:`mmsc.xmlsafe` (no DTD loading, no entity
+    expansion, no network, no huge trees, a size cap, and any document whose DTD declares
+    an entity refused, whatever its encoding)."""
     if isinstance(data, str):
-        raw = re.sub(rb"^\s*<\?xml[^>]*\?>", b"", raw)  # the text is already decoded
+        # Already decoded: a declaration naming another encoding would now be a lie.
+        text = _XML_DECLARATION.sub("", data.lstrip("\ufeff"), count=1)
+        try:
+            raw = text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise SmilError("SMIL text holds characters that are not Unicode scalars") from None
+    else:
+        raw = bytes(data)
     try:
         root = xmlsafe.parse(raw, max_size=max_size, what="SMIL", keep_everything=keep_everything)
     except xmlsafe.XmlError as exc:
         raise SmilError(str(exc)) from None
-    if _local(root) != "smil":
-        raise SmilError("the root element is not <smil>")
+    if xmlsafe.local_name(root).lower() != "smil":
+        raise SmilError(f"the root element is <{xmlsafe.local_name(root)}>, not <smil>")
     return root
 
 
-def _local(element: etree._Element) -> str:
+def _name(element: etree._Element, namespace: str | None) -> str:
+    """The lower-case local name of an element in the document's SMIL namespace (the one
+    of its root, or none); "" for elements of other namespaces, which are extensions."""
+    if etree.QName(element).namespace != namespace:
+        return ""
     return xmlsafe.local_name(element).lower()
 
 
-def _children(element: etree._Element, name: str) -> list[etree._Element]:
-    return [child for child in element.iter() if _local(child) == name]
+def _children(element: etree._Element, namespace: str | None) -> Iterator[etree._Element]:
+    """The child elements, with each ``switch`` replaced by its first child: SMIL 2.0 §4.3
+    (BasicContentControl) plays the first acceptable one, and MMS carries no test
+    attributes worth evaluating."""
+    for child in element.iterchildren(etree.Element):
+        if _name(child, namespace) == "switch":
+            yield from islice(_children(child, namespace), 1)
+        else:
+            yield child
 
 
 def parse_smil(data: bytes | str, *, max_size: int = MAX_SMIL) -> Presentation:
-    """The presentation of a SMIL document; SmilError when it is not one or is unsafe."""
-    root = _root(data, max_size)
-    layout = next(iter(_children(root, "root-layout")), None)
-    root_layout = None if layout is None else RootLayout(
-        layout.get("width"), layout.get("height"), layout.get("background-color"))
-    regions = tuple(Region(r.get("id", ""), r.get("left"), r.get("top"), r.get("width"),
-                           r.get("height"), r.get("fit")) for r in _children(root, "region"))
-    body = next(iter(_children(root, "body")), root)
-    pars = _children(body, "par") or [body]
-    return Presentation(root_layout, regions, tuple(_slide(par) for par in pars))
+    """The presentation of a SMIL document; SmilError when it is not one or is unsafe.
 
-
-def _slide(par: etree._Element) -> Slide:
-    media = []
-    durations = []
-    for element in par.iter():
-        kind = _local(element)
-        if kind not in MEDIA_KINDS or element.get("src") is None:
+    The layout is the first ``root-layout`` and every ``region`` with an ``id`` outside the
+    body. Each ``par`` is a slide holding every media element inside it; ``seq`` and
+    ``excl`` contribute their own slides in order; consecutive media outside any ``par``
+    (not MMS SMIL, but seen from gateways) make one slide. Media without ``src`` and
+    unknown elements are ignored."""
+    root = _parse(data, max_size)
+    namespace = etree.QName(root).namespace
+    root_layout = None
+    regions = []
+    body = None
+    for child in _children(root, namespace):
+        if _name(child, namespace) == "body":
+            body = child if body is None else body
             continue
-        media.append(MediaRef(kind, element.get("src", "").strip(), element.get("region"),
-                              parse_clock(element.get("begin")), parse_clock(element.get("end")),
-                              element.get("alt")))
-        durations.append(parse_clock(element.get("dur")))
-    duration = parse_clock(par.get("dur")) if _local(par) == "par" else None
-    if duration is None and any(d is not None for d in durations):
-        duration = max(d for d in durations if d is not None)
+        for element in child.iter(etree.Element):
+            name = _name(element, namespace)
+            if name == "root-layout" and root_layout is None:
+                root_layout = RootLayout(element.get("width"), element.get("height"),
+                                         element.get("background-color"))
+            elif name == "region" and (region_id := element.get("id")) is not None:
+                regions.append(Region(region_id, element.get("left"), element.get("top"),
+                                      element.get("width"), element.get("height"),
+                                      element.get("fit")))
+    slides = _sequence(_children(root if body is None else body, namespace), namespace)
+    return Presentation(root_layout, tuple(regions), tuple(slides))
+
+
+def _sequence(elements: Iterable[etree._Element], namespace: str | None) -> list[Slide]:
+    """The slides of a time container's children, in order."""
+    slides: list[Slide] = []
+    loose: list[etree._Element] = []
+    for element in elements:
+        name = _name(element, namespace)
+        if name in MEDIA_KINDS:
+            loose.append(element)
+            continue
+        if name not in ("par", "seq", "excl"):
+            continue
+        if loose:
+            slides.append(_slide(loose, None))
+            loose = []
+        if name == "par":
+            slides.append(_slide(_media(element, namespace), element.get("dur")))
+        else:
+            slides.extend(_sequence(_children(element, namespace), namespace))
+    if loose:
+        slides.append(_slide(loose, None))
+    return slides
+
+
+def _media(element: etree._Element, namespace: str | None) -> list[etree._Element]:
+    """The media elements inside a ``par``, in document order, whatever wraps them."""
+    found = []
+    for child in _children(element, namespace):
+        if _name(child, namespace) in MEDIA_KINDS:
+            found.append(child)
+        else:
+            found.extend(_media(child, namespace))
+    return found
+
+
+def _slide(elements: list[etree._Element], dur: str | None) -> Slide:
+    """A slide of media elements. Its duration is the ``par``'s ``dur``; when that is
+    missing or unreadable (not ``indefinite``), the implicit duration of a ``par``, the
+    latest end of its children (SMIL 2.0 §10.3.3), counting the media that give a ``dur``
+    (their ``begin`` plus their ``dur``)."""
+    media = []
+    ends = []
+    for element in elements:
+        src = element.get("src")
+        if src is None:
+            continue
+        begin = parse_clock(element.get("begin"))
+        media.append(MediaRef(xmlsafe.local_name(element).lower(), src, element.get("region"),
+                              begin, parse_clock(element.get("end")), element.get("alt")))
+        length = parse_clock(element.get("dur"))
+        if length is not None:
+            ends.append((begin or 0) + length)
+    duration = parse_clock(dur)
+    if duration is None and (dur or "").strip() != "indefinite" and ends:
+        duration = max(ends)
     return Slide(duration, tuple(media))
 
 
 # -- writing ---------------------------------------------------------------------------------------
 
-def _ms(value: int) -> str:
-    return f"{value}ms"
-
-
 def build_smil(presentation: Presentation) -> bytes:
-    """A plain MMS SMIL document (UTF-8, no namespace, durations in ``ms``)."""
+    """A plain MMS SMIL document: UTF-8 without an XML declaration (the XML default, so
+    none is needed), no namespace (the OMA-MMS-CONF examples have none, and handsets that
+    match element names literally read it), times in ``ms``. SmilError for a value XML
+    cannot carry, a media kind that is not a SMIL media element, or a negative time."""
     smil = etree.Element("smil")
-    head = etree.SubElement(smil, "head")
-    layout = etree.SubElement(head, "layout")
-    if presentation.root_layout is not None:
-        root = presentation.root_layout
-        _attrs(etree.SubElement(layout, "root-layout"), width=root.width, height=root.height,
-               **{"background-color": root.background_color})
-    for region in presentation.regions:
-        _attrs(etree.SubElement(layout, "region"), id=region.id, left=region.left,
-               top=region.top, width=region.width, height=region.height, fit=region.fit)
+    layout = etree.SubElement(etree.SubElement(smil, "head"), "layout")
     body = etree.SubElement(smil, "body")
-    for slide in presentation.slides:
-        par = etree.SubElement(body, "par")
-        _attrs(par, dur=None if slide.duration_ms is None else _ms(slide.duration_ms))
-        for media in slide.media:
-            _attrs(etree.SubElement(par, media.kind), src=media.src, region=media.region,
-                   begin=None if media.begin_ms is None else _ms(media.begin_ms),
-                   end=None if media.end_ms is None else _ms(media.end_ms), alt=media.alt)
-    return etree.tostring(smil, encoding="utf-8", xml_declaration=False, pretty_print=True)
+    try:
+        if presentation.root_layout is not None:
+            root = presentation.root_layout
+            _set(etree.SubElement(layout, "root-layout"), width=root.width, height=root.height,
+                 **{"background-color": root.background_color})
+        for region in presentation.regions:
+            _set(etree.SubElement(layout, "region"), id=region.id, left=region.left,
+                 top=region.top, width=region.width, height=region.height, fit=region.fit)
+        for slide in presentation.slides:
+            par = etree.SubElement(body, "par")
+            _set(par, dur=_clock_text(slide.duration_ms))
+            for media in slide.media:
+                if media.kind not in MEDIA_KINDS:
+                    raise SmilError(f"<{media.kind}> is not a SMIL media element")
+                _set(etree.SubElement(par, media.kind), src=media.src, region=media.region,
+                     begin=_clock_text(media.begin_ms), end=_clock_text(media.end_ms),
+                     alt=media.alt)
+    except SmilError:
+        raise
+    except ValueError as exc:  # lxml refuses text XML 1.0 cannot hold
+        raise SmilError(f"the presentation cannot be written as XML: {exc}") from None
+    return etree.tostring(smil, encoding="utf-8", pretty_print=True)
 
 
-def _attrs(element: etree._Element, **values: str | None) -> None:
+def _set(element: etree._Element, **values: str | None) -> None:
     for name, value in values.items():
         if value is not None:
             element.set(name, value)
@@ -202,107 +334,169 @@ def _attrs(element: etree._Element, **values: str | None) -> None:
 
 # -- a default presentation ------------------------------------------------------------------------
 
-_NOT_SHOWN = {"text/x-vcard", "text/vcard", "text/x-vcalendar", "text/calendar",
-              "text/directory"}
-DEFAULT_LAYOUT = RootLayout("176", "208")
-DEFAULT_REGIONS = (Region("Image", "0", "0", "100%", "80%", "meet"),
-                   Region("Text", "0", "80%", "100%", "20%", "scroll"))
+#: The default layout: a QCIF-class portrait screen in pixels (some clients size their
+#: canvas from the root-layout and need pixels there), regions in percent of it (SMIL 2.0
+#: §5.3.1) so that clients which scale to their own screen keep the proportions.
+DEFAULT_ROOT_LAYOUT = RootLayout("176", "208")
+DEFAULT_REGIONS = (Region("Image", "0", "0", "100%", "70%", "meet"),
+                   Region("Text", "0", "70%", "100%", "30%", "scroll"))
+_DEFAULT_REGION = {"visual": "Image", "text": "Text"}
 
 
 def reference_of(part: PartLike) -> str:
-    """How SMIL refers to a part: ``cid:`` and its Content-ID, else its Content-Location."""
-    if part.content_id:
-        return f"cid:{part.content_id}"
+    """How SMIL refers to a part: ``cid:`` and its Content-ID (RFC 2392) as it is, else its
+    Content-Location as it is; not percent-encoded, because handsets (AOSP among them)
+    compare the src with the header literally. SmilError when the part has neither."""
+    content_id = _cid(part)
+    if content_id:
+        return f"cid:{content_id}"
     if part.content_location:
         return part.content_location
     raise SmilError(f"a {part.content_type} part has neither Content-ID nor Content-Location")
 
 
+def _role(part: PartLike) -> str | None:
+    """The SMIL element that presents a part, or None when MMS SMIL has none for it: images,
+    video and audio, and text/plain (the text class of OMA-MMS-CONF); vCard, vCalendar,
+    other text and application/* are attachments, not slides."""
+    media = part.content_type.split(";")[0].strip().lower()
+    major = media.split("/")[0]
+    if major == "image":
+        return "img"
+    if major in ("video", "audio"):
+        return major
+    return "text" if media == "text/plain" else None
+
+
+def _slot(kind: str) -> str:
+    """What a media element occupies on a slide: the visual, the text or the audio."""
+    return kind if kind in ("text", "audio") else "visual"
+
+
 def default_presentation(parts: Sequence[PartLike],
                          duration_ms: int = DEFAULT_DURATION_MS) -> Presentation:
-    """A presentation for a message that has none: one slide per image or video with the
-    text and audio that follow it; text before any visual part gets its own slide; parts
-    no SMIL player shows (vCard, calendar, application/*) are left out."""
+    """A presentation for a message that has none, in part order: each image or video
+    starts a slide; text and audio join the current slide while it has no text (or
+    audio) yet, else start their own, so text before any image gets its own slide and
+    each slide keeps the MMS SMIL limit of one visual, one text and one audio.
+    Parts with no SMIL role are left out; SmilError when a presented part has no
+    Content-ID or Content-Location to refer to (the caller gives every part one)."""
     slides: list[list[MediaRef]] = []
-    current: list[MediaRef] | None = None
     for part in parts:
-        media = part.content_type.lower()
-        major = media.split("/")[0]
-        if media == "application/smil" or media in _NOT_SHOWN or major not in (
-                "image", "video", "text", "audio"):
+        role = _role(part)
+        if role is None:
             continue
-        if major in ("image", "video"):
-            current = [MediaRef("img" if major == "image" else "video", reference_of(part),
-                                "Image")]
-            slides.append(current)
-            continue
-        if current is None or any(m.kind == ("text" if major == "text" else "audio")
-                                  for m in current):
-            current = []
-            slides.append(current)
-        current.append(MediaRef(major, reference_of(part), "Text" if major == "text" else None))
-    return Presentation(DEFAULT_LAYOUT, DEFAULT_REGIONS,
+        slot = _slot(role)
+        if slot == "visual" or not slides or any(_slot(m.kind) == slot for m in slides[-1]):
+            slides.append([])
+        slides[-1].append(MediaRef(role, reference_of(part), _DEFAULT_REGION.get(slot)))
+    return Presentation(DEFAULT_ROOT_LAYOUT, DEFAULT_REGIONS,
                         tuple(Slide(duration_ms, tuple(media)) for media in slides))
 
 
 # -- references ------------------------------------------------------------------------------------
 
 def normalize_reference(src: str) -> str:
-    """A reference for comparison: ``cid:`` scheme in lower case, percent-escapes decoded,
-    angle brackets dropped (RFC 2392 §2; handsets write ``cid:<x>`` and ``CID:x%40y``)."""
-    text = src.strip()
+    """A reference for comparison (RFC 2392 §2): surrounding space and angle brackets
+    dropped, the ``cid:`` scheme in lower case (URL schemes are case-insensitive, RFC 3986
+    §3.1), percent-escapes decoded, and the angle brackets of a Content-ID written inside
+    the URL dropped (handsets write ``cid:<x>`` and ``CID:%3Cx%3E``)."""
+    text = src.strip().strip("<>")
     if text[:4].lower() == "cid:":
         return "cid:" + unquote(text[4:]).strip().strip("<>")
-    return unquote(text).strip("<>")
+    return unquote(text).strip()
+
+
+def _cid(part: PartLike) -> str | None:
+    return (part.content_id or "").strip().strip("<>") or None
+
+
+def _last_segment(decoded: str) -> str:
+    """The last path segment of a percent-decoded location, in either slash, ignoring case."""
+    return decoded.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1].casefold()
 
 
 def resolve(src: str, parts: Sequence[PartLike]) -> PartLike | None:
-    """The part a SMIL ``src`` refers to (RFC 2557 §8 and RFC 2392), trying in turn:
-    ``cid:`` against Content-IDs; the Content-Location exactly, then ignoring case, then
-    percent-decoded; the last path segment (``./image.jpg``, full paths); and a bare src
-    equal to a Content-ID (a common handset bug)."""
+    """The part a SMIL ``src`` refers to, or None.
+
+    ``cid:X`` names the part whose Content-ID is X (RFC 2392 §2; RFC 2557 §8.1): percent-
+    decoded, angle brackets dropped, compared case-sensitively, the first such part.
+    Any other src is a URI matched against Content-Locations (RFC 2557 §8.2), trying in
+    turn: the same text (the first such part); then, each needing exactly one part to
+    match, the same text ignoring case; the same once both are percent-decoded; a bare
+    src equal to a Content-ID (handsets forget ``cid:``); the same last path segment
+    (``./image.jpg``, ``C:\\Photos\\image.jpg``). A src that several parts match equally
+    loosely resolves to none: guessing would show the wrong picture."""
     ref = normalize_reference(src)
     if ref.startswith("cid:"):
-        cid = ref[4:]
-        return next((p for p in parts if p.content_id == cid), None)
-    located = [p for p in parts if p.content_location]
-    for test in (lambda loc: loc == src.strip(),
-                 lambda loc: loc.lower() == src.strip().lower(),
-                 lambda loc: unquote(loc).lower() == ref.lower(),
-                 lambda loc: _last_segment(loc) == _last_segment(ref)):
-        found = next((p for p in located if test(p.content_location or "")), None)
-        if found is not None:
-            return found
-    return next((p for p in parts if p.content_id and p.content_id == ref), None)
+        return next((p for p in parts if _cid(p) == ref[4:]), None)
+    if not ref:
+        return None
+    for found in _candidates(src.strip(), ref, parts):
+        if found:
+            return found[0] if len(found) == 1 else None
+    return None
 
 
-def _last_segment(location: str) -> str:
-    return unquote(location).replace("\\", "/").rstrip("/").rsplit("/", 1)[-1].lower()
+def _candidates(text: str, ref: str, parts: Sequence[PartLike]) -> Iterator[list[PartLike]]:
+    """The parts a src that is not a ``cid:`` URL matches, rule by rule as :func:`resolve`
+    tries them, loosest last; only the first of several exact matches."""
+    located = [(p, location) for p in parts if (location := p.content_location)]
+    yield [p for p, location in located if location == text][:1]
+    yield [p for p, location in located if location.casefold() == text.casefold()]
+    yield [p for p, location in located if unquote(location).strip().casefold() == ref.casefold()]
+    yield [p for p in parts if _cid(p) == ref]
+    segment = _last_segment(ref)
+    yield [p for p, location in located
+           if segment and _last_segment(unquote(location)) == segment]
 
 
 def unresolved_references(presentation: Presentation, parts: Sequence[PartLike]) -> list[str]:
-    """Every ``src`` of the presentation that names no part, in document order."""
-    return [media.src for slide in presentation.slides for media in slide.media
-            if resolve(media.src, parts) is None]
+    """Every ``src`` of the presentation that :func:`resolve` cannot find among ``parts``,
+    once each, in document order."""
+    broken = [media.src for slide in presentation.slides for media in slide.media
+              if resolve(media.src, parts) is None]
+    return list(dict.fromkeys(broken))
 
 
-def rewrite_references(data: bytes | str, renames: Mapping[str, str | None], *,
+def rewrite_references(data: bytes, renames: Mapping[str, str | None], *,
                        max_size: int = MAX_SMIL) -> bytes:
-    """The SMIL document with references changed after adaptation renamed, replaced or
-    dropped parts: ``renames`` maps an old reference to a new one, or to None to remove
-    that media element. References compare normalised (:func:`normalize_reference`);
-    everything else in the document stays as it was."""
+    """The SMIL document with its references changed after adaptation renamed, replaced or
+    dropped parts. ``renames`` maps an old reference to its new one, or to None to remove
+    the elements that refer to it; a ``src`` matches when it is the same once both are
+    normalised (:func:`normalize_reference`). Everything else stays as written: other
+    attributes, unknown elements, comments, the doctype, order and layout; the encoding
+    becomes UTF-8 (the declaration, when there was one, says so). A document with no
+    matching reference is returned unchanged. SmilError when the document is not SMIL
+    that :func:`parse_smil` would read."""
     table = {normalize_reference(old): new for old, new in renames.items()}
-    root = _root(data, max_size, keep_everything=True)
-    for element in list(root.iter()):
-        src = element.get("src") if _local(element) in MEDIA_KINDS else None
+    root = _parse(data, max_size, keep_everything=True)
+    changed = False
+    for element in list(root.iter(etree.Element)):
+        src = element.get("src")
         if src is None or normalize_reference(src) not in table:
             continue
         new = table[normalize_reference(src)]
-        if new is None:
-            parent = element.getparent()
-            if parent is not None:
-                parent.remove(element)
-        else:
+        parent = element.getparent()
+        if new is not None:
             element.set("src", new)
-    return etree.tostring(root, encoding="utf-8")
+        elif parent is not None:
+            _remove(parent, element)
+        else:
+            continue
+        changed = True
+    if not changed:
+        return data
+    declared = data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<?xml")
+    return etree.tostring(root.getroottree(), encoding="UTF-8", xml_declaration=declared)
+
+
+def _remove(parent: etree._Element, element: etree._Element) -> None:
+    """Remove ``element``; the space after it takes the place of the space before it, so
+    the indentation stays as written."""
+    previous = element.getprevious()
+    if previous is not None:
+        previous.tail = element.tail
+    else:
+        parent.text = element.tail
+    parent.remove(element)
