@@ -36,6 +36,9 @@ def parse(raw: bytes, *, max_size: int, what: str = "XML",
         raise XmlError(f"{what} is not well-formed XML: {exc}") from None
     if root is None:
         raise XmlError(f"{what} is empty")
+    dtd = root.getroottree().docinfo.internalDTD  # the byte check above misses UTF-16/32
+    if dtd is not None and next(dtd.iterentities(), None) is not None:
+        raise XmlError(f"{what} that declares entities is refused (entity expansion attacks)")
     return root
 
 

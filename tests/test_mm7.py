@@ -505,3 +505,12 @@ async def test_a_handset_message_to_a_short_code_goes_to_the_vasp(tmp_path: Path
             assert a.reports[0].status.label == "Retrieved"
         finally:
             await server.close()
+
+
+def test_utf16_entity_declarations_are_refused_too() -> None:
+    """The byte search for <!ENTITY misses UTF-16; the parsed DTD is checked as well."""
+    doc = ('<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE e [<!ENTITY a "aaaa">]>'
+           + envelope(submit_body(extra="<LinkedID>&a;</LinkedID>")).split("?>", 1)[1])
+    with pytest.raises(Mm7Error) as error:
+        parse_request(doc.encode("utf-16"), "text/xml")
+    assert error.value.status == 2007 and "entities" in error.value.text
