@@ -5,15 +5,15 @@ S3 server) behind :class:`ObjectStore`; keys come only from :mod:`mmsc.store.key
 """
 
 from .base import (
-    ObjectNotFound, ObjectStore, ObjectStoreError, InvalidKey, StoreRequestError,
+    InvalidKey, ObjectNotFound, ObjectStore, ObjectStoreError, StoreRequestError,
     StoreUnavailable,
 )
 from .filesystem import FilesystemStore
-from .keys import message_key, message_prefix, validate_id, validate_key
+from .keys import message_key, message_prefix, validate_id, validate_key, validate_prefix
 from .s3 import S3Store
 
 __all__ = [
     "FilesystemStore", "InvalidKey", "ObjectNotFound", "ObjectStore", "ObjectStoreError",
     "S3Store", "StoreRequestError", "StoreUnavailable", "message_key", "message_prefix",
-    "validate_id", "validate_key",
+    "validate_id", "validate_key", "validate_prefix",
 ]

@@ -3,26 +3,31 @@
 Writes are atomic and durable: a temporary file in the object's folder, fsync, rename onto
 the final name, fsync of the folder (and of the parents of folders just made). A crash
 leaves the old object or the new one, never a torn one; the temporary file it may leave is
-removed by :meth:`FilesystemStore.sweep_temporary` at start-up.
+removed by :meth:`FilesystemStore.sweep_temporary` at start-up. Every path is resolved and
+must stay inside the root, so a symbolic link planted in the folder cannot lead a read or
+a write outside it. Deleting an object removes the folders it leaves empty.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 import secrets
 import threading
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import BinaryIO
 
-from .base import CHUNK, Chunks, InvalidKey, ObjectNotFound, ObjectStore
-from .keys import validate_key, validate_prefix
+from .base import (
+    ChunkFeed, InvalidKey, ObjectNotFound, ObjectStore, ObjectStoreError, StoreRequestError,
+    StoreUnavailable,
+)
 
 #: Temporary files start with a dot, which no valid key segment can.
 TEMP_PREFIX = ".tmp-"
+#: How many times a write makes its folder again when a delete removed it meanwhile.
+_ATTEMPTS = 3
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -75,8 +80,25 @@ class _FolderSync:
                     del self._folders[folder]
 
 
+def _files(folder: Path, base: str) -> Iterator[tuple[str, os.DirEntry[str]]]:
+    """The regular files below ``folder`` as (``base`` + relative name, entry); symbolic
+    links are neither listed nor followed."""
+    try:
+        with os.scandir(folder) as scan:
+            entries = list(scan)
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    for entry in entries:
+        name = base + entry.name
+        if entry.is_dir(follow_symlinks=False):
+            yield from _files(Path(entry.path), f"{name}/")
+        elif entry.is_file(follow_symlinks=False):
+            yield name, entry
+
+
 class FilesystemStore(ObjectStore):
-    """Objects as files under ``root``; key ``a/b/c`` is the file ``root/a/b/c``."""
+    """Objects as files under ``root``; key ``a/b/c`` is the file ``root/a/b/c``. The root
+    is made on the first write."""
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root).absolute()
@@ -85,10 +107,11 @@ class FilesystemStore(ObjectStore):
     # -- paths -----------------------------------------------------------------------------------
 
     def _path(self, key: str) -> Path:
-        path = self.root / validate_key(key)
-        real_root = self.root.resolve()
-        if not path.resolve().is_relative_to(real_root):  # a symlink planted inside the root
-            raise InvalidKey(f"key {key!r} resolves outside the store")
+        """``root/key`` (a valid key or folder prefix), refused when it resolves outside."""
+        path = self.root / key
+        if not path.resolve().is_relative_to(self.root.resolve()):
+            raise InvalidKey(f"{key!r} resolves outside the store root {self.root} "
+                             "(a symbolic link inside it?)")
         return path
 
     def _make_folder(self, folder: Path) -> None:
@@ -104,132 +127,91 @@ class FilesystemStore(ObjectStore):
                 continue
             self._folder_sync.sync(new.parent)
 
-    # -- blocking work, run in threads -----------------------------------------------------------
+    def _prune(self, folder: Path) -> None:
+        """Remove ``folder`` and its parents below the root while they are empty."""
+        while folder != self.root and folder.is_relative_to(self.root):
+            try:
+                folder.rmdir()
+            except OSError:  # not empty (or already gone, or in use): stop here
+                return
+            folder = folder.parent
 
-    def _begin(self, key: str) -> tuple[Path, Path, IO[bytes]]:
+    def _temporary(self, path: Path) -> tuple[Path, BinaryIO]:
+        """A new temporary file next to ``path``, its folder made first."""
+        attempts = _ATTEMPTS
+        while True:
+            self._make_folder(path.parent)
+            tmp = path.parent / f"{TEMP_PREFIX}{secrets.token_hex(8)}"
+            try:
+                return tmp, open(tmp, "xb")
+            except FileNotFoundError:  # a delete pruned the folder just made
+                attempts -= 1
+                if not attempts:
+                    raise
+
+    # -- the backend -----------------------------------------------------------------------------
+
+    def _write(self, key: str, feed: ChunkFeed) -> None:
         path = self._path(key)
-        self._make_folder(path.parent)
-        tmp = path.parent / f"{TEMP_PREFIX}{secrets.token_hex(8)}"
-        return path, tmp, open(tmp, "xb")
-
-    def _commit(self, path: Path, tmp: Path, file: IO[bytes]) -> None:
+        tmp, file = self._temporary(path)
         try:
-            file.flush()
-            os.fsync(file.fileno())
-        finally:
-            file.close()
-        os.replace(tmp, path)
+            with file:
+                for chunk in feed:
+                    file.write(chunk)
+                file.flush()
+                os.fsync(file.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
         self._folder_sync.sync(path.parent)
 
-    @staticmethod
-    def _abort(tmp: Path, file: IO[bytes]) -> None:
-        file.close()
-        tmp.unlink(missing_ok=True)
-
-    def _write(self, key: str, data: bytes | memoryview) -> None:
-        path, tmp, file = self._begin(key)
+    def _reader(self, key: str) -> BinaryIO:
         try:
-            file.write(data)
-            self._commit(path, tmp, file)
-        except BaseException:
-            self._abort(tmp, file)
-            raise
-
-    def _write_chunks(self, key: str, chunks: Iterable[bytes]) -> int:
-        path, tmp, file = self._begin(key)
-        try:
-            written = sum(file.write(chunk) for chunk in chunks)
-            self._commit(path, tmp, file)
-        except BaseException:
-            self._abort(tmp, file)
-            raise
-        return written
-
-    def _read(self, key: str) -> bytes:
-        try:
-            return self._path(key).read_bytes()
+            return open(self._path(key), "rb")
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-            raise ObjectNotFound(key) from None
+            raise ObjectNotFound(f"no object {key!r} in {self.root}") from None
 
-    def _remove(self, key: str) -> None:
+    def _exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def _delete(self, key: str) -> None:
         path = self._path(key)
         try:
             path.unlink()
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             return
-        folder = path.parent
-        while folder != self.root:
-            try:
-                folder.rmdir()  # only when empty
-            except OSError:
-                break
-            folder = folder.parent
-
-    def _walk(self) -> Iterator[tuple[Path, str]]:
-        for folder, dirs, files in os.walk(self.root):
-            dirs.sort()
-            for name in files:
-                path = Path(folder) / name
-                yield path, path.relative_to(self.root).as_posix()
+        self._prune(path.parent)
 
     def _list(self, prefix: str) -> list[str]:
-        validate_prefix(prefix)
-        return sorted(key for path, key in self._walk()
-                      if key.startswith(prefix) and not path.name.startswith(TEMP_PREFIX))
+        folder = prefix.rpartition("/")[0]
+        names = _files(self._path(folder), f"{folder}/" if folder else "")
+        return [name for name, _entry in names if name.startswith(prefix)]
 
     def _sweep(self, older_than: float) -> int:
         limit = time.time() - older_than
         removed = 0
-        for path, _key in list(self._walk()):
-            if path.name.startswith(TEMP_PREFIX) and path.stat().st_mtime <= limit:
+        for _name, entry in list(_files(self.root, "")):
+            if entry.name.startswith(TEMP_PREFIX) and entry.stat().st_mtime <= limit:
+                path = Path(entry.path)
                 path.unlink(missing_ok=True)
+                self._prune(path.parent)
                 removed += 1
         return removed
 
-    # -- the interface ---------------------------------------------------------------------------
-
-    async def put(self, key: str, data: bytes | memoryview) -> None:
-        await asyncio.to_thread(self._write, key, data)
-
-    async def put_stream(self, key: str, chunks: Chunks, length: int | None = None) -> int:
-        if not isinstance(chunks, AsyncIterable):
-            return await asyncio.to_thread(self._write_chunks, key, chunks)
-        path, tmp, file = await asyncio.to_thread(self._begin, key)
-        written = 0
-        try:
-            async for chunk in chunks:
-                written += await asyncio.to_thread(file.write, chunk)
-            await asyncio.to_thread(self._commit, path, tmp, file)
-        except BaseException:
-            self._abort(tmp, file)
-            raise
-        return written
-
-    async def get(self, key: str) -> bytes:
-        return await asyncio.to_thread(self._read, key)
-
-    async def open(self, key: str, chunk_size: int = CHUNK) -> AsyncIterator[bytes]:
-        path = self._path(key)
-        try:
-            file = await asyncio.to_thread(open, path, "rb")
-        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-            raise ObjectNotFound(key) from None
-        try:
-            while chunk := await asyncio.to_thread(file.read, chunk_size):
-                yield chunk
-        finally:
-            file.close()
-
-    async def exists(self, key: str) -> bool:
-        return await asyncio.to_thread(self._path(key).is_file)
-
-    async def delete(self, key: str) -> None:
-        await asyncio.to_thread(self._remove, key)
-
-    async def list(self, prefix: str = "") -> list[str]:
-        return await asyncio.to_thread(self._list, prefix)
+    def _failure(self, exc: Exception, operation: str, key: str) -> ObjectStoreError | None:
+        if not isinstance(exc, OSError):
+            return None
+        where = f"{operation} {key!r} in {self.root}"
+        if isinstance(exc, (NotADirectoryError, IsADirectoryError, FileExistsError)):
+            return StoreRequestError(f"{where}: an object and a folder would share a name "
+                                     f"({exc.strerror})")
+        if isinstance(exc, PermissionError):
+            return StoreRequestError(f"{where}: permission denied ({exc.strerror})")
+        return StoreUnavailable(f"{where}: {exc.strerror or exc}, retry later")
 
     async def sweep_temporary(self, older_than: float = 0.0) -> int:
         """Remove temporary files of interrupted writes older than ``older_than`` seconds
-        (0 at start-up, when no write of this store can be in flight)."""
-        return await asyncio.to_thread(self._sweep, older_than)
+        (0 at start-up, when no write of this store can be in flight), and the folders
+        they leave empty; return how many files."""
+        return await self._blocking("sweep_temporary", "", self._sweep, older_than)
