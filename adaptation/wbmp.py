@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from PIL import Image
 
+from wap_push.wsp import Reader, WspDecodeError, encode_uintvar
+
 MEDIA_TYPE = "image/vnd.wap.wbmp"
 
 
@@ -16,42 +18,24 @@ class WbmpError(ValueError):
     """Not a type 0 WBMP."""
 
 
-def _uintvar(value: int) -> bytes:
-    out = [value & 0x7F]
-    value >>= 7
-    while value:
-        out.append(0x80 | (value & 0x7F))
-        value >>= 7
-    return bytes(reversed(out))
-
-
-def _read_uintvar(data: bytes, pos: int) -> tuple[int, int]:
-    value = 0
-    for _ in range(5):
-        if pos >= len(data):
-            raise WbmpError("truncated size")
-        octet = data[pos]
-        pos += 1
-        value = value << 7 | (octet & 0x7F)
-        if not octet & 0x80:
-            return value, pos
-    raise WbmpError("size longer than 5 octets")
-
-
 def encode(image: Image.Image) -> bytes:
     """The image as WBMP: converted to 1 bit (Floyd-Steinberg dithering), 1 = white."""
     mono = image.convert("1")
     width, height = mono.size
     # Pillow's "1" raw rows are MSB first, padded to octets, 1 = white: WBMP's layout.
-    return b"\x00\x00" + _uintvar(width) + _uintvar(height) + mono.tobytes("raw", "1")
+    return b"\x00\x00" + encode_uintvar(width) + encode_uintvar(height) + mono.tobytes("raw", "1")
 
 
 def decode(data: bytes) -> Image.Image:
     """A WBMP as a Pillow "1" image."""
     if len(data) < 4 or data[0] != 0 or data[1] != 0:
         raise WbmpError("not a type 0 WBMP")
-    width, pos = _read_uintvar(data, 2)
-    height, pos = _read_uintvar(data, pos)
+    reader = Reader(data[2:])
+    try:  # WBMP sizes are multi-byte integers in the WSP uintvar form (WAP-237 §6.3)
+        width, height = reader.uintvar(), reader.uintvar()
+    except WspDecodeError as exc:
+        raise WbmpError(f"bad size: {exc}") from None
+    pos = 2 + reader.pos
     if not 0 < width <= 4096 or not 0 < height <= 4096:
         raise WbmpError(f"implausible size {width}x{height}")
     row = (width + 7) // 8

@@ -468,8 +468,9 @@ class Engine:
             index = content.parts.index(smil)
             try:
                 adapted[index].data = rewrite_references(smil.data, result.renames)
-            except SmilError:
-                pass  # a SMIL we cannot read is passed on as it came
+            except SmilError as exc:  # passed on as it came, and said so
+                result.report.append(f"SMIL not rewritten ({exc}): it may name parts that "
+                                     "were renamed or removed")
         await self.state.add_event(record.id, "adapted", now=self.clock(), recipient_id=r.id,
                                    detail={"profile": profile.name, "report": result.report})
         return adapted
