@@ -1,10 +1,17 @@
 """The budget: given a message's parts and a device profile, decide per part keep / convert /
-shrink / drop so that the message fits MmsMaxMessageSize, and say what was done.
+shrink / drop so that the encoded m-retrieve-conf fits MmsMaxMessageSize, and say what was
+done.
 
-Built for images and text so far; audio and video parts are kept when the device takes their
-type and dropped otherwise (their transcoding comes with ``media.py``). A dropped part is
-replaced by a short text part saying what was removed, so the recipient knows. The renames
-tell the SMIL rewrite which references changed (a new Content-Location) or went (None).
+Order: text is re-encoded to a charset the device takes (it is small and never dropped);
+images are first fitted to the screen and formats (no byte budget yet); what the budget
+leaves after text is shared by audio and video in proportion to their size, and they are
+transcoded within their share (:mod:`adaptation.media`), largest first, each share taken
+from what the parts before it left; what they leave is shared by the
+images, each shrunk only when over its share. What still does not fit is dropped, largest
+first. A part that cannot be adapted (corrupt, not what its type says, a format the device
+has no counterpart for) is replaced by a short text part saying what was removed and why,
+so the recipient knows. The renames tell the SMIL rewrite which references changed (a new
+Content-Location with the new type's extension) or now name the notice.
 """
 
 from __future__ import annotations
@@ -12,14 +19,19 @@ from __future__ import annotations
 import codecs
 from dataclasses import dataclass, field, replace
 
+from .ffmpeg import Ffmpeg, MediaError
 from .image import ImageAdaptationError, ImageLimits, adapt_image
+from .media import TARGETS, MediaLimits, adapt_media, known_types
 from .uaprof import DeviceProfile
 
 #: Octets of an m-retrieve-conf beyond its parts' data: headers, and per-part headers.
 HEADER_OVERHEAD = 1024
 PART_OVERHEAD = 96
-_EXTENSIONS = {"image/jpeg": ".jpg", "image/gif": ".gif", "image/png": ".png",
-               "image/vnd.wap.wbmp": ".wbmp", "text/plain": ".txt"}
+#: The least an audio or video part is given before it is dropped instead.
+_MIN_MEDIA_SHARE = 2048
+EXTENSIONS = {"image/jpeg": ".jpg", "image/gif": ".gif", "image/png": ".png",
+              "image/vnd.wap.wbmp": ".wbmp", "text/plain": ".txt",
+              **{media: target.extension for media, target in TARGETS.items()}}
 
 
 @dataclass(frozen=True)
@@ -32,6 +44,16 @@ class MediaPart:
     content_location: str | None = None
     charset: str | None = None
 
+    @property
+    def kind(self) -> str:
+        """``text`` (SMIL included), ``image``, ``media`` (audio or video) or ``other``."""
+        media = self.content_type.lower()
+        if media.startswith("text/") or media == "application/smil":
+            return "text"
+        if media.startswith("image/"):
+            return "image"
+        return "media" if media.startswith(("audio/", "video/")) else "other"
+
 
 @dataclass
 class Plan:
@@ -43,6 +65,31 @@ class Plan:
     def size(self) -> int:
         return HEADER_OVERHEAD + sum(len(p.data) + PART_OVERHEAD for p in self.parts)
 
+    def weight(self, kind: str) -> int:
+        return sum(len(p.data) for p in self.parts if p.kind == kind)
+
+    def remove(self, index: int, why: str) -> None:
+        """Part ``index`` replaced by the notice that says it was removed and why."""
+        part = self.parts[index]
+        self.report.append(f"{_label(part)}: removed ({why})")
+        text = f"[{_label(part)} ({part.content_type}) was removed: {why}]"
+        location = (part.content_location or "removed") + ".txt"
+        if part.content_location:
+            self.renames[part.content_location] = location
+        self.parts[index] = MediaPart("text/plain", text.encode("utf-8"), part.content_id,
+                                      location, "utf-8")
+
+    def changed(self, index: int, original: MediaPart, media_type: str, data: bytes,
+                notes: tuple[str, ...]) -> None:
+        """Part ``index`` is now ``data`` of ``media_type``: renamed when its type changed."""
+        location = _relocated(original, media_type)
+        if original.content_location and location != original.content_location:
+            self.renames[original.content_location] = location
+        self.report.append(f"{_label(original)}: {'; '.join(notes) or 'adapted'} "
+                           f"({len(original.data)} -> {len(data)} octets)")
+        self.parts[index] = replace(original, content_type=media_type, data=data,
+                                    content_location=location)
+
 
 def _label(part: MediaPart) -> str:
     return part.content_location or part.content_id or part.content_type
@@ -53,13 +100,7 @@ def _relocated(part: MediaPart, media_type: str) -> str | None:
     if not location or media_type == part.content_type.lower():
         return location
     stem = location.rsplit(".", 1)[0] if "." in location else location
-    return stem + _EXTENSIONS.get(media_type, "")
-
-
-def _notice(part: MediaPart, why: str) -> MediaPart:
-    text = f"[{_label(part)} ({part.content_type}) was removed: {why}]"
-    return MediaPart("text/plain", text.encode("utf-8"), part.content_id,
-                     (part.content_location or "removed") + ".txt", "utf-8")
+    return stem + EXTENSIONS.get(media_type, "")
 
 
 def _text(part: MediaPart, profile: DeviceProfile, report: list[str]) -> MediaPart:
@@ -76,8 +117,8 @@ def _text(part: MediaPart, profile: DeviceProfile, report: list[str]) -> MediaPa
     return replace(part, data=data, charset=target)
 
 
-def _image(part: MediaPart, profile: DeviceProfile, budget: int | None,
-           report: list[str], renames: dict[str, str | None]) -> MediaPart:
+def _image(result: Plan, index: int, profile: DeviceProfile, budget: int | None) -> None:
+    part = result.parts[index]
     limits = ImageLimits(profile.max_image[0], profile.max_image[1],
                          frozenset(m for m in ("image/jpeg", "image/png", "image/gif",
                                                "image/vnd.wap.wbmp") if profile.accepts(m)),
@@ -85,60 +126,67 @@ def _image(part: MediaPart, profile: DeviceProfile, budget: int | None,
     try:
         adapted = adapt_image(part.data, limits)
     except ImageAdaptationError as exc:
-        report.append(f"{_label(part)}: removed ({exc})")
-        if part.content_location:
-            renames[part.content_location] = part.content_location + ".txt"
-        return _notice(part, str(exc))
-    if not adapted.changed:
-        return part
-    location = _relocated(part, adapted.media_type)
-    if part.content_location and location != part.content_location:
-        renames[part.content_location] = location
-    report.append(f"{_label(part)}: {'; '.join(adapted.notes) or 'adapted'} "
-                  f"({len(part.data)} -> {len(adapted.data)} octets)")
-    return replace(part, content_type=adapted.media_type, data=adapted.data,
-                   content_location=location)
+        result.remove(index, str(exc))
+        return
+    if adapted.changed:
+        result.changed(index, part, adapted.media_type, adapted.data, adapted.notes)
 
 
-def plan(parts: list[MediaPart], profile: DeviceProfile) -> Plan:
-    """Fit ``parts`` to ``profile``: images adapted to the device (then shrunk to share
-    what the budget leaves), text re-encoded, other media kept when accepted; what still
-    does not fit is dropped, largest first, with a notice."""
-    result = Plan([], [], {})
-    for part in parts:
-        media = part.content_type.lower()
-        if media.startswith("text/") or media == "application/smil":
-            result.parts.append(_text(part, profile, result.report))
-        elif media.startswith("image/"):
-            result.parts.append(_image(part, profile, None, result.report, result.renames))
-        elif profile.accepts(media):
-            result.parts.append(part)
-        else:
-            result.report.append(f"{_label(part)}: removed, the device does not take {media}")
-            if part.content_location:
-                result.renames[part.content_location] = part.content_location + ".txt"
-            result.parts.append(_notice(part, f"this phone cannot show {media}"))
+def _media(result: Plan, index: int, profile: DeviceProfile, budget: int,
+           tools: Ffmpeg | None) -> None:
+    part = result.parts[index]
+    if budget < _MIN_MEDIA_SHARE:
+        result.remove(index, f"no room left in this phone's {profile.max_message_size} octets")
+        return
+    width, height = profile.max_image
+    limits = MediaLimits(frozenset(m for m in known_types() if profile.accepts(m)), budget,
+                         (max(width, height), min(width, height)))
+    try:
+        adapted = adapt_media(part.data, part.content_type, limits, tools)
+    except MediaError as exc:
+        result.remove(index, str(exc))
+        return
+    if adapted.changed or adapted.media_type != part.content_type.lower():
+        result.changed(index, part, adapted.media_type, adapted.data, adapted.notes)
+
+
+def plan(parts: list[MediaPart], profile: DeviceProfile, tools: Ffmpeg | None = None) -> Plan:
+    """Fit ``parts`` to ``profile`` (see the module's docstring for the order). ``tools``
+    says how to run ffmpeg (default: the bundled binary)."""
+    result = Plan(list(parts))
     budget = profile.max_message_size
-    images = [i for i, p in enumerate(result.parts) if p.content_type.startswith("image/")]
+    for index, part in enumerate(parts):
+        if part.kind == "text":
+            result.parts[index] = _text(part, profile, result.report)
+        elif part.kind == "image":
+            _image(result, index, profile, None)
+        elif part.kind == "other" and not profile.accepts(part.content_type):
+            result.remove(index, f"this phone cannot show {part.content_type.lower()}")
+    media = sorted((i for i, p in enumerate(result.parts) if p.kind == "media"),
+                   key=lambda i: -len(result.parts[i].data))
+    if media:
+        free = budget - result.size + result.weight("media")
+        if result.weight("media") > free:
+            free -= min(result.weight("image"), free // 4)  # images keep a quarter at most
+        weight = result.weight("media")
+        for index in media:  # largest first: what a removed part leaves goes to the next
+            size = len(result.parts[index].data)
+            _media(result, index, profile, max(0, free * size // max(weight, 1)), tools)
+            free -= len(result.parts[index].data)
+            weight -= size
+    images = [i for i, p in enumerate(result.parts) if p.kind == "image"]
     if result.size > budget and images:
-        others = result.size - sum(len(result.parts[i].data) for i in images)
-        share = max(512, (budget - others) // len(images))
-        for i in images:
-            if len(result.parts[i].data) > share:
-                result.parts[i] = _image(result.parts[i], profile, share, result.report,
-                                         result.renames)
+        free = budget - result.size + result.weight("image")
+        total = result.weight("image")
+        for index in images:
+            share = max(512, free * len(result.parts[index].data) // max(total, 1))
+            if len(result.parts[index].data) > share:
+                _image(result, index, profile, share)
     while result.size > budget:
-        candidates = [i for i, p in enumerate(result.parts)
-                      if not p.content_type.startswith("text/") and p.content_type !=
-                      "application/smil"]
+        candidates = [i for i, p in enumerate(result.parts) if p.kind != "text"]
         if not candidates:
             result.report.append(f"the text alone is over {budget} octets")
             break
         largest = max(candidates, key=lambda i: len(result.parts[i].data))
-        part = result.parts[largest]
-        result.report.append(f"{_label(part)}: removed to fit {budget} octets")
-        if part.content_location:
-            result.renames[part.content_location] = part.content_location + ".txt"
-        result.parts[largest] = _notice(part, f"the message is over this phone's {budget} "
-                                        "octets")
+        result.remove(largest, f"the message is over this phone's {budget} octets")
     return result

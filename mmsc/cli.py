@@ -350,33 +350,52 @@ def _send_command(args: argparse.Namespace) -> int:
 
 
 def _adapt_command(args: argparse.Namespace) -> int:
-    import mimetypes
-
-    from adaptation.plan import MediaPart, plan
+    """The plan retrieval would make for that device class, on files: each result written
+    under its new name (the extension of its new type), a SMIL among the inputs rewritten
+    to name them, and the report printed."""
+    from adaptation.plan import EXTENSIONS, MediaPart, plan
     from adaptation.uaprof import ProfileError, parse_profile
 
     from .server import PROFILES
+    from .smil import SmilError, rewrite_references
 
     given = Path(args.profile)
     source = given if given.suffix or given.exists() else PROFILES / f"{args.profile}.rdf"
     try:
         profile = parse_profile(Path(source).read_bytes(), Path(source).stem)
-    except ProfileError as exc:
+    except (OSError, ProfileError) as exc:
         raise CliError(f"{source}: {exc}") from None
-    parts = [MediaPart(mimetypes.guess_type(path.name)[0] or "application/octet-stream",
-                       path.read_bytes(), content_location=path.name,
+    parts = [MediaPart(_media_type(path, EXTENSIONS), path.read_bytes(),
+                       content_location=path.name,
                        charset="utf-8" if path.suffix == ".txt" else None)
              for path in args.inputs]
     result = plan(parts, profile)
     args.output.mkdir(parents=True, exist_ok=True)
     for part in result.parts:
+        data = part.data
+        if part.content_type == "application/smil" and result.renames:
+            try:
+                data = rewrite_references(data, result.renames)
+            except SmilError as exc:
+                _emit(f"{part.content_location}: not rewritten ({exc})")
         name = Path(part.content_location or "part").name
-        (args.output / name).write_bytes(part.data)
-        _emit(f"{name}: {part.content_type}, {len(part.data)} octets")
+        (args.output / name).write_bytes(data)
+        _emit(f"{name}: {part.content_type}, {len(data)} octets")
     _emit(f"{profile.name}: {result.size} of {profile.max_message_size} octets")
     for line in result.report or ["nothing had to change"]:
         _emit(f"  {line}")
     return 0
+
+
+def _media_type(path: Path, extensions: dict[str, str]) -> str:
+    """A file's media type from its extension: MMS's own names first (``.3gp`` is video,
+    ``.smil`` is application/smil), then the system's table."""
+    import mimetypes
+
+    ours = {ext: media for media, ext in extensions.items()} | {".smil": "application/smil",
+                                                                ".smi": "application/smil"}
+    suffix = path.suffix.lower()
+    return ours.get(suffix) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
 
 
 # -- serve -----------------------------------------------------------------------------------

@@ -80,6 +80,10 @@ class RoutingConfig:
 class AdaptationConfig:
     profile_hosts: list[str] = field(default_factory=list)  # empty: never fetch x-wap-profile
     profile_timeout: float = 3.0
+    ffmpeg: str = ""  # empty: the ffmpeg that imageio-ffmpeg ships
+    ffmpeg_timeout: float = 120.0
+    ffmpeg_threads: int = 2
+    workers: int = 2  # adaptations at once; more wait their turn
 
 
 @dataclass
@@ -143,7 +147,7 @@ _SECTIONS = {"http": HttpConfig, "storage": StorageConfig, "state": StateConfig,
              "smsc": SmscConfig, "delivery": DeliveryConfig, "routing": RoutingConfig,
              "mm7": Mm7Config, "adaptation": AdaptationConfig}
 _DURATIONS = {"default_expiry", "fallback_after", "scheduler_interval", "renotify_backoff",
-              "claim_lease", "report_backoff", "profile_timeout"}
+              "claim_lease", "report_backoff", "profile_timeout", "ffmpeg_timeout"}
 _UNITS = {"": 1, "s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
 _SIZES = {"": 1, "b": 1, "kb": 1024, "mb": 1024 * 1024}
 

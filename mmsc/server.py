@@ -14,6 +14,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from adaptation.ffmpeg import Ffmpeg
 from adaptation.profile_fetch import ProfileFetcher
 from adaptation.uaprof import DeviceProfile, ProfileError, parse_profile
 
@@ -103,7 +104,7 @@ class Server:
             max_rate=config.smsc.max_mps, push_data_coding=config.smsc.data_coding))
         await self.smpp.start()
         self._closers.append(self.smpp.close)
-        d = config.delivery
+        d, a = config.delivery, config.adaptation
         reporter = VaspReporter(state)
         self._closers.append(reporter.close)
         self.engine = Engine(objects, state, self.smpp, reporter=reporter, settings=Settings(
@@ -113,7 +114,9 @@ class Server:
             report_backoff=tuple(d.report_backoff), profiles=load_profiles(PROFILES),
             profile_fetcher=ProfileFetcher(
                 config.adaptation.profile_hosts, self._cached(objects), objects.put,
-                timeout=config.adaptation.profile_timeout)))
+                timeout=config.adaptation.profile_timeout),
+            ffmpeg=Ffmpeg(a.ffmpeg, a.ffmpeg_timeout, a.ffmpeg_threads),
+            adaptation_workers=a.workers))
         mm1 = Mm1(self.engine, max_message_size=d.max_message_size,
                   msisdn_header=config.http.msisdn_header,
                   trusted_proxies=config.http.trusted_proxies)

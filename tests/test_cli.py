@@ -223,3 +223,30 @@ def test_adapt_previews_a_device_class(tmp_path: Path) -> None:
     assert (tmp_path / "out" / "note.txt").read_text() == "Hello"
     bad = mmsc("adapt", "--profile", str(note), str(photo), "-o", str(tmp_path / "x"))
     assert bad.returncode == 2
+
+
+def test_adapt_transcodes_video_and_audio_and_rewrites_the_smil(tmp_path: Path) -> None:
+    """A feature phone (3GP, AMR, 100 KB): the MP4 becomes clip.3gp, the WAV tone.amr, and
+    the SMIL given with them names the new files."""
+    from adaptation.ffmpeg import Ffmpeg
+    from helpers.media import ffmpeg, wav
+
+    clip = tmp_path / "clip.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=640x360:rate=24:duration=5", "-f", "lavfi",
+           "-i", "sine=duration=5", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac",
+           str(clip))
+    (tmp_path / "tone.wav").write_bytes(wav(3.0))
+    (tmp_path / "show.smil").write_bytes(
+        b'<smil><body><par dur="5s"><video src="clip.mp4"/><audio src="tone.wav"/></par>'
+        b"</body></smil>")
+    out = mmsc("adapt", "--profile", "feature-2007", str(clip), str(tmp_path / "tone.wav"),
+               str(tmp_path / "show.smil"), "-o", str(tmp_path / "out"))
+    assert out.returncode == 0, out.stderr
+    text = out.stdout.decode()
+    assert "clip.3gp: video/3gpp" in text and "tone.amr: audio/amr" in text
+    result = tmp_path / "out"
+    video = Ffmpeg().probe(result / "clip.3gp")
+    assert video.video is not None and (video.video.codec, video.video.width) == ("h263", 176)
+    assert (result / "tone.amr").read_bytes().startswith(b"#!AMR\n")
+    smil = (result / "show.smil").read_bytes()
+    assert b'src="clip.3gp"' in smil and b'src="tone.amr"' in smil

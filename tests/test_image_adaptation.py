@@ -5,42 +5,17 @@ from __future__ import annotations
 import io
 
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from adaptation import wbmp
 from adaptation.image import ImageAdaptationError, ImageLimits, adapt_image
+from helpers.media import animated_gif, photo, png_with_alpha
 
 OLD_PHONE = ImageLimits(176, 144, frozenset({"image/jpeg", "image/gif", wbmp.MEDIA_TYPE}),
                         max_bytes=30_000)
 WAP_ONLY = ImageLimits(96, 65, frozenset({wbmp.MEDIA_TYPE}))
 ANDROID = ImageLimits(640, 480, frozenset({"image/jpeg", "image/png", "image/gif"}),
                       max_bytes=300_000)
-
-
-def photo(size: tuple[int, int] = (4000, 3000), exif_orientation: int | None = None) -> bytes:
-    image = Image.effect_mandelbrot(size, (-2.0, -1.2, 1.0, 1.2), 60).convert("RGB")
-    ImageDraw.Draw(image).rectangle((0, 0, size[0] // 4, size[1] // 2), fill=(200, 30, 30))
-    out = io.BytesIO()
-    exif = Image.Exif()
-    exif[0x0112] = exif_orientation or 1
-    exif[0x010F] = "mmsc-test-camera"
-    image.save(out, "JPEG", quality=92, exif=exif.tobytes())
-    return out.getvalue()
-
-
-def png_with_alpha() -> bytes:
-    image = Image.new("RGBA", (800, 800), (0, 0, 0, 0))
-    ImageDraw.Draw(image).ellipse((100, 100, 700, 700), fill=(20, 160, 90, 255))
-    out = io.BytesIO()
-    image.save(out, "PNG")
-    return out.getvalue()
-
-
-def animated_gif(frames: int = 6) -> bytes:
-    images = [Image.new("RGB", (300, 200), (40 * i, 100, 255 - 40 * i)) for i in range(frames)]
-    out = io.BytesIO()
-    images[0].save(out, "GIF", save_all=True, append_images=images[1:], duration=120, loop=0)
-    return out.getvalue()
 
 
 def reopen(data: bytes) -> Image.Image:

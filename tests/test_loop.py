@@ -288,3 +288,50 @@ async def test_a_handsets_own_profile_url_is_used_when_its_host_is_allowed(
             assert len(cached) == 1
         finally:
             await server.close()
+
+
+async def test_retrieval_transcodes_video_and_explains_what_could_not_be_delivered(
+        tmp_path: Path) -> None:
+    """An MP4 for a feature phone arrives as 3GP (H.263 + AMR); a corrupt picture, a
+    truncated video and a web page labelled as video each arrive as the text that says
+    what was removed, and the retrieval itself succeeds."""
+    from adaptation.ffmpeg import Ffmpeg, WorkFolder
+    from helpers.media import ffmpeg
+
+    clip = tmp_path / "clip.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=640x360:rate=24:duration=4", "-f", "lavfi",
+           "-i", "sine=duration=4", "-c:v", "libx264", "-preset", "ultrafast", "-b:v", "250k",
+           "-c:a", "aac",
+           str(clip))
+    video = clip.read_bytes()
+    cfg = config(tmp_path)
+    phone_number = "+33699999999"
+    cfg.subscribers.append(SubscriberConfig(phone_number, profile="feature-2007"))
+    server = Server(cfg)
+    await server.start()
+    try:
+        message = Message(Envelope(originator=f"{A}/TYPE=PLMN", to=[f"{phone_number}/TYPE=PLMN"]),
+                          [MessagePart("video/mp4", video, content_id="v", content_location="clip.mp4"),
+                           MessagePart("image/jpeg", b"\xff\xd8\xff\xe0" + bytes(500),
+                                       content_id="c", content_location="broken.jpg"),
+                           MessagePart("video/mp4", video[:len(video) // 2], content_id="t",
+                                       content_location="cut.mp4"),
+                           MessagePart("video/mp4", b"<html>hello</html>" * 30, content_id="h",
+                                       content_location="page.mp4")])
+        conf = await server.handsets.handsets[A].send(message, server.handsets.http)
+        phone = server.handsets.handsets[phone_number]
+        await phone.wait_for(lambda h: h.inbox, timeout=30)
+        got = {p.content_id: p for p in phone.inbox[0].parts}
+        assert got["v"].content_type == "video/3gpp" and got["v"].content_location == "clip.3gp"
+        with WorkFolder() as work:
+            info = Ffmpeg().probe(work.write("got.3gp", got["v"].data))
+        assert info.video is not None and info.video.codec == "h263"
+        assert info.audio is not None and info.audio.codec == "amr_nb"
+        for cid, name in (("c", "broken.jpg"), ("t", "cut.mp4"), ("h", "page.mp4")):
+            assert got[cid].content_type == "text/plain", cid
+            assert name.encode() in got[cid].data and b"was removed" in got[cid].data
+        events = await server.engine.state.events_of(conf.message_id)
+        (adapted,) = [e for e in events if e.kind == "adapted"]
+        assert len(adapted.detail["report"]) == 4
+    finally:
+        await server.close()

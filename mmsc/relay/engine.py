@@ -24,6 +24,7 @@ from typing import Any, Protocol
 from urllib.parse import unquote
 
 from mmsc.ids import new_token
+from adaptation.ffmpeg import Ffmpeg
 from adaptation.plan import MediaPart, plan
 from adaptation.profile_fetch import ProfileFetcher
 from adaptation.uaprof import DeviceProfile, from_accept_header
@@ -74,6 +75,8 @@ class Settings:
     report_backoff: Sequence[float] = (10.0, 60.0, 300.0, 1800.0, 3600.0)  # then given up
     profiles: dict[str, DeviceProfile] = field(default_factory=dict)  # by subscriber profile
     profile_fetcher: ProfileFetcher | None = None  # for x-wap-profile URLs
+    ffmpeg: Ffmpeg = field(default_factory=Ffmpeg)  # how audio and video are transcoded
+    adaptation_workers: int = 2  # adaptations running at once
     claim_batch: int = 50
     claim_lease: float = 120.0
     node: str = field(default_factory=lambda: f"node-{secrets.token_hex(4)}")
@@ -122,6 +125,7 @@ class Engine:
         self.wake = asyncio.Event()
         self._vasp_numbers: tuple[float, dict[str, str]] = (0.0, {})
         self._adapting: dict[str, tuple[asyncio.Lock, int]] = {}  # key -> (lock, users)
+        self._adaptation_slots = asyncio.Semaphore(max(1, settings.adaptation_workers))
 
     # -- accepting -------------------------------------------------------------------------------
 
@@ -457,7 +461,8 @@ class Engine:
         """The adapted parts with the SMIL rewritten, or None when nothing had to change."""
         parts = [MediaPart(p.content_type, p.data, p.content_id, p.content_location, p.charset)
                  for p in content.parts]
-        result = await asyncio.to_thread(plan, parts, profile)
+        async with self._adaptation_slots:  # a bounded pool: ffmpeg and Pillow are heavy
+            result = await asyncio.to_thread(plan, parts, profile, self.settings.ffmpeg)
         if not result.report:
             return None
         adapted = [MessagePart(p.content_type, p.data, charset=p.charset,

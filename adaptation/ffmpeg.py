@@ -1,0 +1,114 @@
+"""Running ffmpeg: a subprocess with no shell, a time limit and a private work folder.
+
+The binary is the static one that ``imageio-ffmpeg`` ships (it has libopencore_amrnb,
+h263, libx264 and aac; Debian's has no AMR-NB encoder) unless the configuration names
+another (``[adaptation] ffmpeg``). Command lines are built with ffmpeg-python and run
+here with :func:`subprocess.run`, so a hostile or broken file costs at most ``timeout``
+seconds and ends as a :class:`MediaError`, never a hung worker. Blocking: callers run
+these in a worker thread.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import ffmpeg as ffmpeg_python
+
+from .probe import MediaInfo, ProbeError, parse_probe
+
+
+class MediaError(ValueError):
+    """The audio or video cannot be adapted: unreadable, hostile, too slow, or too big."""
+
+
+def bundled_ffmpeg() -> str:
+    """The path of the ffmpeg that imageio-ffmpeg carries."""
+    import imageio_ffmpeg
+
+    return str(imageio_ffmpeg.get_ffmpeg_exe())
+
+
+@dataclass(frozen=True)
+class Ffmpeg:
+    """How to run ffmpeg: ``exe`` (empty: the bundled one), the time limit of one run in
+    seconds, and the threads one run may use."""
+
+    exe: str = ""
+    timeout: float = 120.0
+    threads: int = 2
+
+    @property
+    def path(self) -> str:
+        return self.exe or bundled_ffmpeg()
+
+    def probe(self, source: Path) -> MediaInfo:
+        """What ``source`` holds (ffmpeg's input report, see :mod:`adaptation.probe`)."""
+        report, _ = self._run([self.path, "-hide_banner", "-nostdin", "-i", str(source)],
+                              check=False)
+        try:
+            return parse_probe(report)
+        except ProbeError as exc:
+            raise MediaError(f"not readable media ({exc})") from None
+
+    def readable_seconds(self, source: Path) -> float:
+        """How many seconds of ``source`` can be read to the end of its data: its streams
+        copied to nowhere (no decoding, so fast), ffmpeg's progress report giving the time
+        reached. A file cut short says less than its container's stated duration."""
+        command = (ffmpeg_python.input(str(source)).output("-", f="null", c="copy", map="0")
+                   .global_args("-hide_banner", "-nostdin", "-nostats", "-loglevel", "error",
+                                "-progress", "pipe:1")
+                   .compile(cmd=self.path))
+        _, progress = self._run(command, check=False)
+        reached = re.findall(r"^out_time_us=(\d+)$", progress, re.MULTILINE)
+        return int(reached[-1]) / 1e6 if reached else 0.0
+
+    def convert(self, source: Path, target: Path, *, streams: tuple[str, ...],
+                input_args: dict[str, Any], output_args: dict[str, Any]) -> None:
+        """``ffmpeg [input_args] -i source -map 0:S... [output_args] target`` for each stream
+        selector S (``v:0``, ``a:0``), overwriting target."""
+        given = ffmpeg_python.input(str(source), **input_args)
+        command = (ffmpeg_python.output(*(given[s] for s in streams), str(target),
+                                        threads=self.threads, **output_args)
+                   .global_args("-hide_banner", "-nostdin", "-loglevel", "error")
+                   .compile(cmd=self.path, overwrite_output=True))
+        self._run(command, check=True)
+
+    def _run(self, command: list[str], *, check: bool) -> tuple[str, str]:
+        """ffmpeg's report (stderr) and output (stdout) of one run."""
+        try:
+            done = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True,
+                                  timeout=self.timeout, check=False)
+        except subprocess.TimeoutExpired:
+            raise MediaError(f"ffmpeg took longer than {self.timeout:g} s: stopped") from None
+        except OSError as exc:
+            raise MediaError(f"ffmpeg could not be started: {exc}") from None
+        report = done.stderr.decode("utf-8", "replace")
+        if check and done.returncode != 0:
+            last = report.strip().splitlines()[-1:] or [f"exit status {done.returncode}"]
+            raise MediaError(f"ffmpeg failed: {last[0][:200]}")
+        return report, done.stdout.decode("utf-8", "replace")
+
+
+class WorkFolder:
+    """A private temporary folder for one adaptation: ffmpeg reads and writes files (MP4
+    and 3GP need seekable input and output), removed with everything in it on exit."""
+
+    def __init__(self) -> None:
+        self._folder = tempfile.TemporaryDirectory(prefix="mmsc-media-")
+        self.path = Path(self._folder.name)
+
+    def __enter__(self) -> WorkFolder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._folder.cleanup()
+
+    def write(self, name: str, data: bytes) -> Path:
+        path = self.path / name
+        path.write_bytes(data)
+        return path

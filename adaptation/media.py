@@ -1,0 +1,337 @@
+"""Audio and video adaptation with ffmpeg: what a device plays, within its byte budget.
+
+Targets (3GPP TS 26.140 §5, the MMS media formats, and the OMA MMS Conformance Document):
+old phones take 3GP with H.263 at QCIF (176x144, pixel aspect 12:11) and AMR-NB at 8 kHz
+mono; newer ones take MP4 with H.264 Baseline and AAC-LC. Audio alone goes to AAC (M4A),
+MP3 or AMR-NB. One table, :data:`TARGETS`, says per media type which container, encoders
+and extension, and which source codecs a device taking that type plays as they are.
+
+Steps: probe (refusing what is not audio or video, and frame sizes no phone needs); keep
+the file when the device takes its type and codecs, it fits the screen and the budget;
+else choose the target, derive the bitrate from the budget and the duration (and, for
+H.264, the frame size from the bitrate), encode, and encode again at a bitrate scaled by
+how far the first result missed; when even the lowest bitrate cannot carry the whole
+duration the clip is trimmed, and the notes say so. A result much shorter than it should
+be means the source was damaged: refused. Blocking work: callers run it in a worker.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from .ffmpeg import Ffmpeg, MediaError, WorkFolder
+from .probe import MediaInfo, Stream
+
+
+@dataclass(frozen=True)
+class Target:
+    """One output format: container (ffmpeg muxer), encoders, and the source codecs that a
+    device taking ``media_type`` plays without re-encoding."""
+
+    media_type: str
+    muxer: str
+    extension: str
+    audio_encoder: str
+    audio_codecs: frozenset[str]
+    video_encoder: str | None = None
+    video_codecs: frozenset[str] = frozenset()
+    #: audio bitrates (bit/s) to choose from, best first; the last is the floor
+    audio_rates: tuple[int, ...] = ()
+
+
+_AMR_RATES = (12200, 10200, 7950, 7400, 6700, 5900, 5150, 4750)  # AMR-NB modes, TS 26.071
+TARGETS: dict[str, Target] = {t.media_type: t for t in (
+    Target("video/mp4", "mp4", ".mp4", "aac", frozenset({"aac"}), "libx264",
+           frozenset({"h264"}), (96000, 64000, 48000, 32000, 24000)),
+    Target("video/3gpp", "3gp", ".3gp", "libopencore_amrnb", frozenset({"amr_nb"}), "h263",
+           frozenset({"h263", "mpeg4"}), _AMR_RATES),
+    Target("audio/mp4", "ipod", ".m4a", "aac", frozenset({"aac"}),
+           audio_rates=(128000, 96000, 64000, 48000, 32000, 24000)),
+    Target("audio/mpeg", "mp3", ".mp3", "libmp3lame", frozenset({"mp3"}),
+           audio_rates=(128000, 96000, 64000, 48000, 32000, 24000, 16000)),
+    Target("audio/amr", "amr", ".amr", "libopencore_amrnb", frozenset({"amr_nb"}),
+           audio_rates=_AMR_RATES),
+)}
+#: Preference when the source's own type is not kept.
+VIDEO_ORDER = ("video/mp4", "video/3gpp")
+AUDIO_ORDER = ("audio/mp4", "audio/mpeg", "audio/amr")
+#: Source media types mmsc reads (besides the targets), with their aliases.
+ALIASES = {"audio/x-wav": "audio/wav", "audio/wave": "audio/wav", "audio/mp3": "audio/mpeg",
+           "audio/x-mp3": "audio/mpeg", "audio/m4a": "audio/mp4", "audio/x-m4a": "audio/mp4",
+           "audio/amr-nb": "audio/amr", "video/3gp": "video/3gpp", "audio/3gp": "audio/3gpp"}
+#: Frames larger than this are refused before decoding (4096x2304: more than 4K UHD).
+MAX_PIXELS = 4096 * 2304
+#: Octets of container beyond the streams (moov box, AMR header), and the share kept free.
+_CONTAINER = 4096
+_SLACK = 0.94
+_QCIF, _SQCIF = (176, 144), (128, 96)  # H.263 source formats (ITU-T H.263 §3.1)
+_H263_PAR = 12 / 11
+_H264_MAX = (1280, 720)  # Baseline level 3.1
+_BITS_PER_PIXEL = 0.1  # H.264 Baseline at "good enough" for a phone
+_H264_FLOOR, _H263_FLOOR = 40_000, 20_000  # video bit/s below which the clip is trimmed
+_ATTEMPTS = 4
+_DAMAGED = 0.75  # a result shorter than this share of what it should last is a damaged source
+
+
+@dataclass(frozen=True)
+class MediaLimits:
+    """What the device takes: media types (concrete, wildcards resolved by the caller), the
+    octets this part may use, and the largest frame (landscape: width >= height)."""
+
+    accepted: frozenset[str]
+    max_bytes: int
+    video_box: tuple[int, int] = _QCIF
+
+
+@dataclass(frozen=True)
+class AdaptedMedia:
+    data: bytes
+    media_type: str
+    info: MediaInfo
+    changed: bool = True
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+def normalise(media_type: str) -> str:
+    media = media_type.split(";")[0].strip().lower()
+    return ALIASES.get(media, media)
+
+
+def known_types() -> frozenset[str]:
+    """Every media type this module reads or writes (for resolving a profile's wildcards)."""
+    return frozenset(TARGETS) | frozenset(ALIASES.values()) | {
+        "audio/wav", "audio/aac", "audio/ogg", "audio/3gpp", "video/webm", "video/3gpp2"}
+
+
+def adapt_media(data: bytes, declared: str, limits: MediaLimits,
+                tools: Ffmpeg | None = None) -> AdaptedMedia:
+    """The audio or video ``data`` as ``limits`` allow. It is adapted for what it really is
+    (handsets send 3GP voice notes as ``video/3gpp``: that is audio); content that holds
+    neither (a picture, a document, a damaged file) is a :class:`MediaError`."""
+    tools = tools or Ffmpeg()
+    with WorkFolder() as work:
+        source = work.write("source", data)
+        info = tools.probe(source)
+        if info.video is None and info.audio is None:
+            raise MediaError(f"declared {normalise(declared)} but holds no audio or video "
+                             f"(ffmpeg reads it as {','.join(info.formats)})")
+        video = info.video
+        if video is not None and (video.width or 0) * (video.height or 0) > MAX_PIXELS:
+            raise MediaError(f"{video.width}x{video.height} video frames are over "
+                             f"{MAX_PIXELS} pixels: refused")
+        notes: list[str] = []
+        real = info.media_type
+        if real and normalise(declared) != real:
+            notes.append(f"declared {normalise(declared)}, is {real}")
+        if _keepable(info, len(data), limits):
+            _check_whole(tools, source, info.duration or 0.0)
+            return AdaptedMedia(data, real or normalise(declared), info, changed=False,
+                                notes=tuple(notes))
+        order = VIDEO_ORDER if video is not None else AUDIO_ORDER
+        choices = [TARGETS[m] for m in order if m in limits.accepted]
+        if not choices:
+            kind = "video" if video is not None else "audio"
+            raise MediaError(f"the device takes no {kind} format mmsc writes")
+        return _Encoder(tools, work, source, info, limits, notes).run(choices)
+
+
+def _keepable(info: MediaInfo, size: int, limits: MediaLimits) -> bool:
+    real = info.media_type
+    if real is None or real not in limits.accepted or size > limits.max_bytes:
+        return False
+    target = TARGETS.get(real)
+    if target is None:  # a type the device names but mmsc cannot check the codecs of
+        return True
+    if info.audio is not None and info.audio.codec not in target.audio_codecs:
+        return False
+    video = info.video
+    if video is None:
+        return True
+    if video.codec not in target.video_codecs or not video.width or not video.height:
+        return False
+    box = limits.video_box
+    return max(video.width, video.height) <= box[0] and min(video.width, video.height) <= box[1]
+
+
+def _check_whole(tools: Ffmpeg, path: Path, stated: float) -> None:
+    """A file passed on as it is must be whole: one cut short (its container states more
+    than its data holds) is refused, as the phone could not play it either."""
+    reached = tools.readable_seconds(path)
+    if reached < stated * _DAMAGED:
+        raise MediaError(f"damaged: only {reached:.1f} s of {stated:.1f} s could be read")
+
+
+def _dims(video: Stream | None) -> tuple[int, int]:
+    """A video stream's frame size (a probe that could not read it: a common 320x240)."""
+    return (video.width or 320, video.height or 240) if video else (320, 240)
+
+
+def _even(value: float) -> int:
+    return max(2, int(value) // 2 * 2)
+
+
+@dataclass
+class _Encoding:
+    """One attempt: what to ask ffmpeg for."""
+
+    target: Target
+    duration: float
+    audio_rate: int | None
+    video_rate: int | None = None
+    frame: tuple[int, int] | None = None
+    fps: float | None = None
+
+
+class _Encoder:
+    """The choice of bitrate, frame size and duration for one source, and the attempts."""
+
+    def __init__(self, tools: Ffmpeg, work: WorkFolder, source: Path, info: MediaInfo,
+                 limits: MediaLimits, notes: list[str]) -> None:
+        self.tools, self.work, self.source, self.info = tools, work, source, info
+        self.limits, self.notes = limits, notes
+        self.length = info.duration or 0.0
+        if self.length <= 0:
+            raise MediaError("the file states no duration: damaged or a live stream")
+        self.bits = max(0.0, (limits.max_bytes - _CONTAINER) * 8 * _SLACK)
+
+    def run(self, choices: list[Target]) -> AdaptedMedia:
+        """Encode; after a miss, scale the bitrate by how far it missed, or, once the
+        bitrates are at their floors (encoders have a quality floor of their own), trim."""
+        target = self._choose(choices)
+        bits = self.bits
+        plan = self._encoding(target, bits)
+        for attempt in range(_ATTEMPTS):
+            data, result = self._encode(plan)
+            if len(data) <= self.limits.max_bytes:
+                return self._done(plan, data, result)
+            ratio = self.limits.max_bytes * _SLACK / len(data)
+            bits *= ratio
+            smaller = self._encoding(target, bits)
+            if (smaller.video_rate, smaller.audio_rate) == (plan.video_rate, plan.audio_rate):
+                smaller = replace(plan, duration=max(1.0, plan.duration * ratio))
+            plan = smaller
+        raise MediaError(f"no {target.media_type} of this clip fits "
+                         f"{self.limits.max_bytes} octets")
+
+    def _choose(self, choices: list[Target]) -> Target:
+        """The first target the device takes, unless the budget cannot carry even its
+        lowest audio bitrate for the whole clip while a later one (AMR) can."""
+        per_second = self.bits / self.length
+        for target in choices:
+            floor = target.audio_rates[-1] + (self._video_floor(target) if
+                                              self.info.video else 0)
+            if per_second >= floor:
+                return target
+        return min(choices, key=lambda t: t.audio_rates[-1])
+
+    def _video_floor(self, target: Target) -> int:
+        return _H264_FLOOR if target.video_encoder == "libx264" else _H263_FLOOR
+
+    def _encoding(self, target: Target, bits: float) -> _Encoding:
+        """Bitrates for ``bits`` over the clip; trimmed when the floors do not fit."""
+        has_audio = self.info.audio is not None
+        video = self.info.video
+        floor = (target.audio_rates[-1] if has_audio else 0) + (
+            self._video_floor(target) if video else 0)
+        duration = self.length
+        if bits / duration < floor:
+            duration = max(1.0, bits / max(floor, 1))
+        rate = bits / duration
+        audio_rate = None
+        if has_audio:
+            share = rate * (0.2 if video else 1.0)
+            audio_rate = next((r for r in target.audio_rates if r <= share),
+                              target.audio_rates[-1])
+        if video is None:
+            return _Encoding(target, duration, audio_rate)
+        video_rate = max(int(rate - (audio_rate or 0)), self._video_floor(target))
+        if target.video_encoder == "h263":
+            fps = min(video.fps or 15.0, 15.0 if video_rate >= 48_000 else 10.0)
+            box = self.limits.video_box
+            frame = _QCIF if box[0] >= _QCIF[0] and box[1] >= _QCIF[1] else _SQCIF
+            return _Encoding(target, duration, audio_rate, video_rate, frame, fps)
+        fps = min(video.fps or 25.0, 30.0 if video_rate >= 300_000 else 15.0)
+        return _Encoding(target, duration, audio_rate, video_rate,
+                         self._h264_frame(video, video_rate, fps), fps)
+
+    def _h264_frame(self, video: Stream, rate: int, fps: float) -> tuple[int, int]:
+        """The source's aspect, as large as the device box, Baseline level and the bitrate
+        allow (about :data:`_BITS_PER_PIXEL` per pixel and frame)."""
+        width, height = _dims(video)
+        landscape = width >= height
+        box_w, box_h = (min(self.limits.video_box[0], _H264_MAX[0]),
+                        min(self.limits.video_box[1], _H264_MAX[1]))
+        if not landscape:
+            box_w, box_h = box_h, box_w
+        scale = min(1.0, box_w / width, box_h / height,
+                    math.sqrt(rate / (_BITS_PER_PIXEL * fps) / (width * height)))
+        return _even(max(width * scale, 96 if landscape else 64)), _even(
+            max(height * scale, 64 if landscape else 96))
+
+    def _encode(self, plan: _Encoding) -> tuple[bytes, MediaInfo]:
+        target = plan.target
+        out = self.work.path / f"out{target.extension}"
+        args: dict[str, Any] = {"f": target.muxer, "map_metadata": -1, "t": f"{plan.duration:.3f}"}
+        streams: list[str] = []
+        if plan.video_rate is not None and plan.frame is not None:
+            streams.append("v:0")
+            args.update(self._video_args(plan))
+        if plan.audio_rate is not None:
+            streams.append("a:0")
+            args.update(self._audio_args(target, plan.audio_rate))
+        self.tools.convert(self.source, out, streams=tuple(streams), input_args={},
+                           output_args=args)
+        data = out.read_bytes()
+        result = self.tools.probe(out)
+        if (result.duration or 0.0) < plan.duration * _DAMAGED:
+            raise MediaError(f"damaged: only {result.duration or 0:.1f} s of "
+                             f"{plan.duration:.1f} s could be decoded")
+        return data, result
+
+    def _video_args(self, plan: _Encoding) -> dict[str, Any]:
+        assert plan.frame is not None and plan.video_rate is not None
+        width, height = plan.frame
+        rate = plan.video_rate
+        common = {"b:v": rate, "maxrate": int(rate * 1.25), "bufsize": rate * 2,
+                  "r": f"{plan.fps:g}", "pix_fmt": "yuv420p"}
+        if plan.target.video_encoder == "h263":
+            # The picture fitted to the frame as displayed (12:11 pixels), padded with black.
+            source_w, source_h = _dims(self.info.video)
+            scale = min(width * _H263_PAR / source_w, height / source_h)
+            inner = (min(width, _even(source_w * scale / _H263_PAR)),
+                     min(height, _even(source_h * scale)))
+            return {**common, "c:v": "h263", "vf": (
+                f"scale={inner[0]}:{inner[1]},pad={width}:{height}:(ow-iw)/2:(oh-ih)/2,"
+                "setsar=12/11")}
+        return {**common, "c:v": "libx264", "profile:v": "baseline", "level": "3.1",
+                "preset": "veryfast", "vf": f"scale={width}:{height},setsar=1",
+                "movflags": "+faststart"}
+
+    def _audio_args(self, target: Target, rate: int) -> dict[str, Any]:
+        if target.audio_encoder == "libopencore_amrnb":
+            return {"c:a": "libopencore_amrnb", "b:a": rate, "ar": 8000, "ac": 1}
+        channels = 2 if rate >= 96000 and (self.info.audio and (
+            self.info.audio.channels or 1) > 1) else 1
+        sample_rate = 44100 if rate >= 64000 else 22050 if rate >= 24000 else 16000
+        if self.info.audio and self.info.audio.sample_rate:
+            sample_rate = min(sample_rate, max(8000, self.info.audio.sample_rate))
+        return {"c:a": target.audio_encoder, "b:a": rate, "ar": sample_rate, "ac": channels}
+
+    def _done(self, plan: _Encoding, data: bytes, result: MediaInfo) -> AdaptedMedia:
+        notes = self.notes
+        target = plan.target
+        real = self.info.media_type
+        if real != target.media_type:
+            notes.append(f"converted from {real or 'unknown'} to {target.media_type}")
+        if result.video is not None:
+            notes.append(f"video {result.video.codec} {result.video.width}x"
+                         f"{result.video.height} at {(plan.video_rate or 0) // 1000} kbit/s")
+        if result.audio is not None:
+            notes.append(f"audio {result.audio.codec} at {(plan.audio_rate or 0) / 1000:g} kbit/s")
+        if plan.duration < self.length - 0.05:
+            notes.append(f"trimmed to {plan.duration:.1f} s of {self.length:.1f} s to fit "
+                         f"{self.limits.max_bytes} octets")
+        return AdaptedMedia(data, target.media_type, result, notes=tuple(notes))

@@ -1,0 +1,284 @@
+"""Audio, video and whole messages adapted for every fixture device class, with real media
+made by ffmpeg (lavfi sources) and Pillow. Every result is probed again (container, codecs,
+frame size, duration) or re-opened, and the encoded m-retrieve-conf must fit the profile's
+MmsMaxMessageSize."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from adaptation.ffmpeg import Ffmpeg, MediaError, WorkFolder
+from adaptation.media import TARGETS, MediaLimits, adapt_media
+from adaptation.plan import MediaPart, Plan, plan
+from adaptation.probe import ProbeError, parse_probe
+from adaptation.uaprof import DeviceProfile
+from helpers.media import animated_gif, ffmpeg, photo, png_with_alpha, video_1080p, wav
+from mmsc.message import Envelope, Message, MessagePart
+from mmsc.mms_body import to_pdu
+from mmsc.pdu import MessageType, encode
+from mmsc.server import PROFILES, load_profiles
+
+DEVICES = load_profiles(PROFILES)
+TOOLS = Ffmpeg()
+SMIL = (b'<smil><body><par dur="5s"><ref src="part"/><text src="note.txt"/></par>'
+        b"</body></smil>")
+
+
+@pytest.fixture(scope="module")
+def samples(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[str, bytes]]:
+    folder = tmp_path_factory.mktemp("media")
+    return {"photo.jpg": ("image/jpeg", photo()), "logo.png": ("image/png", png_with_alpha()),
+            "anim.gif": ("image/gif", animated_gif()),
+            "clip.mp4": ("video/mp4", video_1080p(folder)), "tone.wav": ("audio/wav", wav())}
+
+
+def probe(data: bytes):  # type: ignore[no-untyped-def]
+    with WorkFolder() as work:
+        return TOOLS.probe(work.write("result", data))
+
+
+def encoded_size(result: Plan) -> int:
+    """Octets of the m-retrieve-conf the handset would get for these parts."""
+    message = Message(Envelope(originator="+33611111111/TYPE=PLMN", subject="Campaign",
+                               to=["+33622222222/TYPE=PLMN"]),
+                      [MessagePart(p.content_type, p.data, charset=p.charset,
+                                   content_id=p.content_id, content_location=p.content_location)
+                       for p in result.parts], multipart="related", start="smil")
+    pdu = to_pdu(message, MessageType.RETRIEVE_CONF)
+    pdu.transaction_id = "a" * 22
+    pdu.message_id = "0" * 32
+    return len(encode(pdu))
+
+
+def takes_any(profile: DeviceProfile, kind: str, original: str) -> bool:
+    if kind == "image":
+        return any(profile.accepts(m) for m in ("image/jpeg", "image/png", "image/gif",
+                                                "image/vnd.wap.wbmp"))
+    return profile.accepts(original) or any(profile.accepts(m) for m in TARGETS
+                                            if m.startswith(kind))
+
+
+def check_image(part: MediaPart, profile: DeviceProfile, original: str) -> None:
+    image = Image.open(io.BytesIO(part.data))
+    image.load()
+    assert profile.accepts(part.content_type)
+    assert Image.MIME.get(image.format or "") == part.content_type
+    assert image.size[0] <= profile.max_image[0] and image.size[1] <= profile.max_image[1]
+    if original == "image/gif" and profile.accepts("image/gif"):
+        assert image.n_frames == 6  # kept animated
+
+
+def check_media(part: MediaPart, profile: DeviceProfile, seconds: float, report: str) -> None:
+    info = probe(part.data)
+    assert info.media_type == part.content_type and profile.accepts(part.content_type)
+    target = TARGETS.get(part.content_type)
+    if target is not None:
+        assert info.audio is not None and info.audio.codec in target.audio_codecs
+    if part.content_type == "audio/amr" or part.content_type == "video/3gpp":
+        assert info.audio is not None and (info.audio.sample_rate, info.audio.channels) == (
+            8000, 1)
+    if info.video is not None:
+        assert target is not None and info.video.codec in target.video_codecs
+        width, height = info.video.width or 0, info.video.height or 0
+        if part.content_type == "video/3gpp":
+            assert (width, height) in ((176, 144), (128, 96))
+        else:
+            box = max(profile.max_image), min(profile.max_image)
+            assert 0 < width <= min(box[0], 1280) and 0 < height <= min(box[1], 720)
+            assert abs(width / height - 16 / 9) < 0.05  # the aspect is kept
+    assert info.duration is not None
+    if "trimmed" in report:
+        assert 1.0 <= info.duration < seconds
+    else:
+        assert abs(info.duration - seconds) < 0.6
+
+
+@pytest.mark.parametrize("device", sorted(DEVICES))
+@pytest.mark.parametrize("name", ["photo.jpg", "logo.png", "anim.gif", "clip.mp4", "tone.wav"])
+def test_each_medium_for_each_device_class(samples: dict[str, tuple[str, bytes]], name: str,
+                                           device: str) -> None:
+    profile = DEVICES[device]
+    media_type, data = samples[name]
+    kind = media_type.split("/")[0]
+    parts = [MediaPart("application/smil", SMIL.replace(b"part", name.encode()), "smil"),
+             MediaPart(media_type, data, "m", name),
+             MediaPart("text/plain", "Offre spéciale".encode(), "t", "note.txt", "utf-8")]
+    result = plan(parts, profile, TOOLS)
+    assert encoded_size(result) <= profile.max_message_size
+    part = result.parts[1]
+    report = " ".join(result.report)
+    if not takes_any(profile, kind, media_type):
+        assert part.content_type == "text/plain" and b"was removed" in part.data
+        assert result.renames[name] == name + ".txt"
+        return
+    assert part.content_type != "text/plain", result.report
+    if kind == "image":
+        check_image(part, profile, media_type)
+    else:
+        check_media(part, profile, 20.0 if kind == "video" else 8.0, report)
+    if part.content_location != name:
+        assert result.renames[name] == part.content_location
+        assert Path(part.content_location or "").suffix in (".jpg", ".png", ".gif", ".wbmp",
+                                                           ".mp4", ".3gp", ".m4a", ".mp3",
+                                                           ".amr")
+
+
+@pytest.mark.parametrize("device", ["feature-2007", "smartphone-2009", "android-2018"])
+def test_a_whole_campaign_message(samples: dict[str, tuple[str, bytes]], device: str) -> None:
+    """Every sample in one message: the shares of the budget let each part through, as
+    good as they can be, and the encoded message fits."""
+    profile = DEVICES[device]
+    parts = [MediaPart("application/smil", SMIL, "smil")] + [
+        MediaPart(media_type, data, name, name) for name, (media_type, data) in samples.items()]
+    result = plan(parts, profile, TOOLS)
+    assert encoded_size(result) <= profile.max_message_size
+    kept = {p.content_id: p for p in result.parts if p.content_type != "text/plain"}
+    for name, (media_type, _) in samples.items():
+        if name in kept:
+            part = kept[name]
+            if part.content_type.startswith("image/"):
+                check_image(part, profile, media_type)
+            else:
+                check_media(part, profile, 20.0 if "video" in media_type else 8.0,
+                            " ".join(r for r in result.report if r.startswith(name)))
+    if device == "android-2018":  # 1 MB: everything is delivered
+        assert set(kept) == {"smil", *samples}
+    else:
+        assert "clip.mp4" in kept or any("clip.mp4: removed" in r for r in result.report)
+
+
+@pytest.fixture(scope="module")
+def broken(samples: dict[str, tuple[str, bytes]],
+           tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[str, bytes]]:
+    folder = tmp_path_factory.mktemp("broken")
+    clip = samples["clip.mp4"][1]
+    small = folder / "small.3gp"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=176x144:rate=10:duration=6", "-f", "lavfi",
+           "-i", "sine=duration=6", "-c:v", "h263", "-ar", "8000", "-ac", "1",
+           "-c:a", "libopencore_amrnb", "-movflags", "+faststart", str(small))
+    return {
+        "corrupt.jpg": ("image/jpeg", photo((64, 48))[:300] + bytes(200)),
+        "truncated.mp4": ("video/mp4", clip[:len(clip) // 2]),  # moov at the end: gone
+        "truncated.3gp": ("video/3gpp", small.read_bytes()[:small.stat().st_size // 3]),
+        "page.mp4": ("video/mp4", b"<html><body>not a video</body></html>" * 20),
+        "photo.amr": ("audio/amr", photo((320, 240))),
+    }
+
+
+@pytest.mark.parametrize("name", ["corrupt.jpg", "truncated.mp4", "truncated.3gp", "page.mp4",
+                                  "photo.amr"])
+def test_broken_or_mislabelled_parts_become_the_explanatory_text(
+        broken: dict[str, tuple[str, bytes]], name: str) -> None:
+    media_type, data = broken[name]
+    profile = DEVICES["android-2012"]
+    result = plan([MediaPart(media_type, data, "x", name)], profile, TOOLS)
+    (part,) = result.parts
+    assert part.content_type == "text/plain" and part.content_location == name + ".txt"
+    text = part.data.decode()
+    assert name in text and "was removed" in text
+    assert result.renames == {name: name + ".txt"}
+
+
+def test_audio_in_a_video_container_is_taken_for_what_it_is(tmp_path: Path) -> None:
+    """Handsets send voice notes as video/3gpp holding AMR only: audio, kept as it is for a
+    phone that takes it, and relabelled."""
+    note = tmp_path / "voice.3gp"
+    ffmpeg("-f", "lavfi", "-i", "sine=frequency=300:duration=4", "-ar", "8000", "-ac", "1",
+           "-c:a", "libopencore_amrnb", "-b:a", "12.2k", "-f", "3gp", str(note))
+    limits = MediaLimits(frozenset({"audio/3gpp", "audio/amr"}), 100_000)
+    kept = adapt_media(note.read_bytes(), "video/3gpp", limits, TOOLS)
+    assert not kept.changed and kept.media_type == "audio/3gpp"
+    assert any("declared video/3gpp" in n for n in kept.notes)
+    converted = adapt_media(note.read_bytes(), "video/3gpp",
+                            MediaLimits(frozenset({"audio/amr"}), 100_000), TOOLS)
+    assert converted.media_type == "audio/amr" and converted.data.startswith(b"#!AMR\n")
+
+
+def test_a_budget_too_small_for_the_whole_clip_trims_it_and_says_so() -> None:
+    limits = MediaLimits(frozenset({"audio/amr"}), 6_000)
+    result = adapt_media(wav(20.0, 8000), "audio/wav", limits, TOOLS)
+    info = probe(result.data)
+    assert len(result.data) <= 6_000 and info.audio is not None
+    assert info.audio.codec == "amr_nb" and info.duration is not None and info.duration < 20
+    assert any(n.startswith("trimmed to") for n in result.notes)
+
+
+def test_ffmpeg_runs_within_its_time_limit(samples: dict[str, tuple[str, bytes]]) -> None:
+    slow = Ffmpeg(timeout=0.2)
+    with pytest.raises(MediaError, match="longer than 0.2 s"):
+        adapt_media(samples["clip.mp4"][1], "video/mp4",
+                    MediaLimits(frozenset({"video/3gpp"}), 100_000), slow)
+
+
+def test_a_missing_ffmpeg_is_a_media_error() -> None:
+    with pytest.raises(MediaError, match="could not be started"):
+        adapt_media(wav(1.0), "audio/wav", MediaLimits(frozenset({"audio/amr"}), 10_000),
+                    Ffmpeg(exe="/nonexistent/ffmpeg"))
+
+
+def test_mutated_audio_adapts_or_fails_cleanly(tmp_path: Path) -> None:
+    import random
+
+    source = tmp_path / "s.amr"
+    ffmpeg("-f", "lavfi", "-i", "sine=duration=2", "-ar", "8000", "-ac", "1",
+           "-c:a", "libopencore_amrnb", str(source))
+    rng = random.Random(7)
+    original = source.read_bytes()
+    limits = MediaLimits(frozenset({"audio/mp4"}), 50_000)
+    outcomes = set()
+    for _ in range(25):
+        data = bytearray(original)
+        for _ in range(rng.randint(1, 20)):
+            data[rng.randrange(len(data))] = rng.randrange(256)
+        try:
+            result = adapt_media(bytes(data), "audio/amr", limits, TOOLS)
+        except MediaError:
+            outcomes.add("refused")
+            continue
+        outcomes.add("adapted")
+        assert len(result.data) <= 50_000 and result.media_type == "audio/mp4"
+    assert "adapted" in outcomes  # AMR frames are independent: most damage is survivable
+
+
+REPORT_MP4 = """Input #0, mov,mp4,m4a,3gp,3g2,mj2, from 'src.mp4':
+  Metadata:
+    major_brand     : isom
+    compatible_brands: isomiso2avc1mp41
+  Duration: 00:00:20.00, start: 0.000000, bitrate: 13122 kb/s
+  Stream #0:0[0x1](und): Video: h264 (Constrained Baseline) (avc1 / 0x31637661), \
+yuv420p(progressive), 1920x1080 [SAR 1:1 DAR 16:9], 12989 kb/s, 24 fps, 24 tbr, 12288 tbn (default)
+    Metadata:
+      handler_name    : VideoHandler
+  Stream #0:1[0x2](und): Audio: aac (LC) (mp4a / 0x6134706D), 48000 Hz, stereo, fltp, \
+128 kb/s (default)
+At least one output file must be specified
+"""
+REPORT_3GP = """Input #0, mov,mp4,m4a,3gp,3g2,mj2, from 's.3gp':
+  Metadata:
+    major_brand     : 3gp4
+  Duration: 00:00:03.00, start: 0.000000, bitrate: 138 kb/s
+  Stream #0:0[0x1](und): Video: h263 (s263 / 0x33363273), yuv420p(progressive), 176x144 \
+[SAR 12:11 DAR 4:3], 119 kb/s, SAR 1:1 DAR 11:9, 15 fps, 15 tbr, 15360 tbn (default)
+  Stream #0:1[0x2](und): Audio: amr_nb (amrnb) (samr / 0x726D6173), 8000 Hz, mono, fltp, \
+12 kb/s (default)
+"""
+
+
+def test_the_probe_report_is_read_without_mistaking_codec_tags_for_sizes() -> None:
+    mp4 = parse_probe(REPORT_MP4)
+    assert mp4.media_type == "video/mp4" and mp4.duration == 20.0
+    assert mp4.video is not None and (mp4.video.codec, mp4.video.width, mp4.video.height,
+                                      mp4.video.fps) == ("h264", 1920, 1080, 24.0)
+    assert mp4.audio is not None and (mp4.audio.codec, mp4.audio.sample_rate,
+                                      mp4.audio.channels) == ("aac", 48000, 2)
+    three = parse_probe(REPORT_3GP)
+    assert three.media_type == "video/3gpp" and three.duration == 3.0
+    assert three.video is not None and (three.video.width, three.video.height) == (176, 144)
+    assert three.audio is not None and (three.audio.codec, three.audio.channels) == ("amr_nb", 1)
+    with pytest.raises(ProbeError, match="Invalid data"):
+        parse_probe("[in#0 @ 0x1] Error opening input: Invalid data found when processing "
+                    "input\nError opening input file t.txt.\n")
