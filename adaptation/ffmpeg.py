@@ -60,23 +60,23 @@ class Ffmpeg:
         copied to nowhere (no decoding, so fast), ffmpeg's progress report giving the time
         reached. A file cut short says less than its container's stated duration."""
         command = (ffmpeg_python.input(str(source)).output("-", f="null", c="copy", map="0")
-                   .global_args("-hide_banner", "-nostdin", "-nostats", "-loglevel", "error",
-                                "-progress", "pipe:1")
-                   .compile(cmd=self.path))
-        _, progress = self._run(command, check=False)
-        reached = re.findall(r"^out_time_us=(\d+)$", progress, re.MULTILINE)
-        return int(reached[-1]) / 1e6 if reached else 0.0
+                   .global_args(*_QUIET).compile(cmd=self.path))
+        return _reached(self._run(command, check=False)[1])
+
+    def command(self, source: Path, target: Path, *, streams: tuple[str, ...],
+                output_args: dict[str, Any]) -> list[str]:
+        """``ffmpeg -i source -map 0:S... [output_args] target`` for each stream selector S
+        (``v:0``, ``a:0``), overwriting target (built, not run)."""
+        given = ffmpeg_python.input(str(source))
+        return (ffmpeg_python.output(*(given[s] for s in streams), str(target),
+                                     threads=self.threads, **output_args)
+                .global_args(*_QUIET).compile(cmd=self.path, overwrite_output=True))
 
     def convert(self, source: Path, target: Path, *, streams: tuple[str, ...],
-                input_args: dict[str, Any], output_args: dict[str, Any]) -> None:
-        """``ffmpeg [input_args] -i source -map 0:S... [output_args] target`` for each stream
-        selector S (``v:0``, ``a:0``), overwriting target."""
-        given = ffmpeg_python.input(str(source), **input_args)
-        command = (ffmpeg_python.output(*(given[s] for s in streams), str(target),
-                                        threads=self.threads, **output_args)
-                   .global_args("-hide_banner", "-nostdin", "-loglevel", "error")
-                   .compile(cmd=self.path, overwrite_output=True))
-        self._run(command, check=True)
+                output_args: dict[str, Any]) -> float:
+        """Run :meth:`command`: the seconds of media it wrote (from its progress report)."""
+        command = self.command(source, target, streams=streams, output_args=output_args)
+        return _reached(self._run(command, check=True)[1])
 
     def _run(self, command: list[str], *, check: bool) -> tuple[str, str]:
         """ffmpeg's report (stderr) and output (stdout) of one run."""
@@ -92,6 +92,16 @@ class Ffmpeg:
             last = report.strip().splitlines()[-1:] or [f"exit status {done.returncode}"]
             raise MediaError(f"ffmpeg failed: {last[0][:200]}")
         return report, done.stdout.decode("utf-8", "replace")
+
+
+#: No banner, no prompt, errors only, and the machine-readable progress report on stdout.
+_QUIET = ("-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", "-progress", "pipe:1")
+
+
+def _reached(progress: str) -> float:
+    """The last ``out_time_us`` of a progress report, in seconds (0 when none)."""
+    reached = re.findall(r"^out_time_us=(\d+)$", progress, re.MULTILINE)
+    return int(reached[-1]) / 1e6 if reached else 0.0
 
 
 class WorkFolder:

@@ -55,6 +55,8 @@ TARGETS: dict[str, Target] = {t.media_type: t for t in (
     Target("audio/amr", "amr", ".amr", "libopencore_amrnb", frozenset({"amr_nb"}),
            audio_rates=_AMR_RATES),
 )}
+_NAMES = {"libx264": "H.264 Baseline", "h263": "H.263", "aac": "AAC-LC",
+          "libopencore_amrnb": "AMR-NB", "libmp3lame": "MP3"}
 #: Preference when the source's own type is not kept.
 VIDEO_ORDER = ("video/mp4", "video/3gpp")
 AUDIO_ORDER = ("audio/mp4", "audio/mpeg", "audio/amr")
@@ -90,9 +92,11 @@ class MediaLimits:
 class AdaptedMedia:
     data: bytes
     media_type: str
-    info: MediaInfo
+    duration: float  # seconds
     changed: bool = True
     notes: tuple[str, ...] = field(default_factory=tuple)
+    #: one ffmpeg command line that makes ``data`` from the source (its folder: ``{work}``)
+    command: tuple[str, ...] = ()
 
 
 def normalise(media_type: str) -> str:
@@ -128,7 +132,8 @@ def adapt_media(data: bytes, declared: str, limits: MediaLimits,
             notes.append(f"declared {normalise(declared)}, is {real}")
         if _keepable(info, len(data), limits):
             _check_whole(tools, source, info.duration or 0.0)
-            return AdaptedMedia(data, real or normalise(declared), info, changed=False,
+            return AdaptedMedia(data, real or normalise(declared), info.duration or 0.0,
+                                changed=False,
                                 notes=tuple(notes))
         order = VIDEO_ORDER if video is not None else AUDIO_ORDER
         choices = [TARGETS[m] for m in order if m in limits.accepted]
@@ -199,22 +204,38 @@ class _Encoder:
 
     def run(self, choices: list[Target]) -> AdaptedMedia:
         """Encode; after a miss, scale the bitrate by how far it missed, or, once the
-        bitrates are at their floors (encoders have a quality floor of their own), trim."""
+        bitrates are at their floors (encoders have a quality floor of their own), trim.
+        For H.263, whose rate control overshoots at MMS bitrates (it cannot go below its
+        quantiser floor, ITU-T H.263 §5.1.19), the source is first decoded and shaped
+        to QCIF once, so that each further attempt only encodes small frames."""
         target = self._choose(choices)
         bits = self.bits
         plan = self._encoding(target, bits)
+        source = self._prepare(plan) if target.video_encoder == "h263" else self.source
         for attempt in range(_ATTEMPTS):
-            data, result = self._encode(plan)
+            data, seconds = self._encode(plan, source)
             if len(data) <= self.limits.max_bytes:
-                return self._done(plan, data, result)
+                return self._done(plan, data, seconds)
             ratio = self.limits.max_bytes * _SLACK / len(data)
             bits *= ratio
             smaller = self._encoding(target, bits)
             if (smaller.video_rate, smaller.audio_rate) == (plan.video_rate, plan.audio_rate):
                 smaller = replace(plan, duration=max(1.0, plan.duration * ratio))
-            plan = smaller
+            plan = replace(smaller, fps=plan.fps)  # prepared frames keep their rate
         raise MediaError(f"no {target.media_type} of this clip fits "
                          f"{self.limits.max_bytes} octets")
+
+    def _prepare(self, plan: _Encoding) -> Path:
+        """The clip decoded, fitted to its frame at its frame rate, its sound at the
+        target's sample rate: raw, in a NUT file, for the attempts to encode."""
+        prepared = self.work.path / "prepared.nut"
+        streams, args = self._arguments(plan, shaped=False)
+        shaping = {k: v for k, v in args.items() if k in ("vf", "r", "pix_fmt", "ar", "ac", "t")}
+        shaping["vf"] = shaping.get("vf", "null").replace(",setsar=12/11", "")
+        seconds = self.tools.convert(self.source, prepared, streams=streams, output_args={
+            **shaping, "c:v": "rawvideo", "c:a": "pcm_s16le", "f": "nut"})
+        self._check_length(seconds, plan.duration)
+        return prepared
 
     def _choose(self, choices: list[Target]) -> Target:
         """The first target the device takes, unless the budget cannot carry even its
@@ -271,25 +292,38 @@ class _Encoder:
         return _even(max(width * scale, 96 if landscape else 64)), _even(
             max(height * scale, 64 if landscape else 96))
 
-    def _encode(self, plan: _Encoding) -> tuple[bytes, MediaInfo]:
+    def _arguments(self, plan: _Encoding, *, shaped: bool) -> tuple[tuple[str, ...],
+                                                                    dict[str, Any]]:
+        """The streams and output options of ``plan``; ``shaped`` when the input is already
+        at the plan's frame size and rate (:meth:`_prepare`)."""
         target = plan.target
-        out = self.work.path / f"out{target.extension}"
-        args: dict[str, Any] = {"f": target.muxer, "map_metadata": -1, "t": f"{plan.duration:.3f}"}
+        args: dict[str, Any] = {"f": target.muxer, "map_metadata": -1,
+                                "t": f"{plan.duration:.3f}"}
         streams: list[str] = []
         if plan.video_rate is not None and plan.frame is not None:
             streams.append("v:0")
             args.update(self._video_args(plan))
+            if shaped:
+                args["vf"] = "setsar=12/11"
+                del args["r"]
         if plan.audio_rate is not None:
             streams.append("a:0")
             args.update(self._audio_args(target, plan.audio_rate))
-        self.tools.convert(self.source, out, streams=tuple(streams), input_args={},
-                           output_args=args)
-        data = out.read_bytes()
-        result = self.tools.probe(out)
-        if (result.duration or 0.0) < plan.duration * _DAMAGED:
-            raise MediaError(f"damaged: only {result.duration or 0:.1f} s of "
-                             f"{plan.duration:.1f} s could be decoded")
-        return data, result
+        return tuple(streams), args
+
+    def _encode(self, plan: _Encoding, source: Path) -> tuple[bytes, float]:
+        """One ffmpeg run: the data and the seconds it holds."""
+        out = self.work.path / f"out{plan.target.extension}"
+        streams, args = self._arguments(plan, shaped=source != self.source)
+        seconds = self.tools.convert(source, out, streams=streams, output_args=args)
+        self._check_length(seconds, plan.duration)
+        return out.read_bytes(), seconds
+
+    @staticmethod
+    def _check_length(seconds: float, planned: float) -> None:
+        if seconds < planned * _DAMAGED:
+            raise MediaError(f"damaged: only {seconds:.1f} s of {planned:.1f} s could be "
+                             "decoded")
 
     def _video_args(self, plan: _Encoding) -> dict[str, Any]:
         assert plan.frame is not None and plan.video_rate is not None
@@ -320,18 +354,26 @@ class _Encoder:
             sample_rate = min(sample_rate, max(8000, self.info.audio.sample_rate))
         return {"c:a": target.audio_encoder, "b:a": rate, "ar": sample_rate, "ac": channels}
 
-    def _done(self, plan: _Encoding, data: bytes, result: MediaInfo) -> AdaptedMedia:
+    def _done(self, plan: _Encoding, data: bytes, seconds: float) -> AdaptedMedia:
+        """The result, with its notes, and the one ffmpeg command line that makes it from
+        the source (the bare equivalent of what was run, for benchmarks and for users)."""
         notes = self.notes
         target = plan.target
         real = self.info.media_type
         if real != target.media_type:
             notes.append(f"converted from {real or 'unknown'} to {target.media_type}")
-        if result.video is not None:
-            notes.append(f"video {result.video.codec} {result.video.width}x"
-                         f"{result.video.height} at {(plan.video_rate or 0) // 1000} kbit/s")
-        if result.audio is not None:
-            notes.append(f"audio {result.audio.codec} at {(plan.audio_rate or 0) / 1000:g} kbit/s")
+        if plan.video_rate is not None and plan.frame is not None and target.video_encoder:
+            notes.append(f"video {_NAMES[target.video_encoder]} {plan.frame[0]}x"
+                         f"{plan.frame[1]} at {plan.video_rate // 1000} kbit/s")
+        if plan.audio_rate is not None:
+            notes.append(f"audio {_NAMES[target.audio_encoder]} at "
+                         f"{plan.audio_rate / 1000:g} kbit/s")
         if plan.duration < self.length - 0.05:
             notes.append(f"trimmed to {plan.duration:.1f} s of {self.length:.1f} s to fit "
                          f"{self.limits.max_bytes} octets")
-        return AdaptedMedia(data, target.media_type, result, notes=tuple(notes))
+        streams, args = self._arguments(plan, shaped=False)
+        work = str(self.work.path)
+        command = self.tools.command(self.source, self.work.path / f"out{target.extension}",
+                                     streams=streams, output_args=args)
+        return AdaptedMedia(data, target.media_type, seconds, notes=tuple(notes),
+                            command=tuple(a.replace(work, "{work}") for a in command))
