@@ -65,6 +65,15 @@ class Plan:
     def size(self) -> int:
         return HEADER_OVERHEAD + sum(len(p.data) + PART_OVERHEAD for p in self.parts)
 
+    @property
+    def kinds(self) -> dict[str, str]:
+        """The media type of each part by the references that name it (Content-Location,
+        ``cid:``), for the SMIL rewrite: an element whose part changed kind becomes the
+        element of the new kind."""
+        kinds = {f"cid:{p.content_id}": p.content_type for p in self.parts if p.content_id}
+        return kinds | {p.content_location: p.content_type for p in self.parts
+                        if p.content_location}
+
     def weight(self, kind: str) -> int:
         return sum(len(p.data) for p in self.parts if p.kind == kind)
 
@@ -73,22 +82,33 @@ class Plan:
         part = self.parts[index]
         self.report.append(f"{_label(part)}: removed ({why})")
         text = f"[{_label(part)} ({part.content_type}) was removed: {why}]"
-        location = (part.content_location or "removed") + ".txt"
-        if part.content_location:
-            self.renames[part.content_location] = location
-        self.parts[index] = MediaPart("text/plain", text.encode("utf-8"), part.content_id,
-                                      location, "utf-8")
+        notice = MediaPart("text/plain", text.encode("utf-8"), part.content_id,
+                           (part.content_location or "removed") + ".txt", "utf-8")
+        self._renamed(part, notice)
+        self.parts[index] = notice
 
     def changed(self, index: int, original: MediaPart, media_type: str, data: bytes,
                 notes: tuple[str, ...]) -> None:
         """Part ``index`` is now ``data`` of ``media_type``: renamed when its type changed."""
-        location = _relocated(original, media_type)
-        if original.content_location and location != original.content_location:
-            self.renames[original.content_location] = location
         self.report.append(f"{_label(original)}: {'; '.join(notes) or 'adapted'} "
                            f"({len(original.data)} -> {len(data)} octets)")
-        self.parts[index] = replace(original, content_type=media_type, data=data,
-                                    content_location=location)
+        new = replace(original, content_type=media_type, data=data,
+                      content_location=_relocated(original, media_type))
+        self._renamed(original, new)
+        self.parts[index] = new
+
+    def _renamed(self, old: MediaPart, new: MediaPart) -> None:
+        """The reference that named ``old`` now names ``new``: its new Content-Location, or
+        the same ``cid:`` (kept in the table when only the kind changed, for the retag)."""
+        if old.content_location:
+            key, reference = old.content_location, new.content_location
+        elif old.content_id:
+            key = reference = f"cid:{old.content_id}"
+        else:
+            return
+        if reference != key or new.content_type.split("/")[0] != \
+                old.content_type.lower().split("/")[0]:
+            self.renames[key] = reference
 
 
 def _label(part: MediaPart) -> str:
@@ -99,8 +119,10 @@ def _relocated(part: MediaPart, media_type: str) -> str | None:
     location = part.content_location
     if not location or media_type == part.content_type.lower():
         return location
+    if media_type not in EXTENSIONS:
+        return location
     stem = location.rsplit(".", 1)[0] if "." in location else location
-    return stem + EXTENSIONS.get(media_type, "")
+    return stem + EXTENSIONS[media_type]
 
 
 def _text(part: MediaPart, profile: DeviceProfile, report: list[str]) -> MediaPart:

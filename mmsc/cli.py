@@ -375,7 +375,8 @@ def _adapt_command(args: argparse.Namespace) -> int:
         data = part.data
         if part.content_type == "application/smil" and result.renames:
             try:
-                data = rewrite_references(data, result.renames)
+                data = rewrite_references(data, result.renames, parts=parts,
+                                          kinds=result.kinds)
             except SmilError as exc:
                 _emit(f"{part.content_location}: not rewritten ({exc})")
         name = Path(part.content_location or "part").name

@@ -460,26 +460,37 @@ def unresolved_references(presentation: Presentation, parts: Sequence[PartLike])
 
 
 def rewrite_references(data: bytes, renames: Mapping[str, str | None], *,
+                       parts: Sequence[PartLike] = (), kinds: Mapping[str, str] | None = None,
                        max_size: int = MAX_SMIL) -> bytes:
     """The SMIL document with its references changed after adaptation renamed, replaced or
     dropped parts. ``renames`` maps an old reference to its new one, or to None to remove
     the elements that refer to it; a ``src`` matches when it is the same once both are
-    normalised (:func:`normalize_reference`). Everything else stays as written: other
-    attributes, unknown elements, comments, the doctype, order and layout; the encoding
-    becomes UTF-8 (the declaration, when there was one, says so). A document with no
-    matching reference is returned unchanged. SmilError when the document is not SMIL
-    that :func:`parse_smil` would read."""
+    normalised (:func:`normalize_reference`), or, given the message's ``parts`` as they
+    were, when it resolves (:func:`resolve`, with its handset leniencies: ``./photo.png``)
+    to a part whose Content-Location or ``cid:`` reference is renamed. ``kinds`` gives the
+    media type of the part a new reference names: a media element whose part changed kind
+    takes the element of the new one (an ``img`` replaced by the text saying it was
+    removed becomes a ``text``; a voice note declared as video becomes an ``audio``), as
+    OMA-MMS-CONF pairs each element with its media class. Everything else stays as
+    written: other attributes, unknown elements, comments, the doctype, order and layout;
+    the encoding becomes UTF-8 (the declaration, when there was one, says so). A document
+    with no matching reference is returned unchanged. SmilError when the document is not
+    SMIL that :func:`parse_smil` would read."""
     table = {normalize_reference(old): new for old, new in renames.items()}
     root = _parse(data, max_size, keep_everything=True)
     changed = False
     for element in list(root.iter(etree.Element)):
         src = element.get("src")
-        if src is None or normalize_reference(src) not in table:
+        if src is None:
             continue
-        new = table[normalize_reference(src)]
+        key = _renamed(src, table, parts)
+        if key is None:
+            continue
+        new = table[key]
         parent = element.getparent()
         if new is not None:
             element.set("src", new)
+            _retag(element, (kinds or {}).get(new))
         elif parent is not None:
             _remove(parent, element)
         else:
@@ -489,6 +500,40 @@ def rewrite_references(data: bytes, renames: Mapping[str, str | None], *,
         return data
     declared = data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<?xml")
     return etree.tostring(root.getroottree(), encoding="UTF-8", xml_declaration=declared)
+
+
+def _renamed(src: str, table: Mapping[str, str | None],
+             parts: Sequence[PartLike]) -> str | None:
+    """The key of ``table`` that ``src`` stands for, or None."""
+    ref = normalize_reference(src)
+    if ref in table:
+        return ref
+    part = resolve(src, parts) if parts else None
+    if part is None:
+        return None
+    for key in (part.content_location, f"cid:{_cid(part)}" if _cid(part) else None):
+        if key is not None and normalize_reference(key) in table:
+            return normalize_reference(key)
+    return None
+
+
+def _retag(element: etree._Element, media_type: str | None) -> None:
+    """``element`` renamed after the media class of ``media_type`` (keeping its namespace),
+    when it is a media element of another class; ``ref`` fits every class and stays."""
+    name = xmlsafe.local_name(element).lower()
+    role = _role(_Typed(media_type)) if media_type else None
+    if role is None or name == role or name == "ref" or name not in MEDIA_KINDS:
+        return
+    element.tag = etree.QName(etree.QName(element).namespace, role).text
+
+
+@dataclass(frozen=True)
+class _Typed:
+    """A part known by its media type only (for :func:`_role`)."""
+
+    content_type: str
+    content_id: str | None = None
+    content_location: str | None = None
 
 
 def _remove(parent: etree._Element, element: etree._Element) -> None:

@@ -297,6 +297,7 @@ async def test_retrieval_transcodes_video_and_explains_what_could_not_be_deliver
     what was removed, and the retrieval itself succeeds."""
     from adaptation.ffmpeg import Ffmpeg, WorkFolder
     from helpers.media import ffmpeg
+    from mmsc.smil import parse_smil
 
     clip = tmp_path / "clip.mp4"
     ffmpeg("-f", "lavfi", "-i", "testsrc2=size=640x360:rate=24:duration=4", "-f", "lavfi",
@@ -310,14 +311,20 @@ async def test_retrieval_transcodes_video_and_explains_what_could_not_be_deliver
     server = Server(cfg)
     await server.start()
     try:
-        message = Message(Envelope(originator=f"{A}/TYPE=PLMN", to=[f"{phone_number}/TYPE=PLMN"]),
-                          [MessagePart("video/mp4", video, content_id="v", content_location="clip.mp4"),
+        smil = (b'<smil><body><par dur="4s"><video src="clip.mp4"/></par><par dur="2s">'
+                b'<img src="./broken.jpg"/><video src="cid:h"/></par></body></smil>')
+        envelope = Envelope(originator=f"{A}/TYPE=PLMN", to=[f"{phone_number}/TYPE=PLMN"])
+        message = Message(envelope,
+                          [MessagePart("application/smil", smil, content_id="s"),
+                           MessagePart("video/mp4", video, content_id="v",
+                                       content_location="clip.mp4"),
                            MessagePart("image/jpeg", b"\xff\xd8\xff\xe0" + bytes(500),
                                        content_id="c", content_location="broken.jpg"),
                            MessagePart("video/mp4", video[:len(video) // 2], content_id="t",
                                        content_location="cut.mp4"),
                            MessagePart("video/mp4", b"<html>hello</html>" * 30, content_id="h",
-                                       content_location="page.mp4")])
+                                       content_location="page.mp4")],
+                          multipart="related", start="s")
         conf = await server.handsets.handsets[A].send(message, server.handsets.http)
         phone = server.handsets.handsets[phone_number]
         await phone.wait_for(lambda h: h.inbox, timeout=30)
@@ -330,6 +337,10 @@ async def test_retrieval_transcodes_video_and_explains_what_could_not_be_deliver
         for cid, name in (("c", "broken.jpg"), ("t", "cut.mp4"), ("h", "page.mp4")):
             assert got[cid].content_type == "text/plain", cid
             assert name.encode() in got[cid].data and b"was removed" in got[cid].data
+        slides = parse_smil(got["s"].data).slides  # the SMIL names what was delivered
+        assert [(m.kind, m.src) for m in slides[0].media] == [("video", "clip.3gp")]
+        assert [(m.kind, m.src) for m in slides[1].media] == [("text", "broken.jpg.txt"),
+                                                              ("text", "page.mp4.txt")]
         events = await server.engine.state.events_of(conf.message_id)
         (adapted,) = [e for e in events if e.kind == "adapted"]
         assert len(adapted.detail["report"]) == 4

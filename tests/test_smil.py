@@ -513,3 +513,28 @@ def test_arbitrary_input_is_smil_or_smil_error(data: bytes | str) -> None:
     if isinstance(data, bytes):
         with contextlib.suppress(SmilError):
             rewrite_references(data, {"cid:IMG_0001.jpg": "cid:x", "Slide_1.jpg": None})
+
+
+def test_rewrite_follows_parts_that_changed_kind_and_lenient_references() -> None:
+    """After adaptation: ``./photo.png`` (a handset's way of naming photo.png) now names the
+    notice that says the picture was removed, so the img becomes a text; a voice note that
+    was declared as video is an audio element now; the converted clip keeps its element."""
+
+    @dataclass
+    class Part:
+        content_type: str
+        content_id: str | None = None
+        content_location: str | None = None
+
+    doc = (b'<smil><body><par dur="5s"><img src="./photo.png" region="Image"/>'
+           b'<video src="cid:voice"/></par><par><video src="clip.mp4"/></par></body></smil>')
+    before = [Part("image/png", "p", "photo.png"), Part("video/3gpp", "voice", "voice.3gp"),
+              Part("video/mp4", "c", "clip.mp4")]
+    out = rewrite_references(
+        doc, {"photo.png": "photo.png.txt", "voice.3gp": "voice.3gp", "clip.mp4": "clip.3gp"},
+        parts=before, kinds={"photo.png.txt": "text/plain", "voice.3gp": "audio/3gpp",
+                             "clip.3gp": "video/3gpp"})
+    slides = parse_smil(out).slides
+    assert slides[0].media == (text("photo.png.txt", "Image"), MediaRef("audio", "voice.3gp"))
+    assert slides[1].media == (MediaRef("video", "clip.3gp"),)
+    assert rewrite_references(doc, {"photo.png": "x.txt"}) is doc  # without parts: exact only

@@ -472,7 +472,8 @@ class Engine:
         if smil is not None and result.renames:
             index = content.parts.index(smil)
             try:
-                adapted[index].data = rewrite_references(smil.data, result.renames)
+                adapted[index].data = rewrite_references(
+                    smil.data, result.renames, parts=content.parts, kinds=result.kinds)
             except SmilError as exc:  # passed on as it came, and said so
                 result.report.append(f"SMIL not rewritten ({exc}): it may name parts that "
                                      "were renamed or removed")
