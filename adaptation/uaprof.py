@@ -13,6 +13,7 @@ way and applied over the profile (UAProf §8.2: the diff overrides what it names
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from lxml import etree
@@ -142,3 +143,31 @@ def from_accept_header(header: str, base: DeviceProfile = CONSERVATIVE) -> Devic
         if "/" in kind and kind.strip() != "*/*":
             media.add(kind.strip().lower())
     return replace(base, name="accept-header", accept=frozenset(media)) if media else base
+
+
+#: User-Agent patterns of MMS clients -> the fixture device class closest to them, for a
+#: handset that sends no usable x-wap-profile. First match wins, case-insensitively,
+#: anywhere in the header. By platform: the Android and iOS releases, the smartphone
+#: systems of the late 2000s, then Java ME phones by their MIDP version (MIDP-2.0 came with
+#: the 2004-2008 feature phones, MIDP-1.0 before), then WAP 1.x browsers. The classes are
+#: those of ``fixtures/uaprof/``.
+USER_AGENTS: tuple[tuple[str, str], ...] = (
+    (r"Android[ /](1[0-9]|[2-9][0-9])\b", "smartphone-2024"),
+    (r"Android[ /][5-9]\b", "android-2018"),
+    (r"Android[ /][2-4]\b|Android-Mms", "android-2012"),
+    (r"iPhone|iPad", "iphone-2016"),
+    (r"SymbianOS/9|Series60/3|BlackBerry|Windows CE|Windows Phone|webOS", "smartphone-2009"),
+    (r"Series40|Profile/MIDP-2", "feature-2007"),
+    (r"Profile/MIDP-1", "basic-2005"),
+    (r"UP\.Browser/[1-4]\.", "wap-2004"),
+)
+
+
+def from_user_agent(header: str, profiles: Mapping[str, DeviceProfile]) -> DeviceProfile | None:
+    """The device class of :data:`USER_AGENTS` that ``header`` matches, when ``profiles``
+    holds it; None when no pattern matches (then the Accept header, else the conservative
+    class, decide)."""
+    for pattern, name in USER_AGENTS:
+        if name in profiles and re.search(pattern, header or "", re.IGNORECASE):
+            return profiles[name]
+    return None

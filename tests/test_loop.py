@@ -220,6 +220,42 @@ async def test_retrieval_is_adapted_for_the_subscribers_device(tmp_path: Path) -
         await server.close()
 
 
+async def notified(server: Server, message_id: str):  # type: ignore[no-untyped-def]
+    """The message's only recipient, once it is notified."""
+    for _ in range(100):
+        (r,) = await server.engine.state.recipients_of(message_id)
+        if r.state.value == "notified":
+            return r
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"{message_id} was not notified")
+
+
+async def test_a_user_agent_names_the_device_class(tmp_path: Path) -> None:
+    """A handset with no profile of its own and none configured, whose User-Agent says it
+    is a MIDP-1.0 phone, gets the message as the basic-2005 class takes it."""
+    cfg = config(tmp_path)
+    cfg.subscribers = [SubscriberConfig(A), SubscriberConfig(E, behaviour="offline")]
+    server = Server(cfg)
+    await server.start()
+    try:
+        big = io.BytesIO()
+        Image.effect_mandelbrot((800, 600), (-2, -1.2, 1, 1.2), 40).convert("RGB") \
+            .save(big, "PNG")
+        message = Message(Envelope(originator=f"{A}/TYPE=PLMN", to=[f"{E}/TYPE=PLMN"]),
+                          [MessagePart("image/png", big.getvalue(), content_id="p")])
+        conf = await server.handsets.handsets[A].send(message, server.handsets.http)
+        r = await notified(server, conf.message_id)
+        found = await server.engine.fetch(r.content_token, {
+            "User-Agent": "Nokia3510i/1.0 (05.30) Profile/MIDP-1.0 Configuration/CLDC-1.0"})
+        assert found is not None
+        image = Image.open(io.BytesIO(found[2].parts[0].data))
+        assert image.format == "JPEG" and image.size[0] <= 160 and image.size[1] <= 120
+        events = await server.engine.state.events_of(conf.message_id)
+        assert [e.detail["profile"] for e in events if e.kind == "adapted"] == ["basic-2005"]
+    finally:
+        await server.close()
+
+
 async def test_adapted_copies_are_made_once_per_profile(tmp_path: Path) -> None:
     """Ten concurrent fetches by the same device class: one adaptation, one stored copy,
     the same octets for all."""
@@ -237,11 +273,7 @@ async def test_adapted_copies_are_made_once_per_profile(tmp_path: Path) -> None:
         message = Message(Envelope(originator=f"{A}/TYPE=PLMN", to=["+33688888888/TYPE=PLMN"]),
                           [MessagePart("image/png", big.getvalue(), content_id="p")])
         conf = await server.handsets.handsets[A].send(message, server.handsets.http)
-        for _ in range(100):
-            (r,) = await server.engine.state.recipients_of(conf.message_id)
-            if r.state.value == "notified":
-                break
-            await aio.sleep(0.02)
+        r = await notified(server, conf.message_id)
         results = await aio.gather(*(server.engine.fetch(r.content_token) for _ in range(10)))
         images = {bytes(found[2].parts[0].data) for found in results}
         assert len(images) == 1 and next(iter(images)).startswith(b"\xff\xd8")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from adaptation.uaprof import (
-    CONSERVATIVE, ProfileError, apply_diff, from_accept_header, parse_profile,
+    CONSERVATIVE, ProfileError, apply_diff, from_accept_header, from_user_agent, parse_profile,
 )
 
 PROFILES = Path(__file__).resolve().parent.parent / "fixtures" / "uaprof"
@@ -134,3 +134,25 @@ async def test_profiles_are_fetched_from_allowed_hosts_only_and_cached() -> None
         assert await closed.profile(f"{server.url}/p.rdf") is None
         assert len(server.hits) == hits and "/elsewhere.rdf" not in server.hits
         assert not any(k.endswith(".rdf") and len(v) > 100_000 for k, v in cache.items())
+
+
+@pytest.mark.parametrize("agent, expected", [
+    ("Mozilla/5.0 (Linux; Android 13; Pixel 7) AppleWebKit/537.36", "smartphone-2024"),
+    ("Mozilla/5.0 (Linux; Android 8.1.0; SM-J530F)", "android-2018"),
+    ("Android-Mms/2.0", "android-2012"),
+    ("Mozilla/5.0 (iPhone; CPU iPhone OS 10_3 like Mac OS X)", "iphone-2016"),
+    ("NokiaN95/11.0.026; Series60/3.1 Profile/MIDP-2.0 Configuration/CLDC-1.1",
+     "smartphone-2009"),
+    ("SonyEricssonK800i/R1KG Browser/NetFront/3.3 Profile/MIDP-2.0 Configuration/CLDC-1.1",
+     "feature-2007"),
+    ("Nokia3510i/1.0 (05.30) Profile/MIDP-1.0 Configuration/CLDC-1.0", "basic-2005"),
+    ("Nokia7110/1.0 (05.01) UP.Browser/4.1.26l", "wap-2004"),
+])
+def test_user_agent_table_names_a_device_class(agent: str, expected: str) -> None:
+    from mmsc.server import PROFILES, load_profiles
+
+    profiles = load_profiles(PROFILES)
+    found = from_user_agent(agent, profiles)
+    assert found is profiles[expected]
+    assert from_user_agent("curl/8.0", profiles) is None
+    assert from_user_agent(agent, {}) is None  # only classes the MMSC has

@@ -27,7 +27,7 @@ from mmsc.ids import new_token
 from adaptation.ffmpeg import Ffmpeg
 from adaptation.plan import MediaPart, plan
 from adaptation.profile_fetch import ProfileFetcher
-from adaptation.uaprof import DeviceProfile, from_accept_header
+from adaptation.uaprof import DeviceProfile, from_accept_header, from_user_agent
 from mmsc.message import Message, MessagePart
 from mmsc.smil import SmilError, rewrite_references
 from mmsc.mime import from_mime, to_mime
@@ -394,8 +394,9 @@ class Engine:
         """``GET /m/<token>``: the recipient and its message adapted for the device, or None
         when the token is unknown, the message expired, or the recipient may no longer
         fetch. The device is what the request's ``x-wap-profile`` names (from an allowed
-        host), else the subscriber's configured profile, else what its ``Accept`` header
-        says, else the conservative class (see :mod:`adaptation.uaprof`)."""
+        host), else the subscriber's configured profile, else the device class its
+        ``User-Agent`` names, else what its ``Accept`` header says, else the conservative
+        class (see :mod:`adaptation.uaprof`)."""
         r = await self.state.recipient_by_token(content_token=token_from_path(token))
         if r is None or r.state not in _FETCHABLE:
             return None
@@ -424,7 +425,8 @@ class Engine:
         subscriber = await self.state.get_subscriber(number) if number else None
         if subscriber is not None and subscriber.device_profile in self.settings.profiles:
             return self.settings.profiles[subscriber.device_profile]
-        return from_accept_header(headers.get("Accept") or "")
+        return from_user_agent(headers.get("User-Agent") or "", self.settings.profiles) or \
+            from_accept_header(headers.get("Accept") or "")
 
     async def _adapt(self, r: RecipientRecord, record: MessageRecord, content: Message,
                      headers: Mapping[str, str]) -> Message:
