@@ -378,3 +378,31 @@ async def test_retrieval_transcodes_video_and_explains_what_could_not_be_deliver
         assert len(adapted.detail["report"]) == 4
     finally:
         await server.close()
+
+
+async def test_a_configured_device_is_notified_of_the_size_it_will_retrieve(
+        tmp_path: Path) -> None:
+    """For a subscriber whose profile is configured, the content is adapted before the
+    notification, which then states the adapted size: the size the handset retrieves."""
+    cfg = config(tmp_path)
+    old = "+33677777777"
+    cfg.subscribers.append(SubscriberConfig(old, profile="basic-2005"))
+    server = Server(cfg)
+    await server.start()
+    try:
+        big = io.BytesIO()
+        Image.effect_mandelbrot((1600, 1200), (-2, -1.2, 1, 1.2), 80).convert("RGB") \
+            .save(big, "PNG")
+        message = Message(Envelope(originator=f"{A}/TYPE=PLMN", to=[f"{old}/TYPE=PLMN"]),
+                          [MessagePart("image/png", big.getvalue(), content_id="p")])
+        conf = await server.handsets.handsets[A].send(message, server.handsets.http)
+        phone = server.handsets.handsets[old]
+        await phone.wait_for(lambda h: h.inbox)
+        stated = phone.notifications[0].message_size
+        got = phone.inbox[0]
+        assert stated == got.size < 30 * 1024 < len(big.getvalue())
+        events = [e.kind for e in await server.engine.state.events_of(conf.message_id)]
+        assert events.index("adapted") < events.index("notified")
+        assert events.count("adapted") == 1  # the retrieval reused it
+    finally:
+        await server.close()

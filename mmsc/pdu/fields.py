@@ -82,7 +82,9 @@ class Encoded(Codec):
     def from_json(self, value: JSON) -> EncodedString:
         if isinstance(value, dict):
             raw = value.get("raw")
-            return EncodedString(_expect(value.get("text"), str, "text"), value.get("charset"),
+            charset = value.get("charset")
+            return EncodedString(_expect(value.get("text"), str, "text"),
+                                 None if charset is None else _expect(charset, str, "charset"),
                                  bytes.fromhex(raw) if isinstance(raw, str) else None)
         return EncodedString(_expect(value, str, "text"))
 

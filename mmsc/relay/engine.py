@@ -261,7 +261,7 @@ class Engine:
         attempts = r.attempts + 1
         push = notices.notification(
             transaction_id=token, content_location=f"{self.settings.public_url}/m/{token}",
-            size=message.size, expiry=self.expiry(message),
+            size=await self._retrieval_size(r, message), expiry=self.expiry(message),
             message_class=message.message_class, subject=message.subject,
             sender=message.originator or None)
         number = notices.plmn_number(r.address) or r.address
@@ -283,6 +283,28 @@ class Engine:
         if moved is None:  # the handset was faster: it fetched or answered already
             await self.state.add_event(r.message_id, "notified", now=self.clock(),
                                        recipient_id=r.id, detail=detail)
+
+    async def _retrieval_size(self, r: RecipientRecord, message: MessageRecord) -> int:
+        """X-Mms-Message-Size of the notification: the size of what the handset will
+        retrieve (OMA-MMS-ENC §7.3.27; handsets decide on it whether to fetch at once). For
+        a subscriber whose device profile is configured, the content is adapted now (the
+        recipient state machine's ``accepted → (adapted) → notified``): made once, kept, and
+        reused by the retrieval. Otherwise, or if that fails, the original's size."""
+        number = notices.plmn_number(r.address)
+        subscriber = await self.state.get_subscriber(number) if number else None
+        if subscriber is None or subscriber.device_profile not in self.settings.profiles:
+            return message.size
+        try:
+            content = await self._adapt(r, message, await self._original(message), {})
+        except Exception as exc:  # noqa: BLE001 - the notification goes out regardless
+            log.warning("%s %s: not adapted before the notification: %s", message.id,
+                        r.address, exc)
+            return message.size
+        return content.size
+
+    async def _original(self, message: MessageRecord) -> Message:
+        """The message as accepted, read from the object store (parsed in a worker)."""
+        return await asyncio.to_thread(from_mime, await self.objects.get(message.object_key))
 
     async def _send_link(self, r: RecipientRecord, message: MessageRecord) -> None:
         """accepted (legacy) | notified | retrieved → fallback-sent: a text SMS with the link."""
@@ -310,7 +332,7 @@ class Engine:
             await self._finish(r, message, S.UNREACHABLE, kind="unreachable",
                                detail={"why": f"no VASP for {number}"})
             return
-        content = from_mime(await self.objects.get(message.object_key))
+        content = await self._original(message)
         content.envelope.message_id = message.id
         taken, retry, detail = await self.reporter.deliver(vasp_id, content)
         attempts = r.attempts + 1
@@ -403,8 +425,7 @@ class Engine:
         message = await self.state.get_message(r.message_id)
         if message is None or self.clock() >= self.expiry(message):
             return None
-        content = await self._adapt(r, message, from_mime(
-            await self.objects.get(message.object_key)), headers or {})
+        content = await self._adapt(r, message, await self._original(message), headers or {})
         if r.state in _WAITING:
             wait = self._backoff(max(r.attempts, 1))
             await self._move(r, S.RETRIEVED, kind="fetched", expected=_WAITING,
@@ -443,7 +464,7 @@ class Engine:
         try:
             async with lock:
                 if await self.objects.exists(key):
-                    cached = from_mime(await self.objects.get(key))
+                    cached = await asyncio.to_thread(from_mime, await self.objects.get(key))
                     return replace(content, parts=cached.parts)
                 adapted = await self._adapted_parts(r, record, content, profile)
                 if adapted is None:
@@ -554,7 +575,7 @@ class Engine:
         original = await self.state.get_message(r.message_id)
         if original is None or self.clock() >= self.expiry(original):
             return None
-        content = from_mime(await self.objects.get(original.object_key))
+        content = await self._original(original)
         content.envelope = message.envelope
         done = await self.submit(content, Interface.MM1)
         await self.state.add_event(r.message_id, "forwarded-by-recipient", now=self.clock(),
@@ -593,7 +614,7 @@ class Engine:
         recipients = await self.state.recipients_of(message_id)
         if not any(r.state in _NOT_YET_RETRIEVED for r in recipients):
             return False
-        stored = from_mime(await self.objects.get(record.object_key))
+        stored = await self._original(record)
         stored.parts, stored.multipart, stored.start = (content.parts, content.multipart,
                                                         content.start)
         await self.objects.put(record.object_key, await asyncio.to_thread(to_mime, stored))
