@@ -111,6 +111,7 @@ class Server:
             renotify_backoff=tuple(d.renotify_backoff), fallback_after=d.fallback_after,
             claim_lease=d.claim_lease, local_prefixes=tuple(config.routing.local_prefixes),
             report_backoff=tuple(d.report_backoff), profiles=load_profiles(PROFILES),
+            link_ttl=config.viewer.link_ttl, link_pin=config.viewer.pin,
             profile_fetcher=ProfileFetcher(
                 config.adaptation.profile_hosts, self._cached(objects), objects.put,
                 timeout=config.adaptation.profile_timeout)))
