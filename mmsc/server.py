@@ -1,6 +1,6 @@
 """Composition: builds every part from the configuration and runs them in one event loop.
 
-HTTP (MM1 at ``/mms`` and ``/m/``, health at ``/healthz``), the relay engine's scheduler,
+HTTP (MM1 at ``/mms`` and ``/m/``, the web viewer at ``/v/``, health at ``/healthz``), the relay engine's scheduler,
 the SMPP client, and, in emulator mode, the SMSC emulator with the emulated handsets.
 """
 
@@ -28,14 +28,20 @@ from mmsc.mm7.client import VaspReporter
 from mmsc.mm7.server import Mm7
 from mmsc.relay.accept import recover
 from mmsc.relay.engine import Engine, Settings
+from mmsc.relay.links import Links
 from mmsc.state import SqliteStateStore, Subscriber, VaspRecord
 from mmsc.store import FilesystemStore, ObjectNotFound, ObjectStore, S3Store
+from web_viewer.app import Viewer
 
 log = logging.getLogger(__name__)
 
 
 #: The project's device profiles, named by file stem (``[[subscriber]] profile = "..."``).
 PROFILES = Path(__file__).resolve().parent.parent / "fixtures" / "uaprof"
+
+
+#: The device profile the web viewer adapts media for (``fixtures/uaprof/browser.rdf``).
+BROWSER_PROFILE = "browser"
 
 
 def load_profiles(folder: Path) -> dict[str, DeviceProfile]:
@@ -106,11 +112,12 @@ class Server:
         d = config.delivery
         reporter = VaspReporter(state)
         self._closers.append(reporter.close)
+        profiles = load_profiles(PROFILES)
         self.engine = Engine(objects, state, self.smpp, reporter=reporter, settings=Settings(
             public_url=config.public_url, default_expiry=d.default_expiry,
             renotify_backoff=tuple(d.renotify_backoff), fallback_after=d.fallback_after,
             claim_lease=d.claim_lease, local_prefixes=tuple(config.routing.local_prefixes),
-            report_backoff=tuple(d.report_backoff), profiles=load_profiles(PROFILES),
+            report_backoff=tuple(d.report_backoff), profiles=profiles,
             link_ttl=config.viewer.link_ttl, link_pin=config.viewer.pin,
             profile_fetcher=ProfileFetcher(
                 config.adaptation.profile_hosts, self._cached(objects), objects.put,
@@ -121,6 +128,10 @@ class Server:
         app = web.Application(client_max_size=d.max_message_size + 64 * 1024)
         mm7 = Mm7(self.engine, state, path=config.mm7.path, max_message_size=d.max_message_size)
         app.add_routes([*mm1.routes(), *mm7.routes(), web.get("/healthz", healthz)])
+        viewer = Viewer(self.engine, Links(state, max_attempts=config.viewer.pin_attempts),
+                        profiles[BROWSER_PROFILE],
+                        secure_cookie=config.public_url.startswith("https:"))
+        app.add_subapp("/v", viewer.app())
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, config.http.host, config.http.port)

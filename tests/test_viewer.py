@@ -1,0 +1,265 @@
+"""The web viewer over HTTP on loopback: a legacy phone's link SMS, the page of its slides,
+media in browser form, downloads, the PIN, the one page for links that do not open, the
+headers, the languages, and the delivery report a view produces."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import re
+import wave
+from pathlib import Path
+
+import aiohttp
+import pytest
+from PIL import Image
+
+from adaptation import wbmp
+from mmsc.message import RELATED, Envelope, Message, MessagePart
+from mmsc.pdu import MessageType, Status
+from mmsc.server import Server
+from mmsc.state import Interface, RecipientState
+from mmsc.relay.links import token_digest
+from web_viewer.app import CSP, PART_CSP
+
+from test_loop import A, D, config
+
+SMIL = b"""<smil><head><layout><root-layout width="320" height="240"/>
+<region id="Image" top="0" left="0" width="100%" height="70%"/>
+<region id="Text" top="70%" left="0" width="100%" height="30%"/></layout></head><body>
+<par dur="3s"><img src="beach.png" region="Image" alt="A blue sea"/><text src="cid:one"/></par>
+<par dur="2s"><text src="cid:two"/><audio src="cid:tune"/></par>
+<par dur="4s"><img src="cid:old"/><audio src="cid:amr"/><text src="cid:three"/></par>
+</body></smil>"""
+
+
+def png(colour: tuple[int, int, int], size: tuple[int, int] = (320, 200)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, colour).save(out, "PNG")
+    return out.getvalue()
+
+
+def wav(seconds: float = 0.5, rate: int = 8000) -> bytes:
+    """A quiet tone as 16-bit PCM WAV, which every browser plays."""
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(b"".join(((i % 40) * 200 - 4000).to_bytes(2, "little", signed=True)
+                               for i in range(int(seconds * rate))))
+    return out.getvalue()
+
+
+def three_slides(to: str, subject: str = "Holidays") -> Message:
+    """Three slides: a PNG and text; text and a WAV; a WBMP (the browser gets it as PNG), an
+    AMR sound (no browser plays it) and text. Plus an SVG attachment, never shown inline."""
+    parts = [
+        MessagePart("application/smil", SMIL, content_id="smil"),
+        MessagePart("image/png", png((20, 110, 200)), content_id="pic",
+                    content_location="beach.png"),
+        MessagePart.from_text("The sea was warm", content_id="one"),
+        MessagePart.from_text("Listen to the waves", content_id="two"),
+        MessagePart("audio/wav", wav(), content_id="tune", content_location="waves.wav"),
+        MessagePart("image/vnd.wap.wbmp",
+                    wbmp.encode(Image.new("1", (64, 48), 1)), content_id="old",
+                    content_location="old.wbmp"),
+        MessagePart("audio/amr", b"#!AMR\n" + bytes(64), content_id="amr",
+                    content_location="voice.amr"),
+        MessagePart.from_text("See you soon", content_id="three"),
+        MessagePart("image/svg+xml", b'<svg xmlns="http://www.w3.org/2000/svg">'
+                    b"<script>alert(1)</script></svg>", content_id="svg",
+                    content_location="drawing.svg"),
+    ]
+    return Message(Envelope(originator=f"{A}/TYPE=PLMN", to=[f"{to}/TYPE=PLMN"],
+                            subject=subject, delivery_report=True),
+                   parts, multipart=RELATED, start="smil")
+
+
+async def send_link(server: Server, message: Message) -> tuple[str, str, str | None]:
+    """Submit ``message`` to the legacy phone; the message id, link and PIN its SMS gives."""
+    phone = server.handsets.handsets[D]
+    before = len(phone.texts)
+    done = await server.engine.submit(message, Interface.MM1)
+    await phone.wait_for(lambda h: len(h.texts) > before)
+    text = phone.texts[-1]
+    link = re.search(r"(http://\S+/v/[A-Za-z0-9_-]{22})", text)
+    pin = re.search(r"code (\d+)", text)
+    assert link is not None, text
+    for _ in range(100):  # the SMS may arrive before the state change is committed
+        (r,) = await server.engine.state.recipients_of(done.message_id)
+        if r.state == RecipientState.FALLBACK_SENT:
+            break
+        await asyncio.sleep(0.02)
+    return done.message_id, link.group(1), pin.group(1) if pin else None
+
+
+@pytest.fixture
+async def server(tmp_path: Path):
+    s = Server(config(tmp_path))
+    await s.start()
+    yield s
+    await s.close()
+
+
+@pytest.fixture
+async def http():
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+        yield session  # unsafe: keeps cookies of an IP address (loopback)
+
+
+async def test_the_page_shows_the_slides(server: Server, http: aiohttp.ClientSession) -> None:
+    message_id, link, pin = await send_link(server, three_slides(D))
+    assert pin is None
+    async with http.get(link) as response:
+        html = await response.text()
+        assert response.status == 200
+        headers = response.headers
+    assert headers["Content-Security-Policy"] == CSP and "'unsafe-inline'" not in CSP
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"] == "no-referrer"
+    assert headers["Cache-Control"] == "private, no-store"
+    assert '<html lang="en">' in html and "<h1>Holidays</h1>" in html and A in html
+    assert html.count('<section class="slide"') == 3
+    assert re.search(r'id="slide-1"[^>]*data-duration="3000">', html)  # shown
+    assert re.search(r'id="slide-2"[^>]*data-duration="2000" hidden>', html)
+    assert 'alt="A blue sea"' in html and "The sea was warm" in html
+    assert re.search(r'<audio controls preload="none" src="/v/[^"]+/media/4"', html)
+    assert "This sound (audio/amr) cannot be played in the browser" in html
+    assert "image/vnd.wap.wbmp" not in html.split('class="parts"')[0]  # shown as adapted
+    assert 'href="?slide=2" data-slide="2" rel="next"' in html
+    assert html.count("/part/") >= 9  # every part downloadable
+    async with http.get(link + "?slide=3") as response:
+        html = await response.text()
+    assert re.search(r'id="slide-3"[^>]*data-duration="4000">', html)
+    assert re.search(r'<img src="/v/[^"]+/media/5" alt="Picture 3">', html)
+
+
+async def test_a_view_is_a_delivery(server: Server, http: aiohttp.ClientSession) -> None:
+    message_id, link, _ = await send_link(server, three_slides(D))
+    (r,) = await server.engine.state.recipients_of(message_id)
+    assert r.state == RecipientState.FALLBACK_SENT and r.viewer_token not in link
+    assert r.viewer_token == token_digest(link[-22:])  # only the digest is stored
+    async with http.get(link) as response:
+        assert response.status == 200
+    async with http.get(link) as response:
+        assert response.status == 200
+    sender = server.handsets.handsets[A]
+    await sender.wait_for(lambda h: h.reports)
+    report = sender.reports[0]
+    assert report.message_type == MessageType.DELIVERY_IND and report.status == Status.RETRIEVED
+    assert report.message_id == message_id
+    kinds = [e.kind for e in await server.engine.state.events_of(message_id)]
+    assert "viewed" in kinds and "viewed-again" in kinds and "report-sent" in kinds
+    assert (await server.engine.state.get_recipient(r.id)).state == RecipientState.ACKNOWLEDGED
+    adapted = await server.engine.objects.list(f"messages/{message_id}/adapted/")
+    assert len(adapted) == 1 and "browser-" in adapted[0]  # made once, reused
+
+
+async def test_media_and_downloads(server: Server, http: aiohttp.ClientSession) -> None:
+    _, link, _ = await send_link(server, three_slides(D))
+    async with http.get(link) as response:
+        assert response.status == 200
+    async with http.get(f"{link}/media/5") as response:  # the WBMP, as a browser image
+        assert response.status == 200 and response.content_type in ("image/png", "image/jpeg")
+        assert re.match(r'inline; filename="old\.(png|jpg)"',
+                        response.headers["Content-Disposition"])
+        assert response.headers["Content-Security-Policy"] == PART_CSP
+        assert Image.open(io.BytesIO(await response.read())).size == (64, 48)
+    async with http.get(f"{link}/media/4") as response:
+        assert response.status == 200 and response.content_type == "audio/wav"
+    async with http.get(f"{link}/part/5") as response:  # as it was sent
+        assert response.content_type == "image/vnd.wap.wbmp"
+        assert response.headers["Content-Disposition"].startswith('attachment; filename="old.wbmp"')
+    async with http.get(f"{link}/part/6") as response:
+        assert response.status == 200 and response.content_type == "audio/amr"
+        assert (await response.read()).startswith(b"#!AMR")
+    async with http.get(f"{link}/part/8") as response:  # SVG: an attachment, sandboxed
+        assert response.content_type == "image/svg+xml"
+        assert response.headers["Content-Disposition"].startswith("attachment;")
+        assert response.headers["Content-Security-Policy"] == PART_CSP
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+    for path in ("/media/6", "/media/8", "/media/2", "/part/99", "/part/-1", "/part/x",
+                 "/media/../../m/x", "/nothing"):
+        async with http.get(link + path) as response:
+            assert response.status == 404, path
+
+
+async def test_links_that_do_not_open_get_one_page(server: Server,
+                                                   http: aiohttp.ClientSession) -> None:
+    _, expired, _ = await send_link(server, three_slides(D))
+    withdrawn_id, withdrawn, _ = await send_link(server, three_slides(D))
+    (w,) = await server.engine.state.recipients_of(withdrawn_id)
+    await server.engine.state.transition(w.id, expected=[w.state], to=RecipientState.REJECTED,
+                                         now=server.engine.clock(), kind="cancelled")
+    base = expired.rsplit("/", 1)[0]
+    answers = []
+    clock = server.engine.clock
+    server.engine.clock = lambda: clock() + 30 * 86400  # past link_ttl and the expiry
+    try:
+        async with http.get(expired) as response:
+            answers.append((response.status, await response.text()))
+    finally:
+        server.engine.clock = clock
+    for url in (withdrawn, f"{base}/{'Q' * 22}", f"{base}/short", f"{base}/{'é' * 22}",
+                f"{base}/{'Q' * 22}/part/0", f"{base}/{'Q' * 22}/media/0"):
+        async with http.get(url) as response:
+            answers.append((response.status, await response.text()))
+    async with http.post(f"{base}/{'Q' * 22}/pin", data={"pin": "123456"}) as response:
+        answers.append((response.status, await response.text()))
+    assert {status for status, _ in answers} == {404}
+    assert len({body for _, body in answers}) == 1
+    assert "This link is unknown, has expired or was withdrawn." in answers[0][1]
+
+
+async def test_the_pin(server: Server, http: aiohttp.ClientSession) -> None:
+    server.engine.settings.link_pin = True
+    message_id, link, pin = await send_link(server, three_slides(D))
+    assert pin is not None and len(pin) == 6
+    wrong = "000000" if pin != "000000" else "111111"
+    async with http.get(link) as response:
+        html = await response.text()
+    assert response.status == 200 and '<label for="pin">' in html and "The sea" not in html
+    for path in ("/media/1", "/part/1"):
+        async with http.get(link + path) as response:
+            assert response.status == 403
+    async with http.post(f"{link}/pin", data={"pin": wrong}) as response:
+        assert response.status == 403 and "Tries left: 2." in await response.text()
+    async with http.post(f"{link}/pin", data={"pin": "12ab"}) as response:
+        assert response.status == 400 and "Type the digits" in await response.text()
+    async with http.post(f"{link}/pin", data=b'{"pin": 1}',
+                         headers={"Content-Type": "application/json"}) as response:
+        assert response.status == 400
+    async with http.post(f"{link}/pin", data={"pin": "1" * 5000}) as response:
+        assert response.status == 413
+    async with http.post(f"{link}/pin", data={"pin": pin}, allow_redirects=False) as response:
+        assert response.status == 303 and response.headers["Location"].endswith(link[-25:])
+        cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and f"Path=/v/{link[-22:]}" \
+        in cookie
+    async with http.get(link) as response:  # the session's cookie jar sends it
+        assert response.status == 200 and "The sea was warm" in await response.text()
+    async with aiohttp.ClientSession() as stranger:  # no cookie: the form again
+        async with stranger.get(link) as response:
+            assert '<label for="pin">' in await response.text()
+        for _ in range(2):
+            async with stranger.post(f"{link}/pin", data={"pin": wrong}) as response:
+                assert response.status == 403
+        async with stranger.post(f"{link}/pin", data={"pin": wrong}) as response:
+            assert "this link is locked" in await response.text()
+        async with stranger.post(f"{link}/pin", data={"pin": pin}) as response:
+            assert response.status == 403 and "locked" in await response.text()
+    async with http.get(link) as response:  # locked for everyone
+        assert response.status == 403
+
+
+async def test_french_from_accept_language(server: Server, http: aiohttp.ClientSession) -> None:
+    _, link, _ = await send_link(server, three_slides(D, subject="Vacances"))
+    headers = {"Accept-Language": "de-DE;q=1, fr-CA;q=0.9, en;q=0.5"}
+    async with http.get(link, headers=headers) as response:
+        html = await response.text()
+        assert response.headers["Vary"] == "Accept-Language, Cookie"
+    assert '<html lang="fr">' in html and "Diapositive 1 sur 3" in html
+    assert "Ce son (audio/amr) ne peut pas être lu" in html and "Télécharger" in html
+    async with http.get(link[:-3] + "zzz", headers=headers) as response:
+        assert "Lien indisponible" in await response.text()
