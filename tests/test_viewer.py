@@ -12,7 +12,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from adaptation import wbmp
 from mmsc.message import RELATED, Envelope, Message, MessagePart
@@ -33,9 +33,17 @@ SMIL = b"""<smil><head><layout><root-layout width="320" height="240"/>
 </body></smil>"""
 
 
-def png(colour: tuple[int, int, int], size: tuple[int, int] = (320, 200)) -> bytes:
+def beach(size: tuple[int, int] = (320, 200)) -> bytes:
+    """A drawn beach as PNG: sky, sun, sea and sand."""
+    width, height = size
+    image = Image.new("RGB", size, (120, 180, 235))
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((width - 110, 20, width - 40, 90), fill=(255, 205, 60))
+    draw.rectangle((0, height * 0.55, width, height), fill=(20, 110, 200))
+    draw.polygon([(0, height * 0.8), (width, height * 0.7), (width, height), (0, height)],
+                 fill=(235, 210, 150))
     out = io.BytesIO()
-    Image.new("RGB", size, colour).save(out, "PNG")
+    image.save(out, "PNG")
     return out.getvalue()
 
 
@@ -56,7 +64,7 @@ def three_slides(to: str, subject: str = "Holidays") -> Message:
     AMR sound (no browser plays it) and text. Plus an SVG attachment, never shown inline."""
     parts = [
         MessagePart("application/smil", SMIL, content_id="smil"),
-        MessagePart("image/png", png((20, 110, 200)), content_id="pic",
+        MessagePart("image/png", beach(), content_id="pic",
                     content_location="beach.png"),
         MessagePart.from_text("The sea was warm", content_id="one"),
         MessagePart.from_text("Listen to the waves", content_id="two"),

@@ -79,6 +79,7 @@ class Viewer:
         app = web.Application(middlewares=[self._guard])
         aiohttp_jinja2.setup(app, loader=jinja2.PackageLoader("web_viewer", "templates"),
                              autoescape=jinja2.select_autoescape(default=True),
+                             trim_blocks=True, lstrip_blocks=True,
                              undefined=jinja2.StrictUndefined)
         app.add_routes([
             web.get("/assets/{name}", self.asset),
@@ -173,7 +174,8 @@ class Viewer:
             current = min(max(int(request.query.get("slide", "1")), 1), max(len(views), 1))
         except ValueError:
             raise web.HTTPBadRequest(reason="slide is not a number") from None
-        if "slide" not in request.query:  # opening the link, not moving between slides
+        if "slide" not in request.query and request.method == "GET":  # opening the link (not
+            # moving between slides, not a HEAD probe)
             await self.engine.viewed(link.recipient, link.message)
         message = link.message
         sent = message.date or message.created_at

@@ -82,6 +82,7 @@ _MONTHS = {
     "fr": ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
            "septembre", "octobre", "novembre", "décembre"),
 }
+_UNITS = {"en": ("bytes", "KB", "MB"), "fr": ("octets", "Ko", "Mo")}
 _RANGE = re.compile(r"\s*([A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*|\*)\s*(?:;\s*q\s*=\s*([0-9.]+))?\s*")
 
 
@@ -111,6 +112,16 @@ class Words:
 
     def __call__(self, key: str, **values: object) -> str:
         return self._catalog[key].format(**values)
+
+    def size(self, octets: int) -> str:
+        """A size as people read it: octets, then KB and MB (of 1024)."""
+        unit = _UNITS[self.language]
+        if octets < 1024:
+            return f"{octets} {unit[0]}"
+        value, name = (octets / 1024, unit[1]) if octets < 1024 * 1024 else (
+            octets / 1024 / 1024, unit[2])
+        text = f"{value:.1f}"
+        return f"{text.replace('.', ',') if self.language == 'fr' else text} {name}"
 
     def date(self, when: float) -> str:
         moment = datetime.fromtimestamp(when, timezone.utc)
