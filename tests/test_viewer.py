@@ -12,6 +12,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+import yarl
 from PIL import Image, ImageDraw
 
 from adaptation import wbmp
@@ -187,9 +188,17 @@ async def test_media_and_downloads(server: Server, http: aiohttp.ClientSession) 
         assert response.headers["Content-Disposition"].startswith("attachment;")
         assert response.headers["Content-Security-Policy"] == PART_CSP
         assert response.headers["X-Content-Type-Options"] == "nosniff"
+    async with http.get(f"{link}/media/4", headers={"Range": "bytes=44-"}) as response:
+        assert response.status == 206 and response.headers["Accept-Ranges"] == "bytes"
+        body = await response.read()
+        assert response.headers["Content-Range"] == f"bytes 44-{len(body) + 43}/{len(body) + 44}"
+    async with http.get(f"{link}/media/4", headers={"Range": "bytes=99999-"}) as response:
+        assert response.status == 416
     for path in ("/media/6", "/media/8", "/media/2", "/part/99", "/part/-1", "/part/x",
-                 "/media/../../m/x", "/nothing"):
-        async with http.get(link + path) as response:
+                 "/media/%2e%2e/%2e%2e/m/x", "/media/../../../healthz", "/part/1/../../x",
+                 "/nothing"):
+        url = yarl.URL(link + path, encoded=True)  # sent as written, not normalised
+        async with http.get(url) as response:
             assert response.status == 404, path
 
 

@@ -61,6 +61,9 @@ async def test_three_slides_render_with_image_text_and_audio(browser: Browser,
         "() => document.querySelector('#slide-1 img').complete"
         " && document.querySelector('#slide-1 img').naturalWidth === 320")
     assert await page.locator("#slide-1 .text").inner_text() == "The sea was warm"
+    await page.set_viewport_size({"width": 320, "height": 640})  # the smallest phones
+    assert await page.evaluate("() => document.documentElement.scrollWidth") <= 320
+    assert await image.evaluate("i => i.getBoundingClientRect().right") <= 320
     await page.get_by_role("link", name="Next slide").first.click()
     assert await visible_slide(page) == "slide-2"
     assert await page.locator("#slide-2 .text").inner_text() == "Listen to the waves"

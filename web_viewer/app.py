@@ -54,6 +54,7 @@ CSP = ("default-src 'none'; img-src 'self'; media-src 'self'; style-src 'self'; 
 PART_CSP = "default-src 'none'; sandbox"
 HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
            "Cache-Control": "private, no-store", "X-Frame-Options": "DENY"}
+_BYTES = re.compile(r"bytes=(\d{0,15})-(\d{0,15})")
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 _PIN = re.compile(r"\d{4,12}")
 STATIC = Path(__file__).resolve().parent / "static"
@@ -253,7 +254,7 @@ class Viewer:
         served = inline_type(kind, part)
         if part is None or served is None:
             raise web.HTTPNotFound(reason="this part is not shown inline")
-        return self._file(part.data, served, "inline", filename(part, index))
+        return self._file(request, part.data, served, "inline", filename(part, index))
 
     async def part(self, request: web.Request) -> web.Response:
         """Part *n* as it was sent, as an attachment."""
@@ -266,16 +267,48 @@ class Viewer:
         index = await self._part_index(request, original)
         part = original.parts[index]
         media = part.media_type if "/" in part.media_type else "application/octet-stream"
-        return self._file(part.data, media, "attachment", filename(part, index),
+        return self._file(request, part.data, media, "attachment", filename(part, index),
                           charset=part.charset if part.is_text else None)
 
     @staticmethod
-    def _file(data: bytes, media_type: str, disposition: str, name: str,
+    def _file(request: web.Request, data: bytes, media_type: str, disposition: str, name: str,
               charset: str | None = None) -> web.Response:
         """A part with its real type and a Content-Disposition (RFC 6266, with the RFC 8187
-        ``filename*``); never a document that could run script."""
-        response = web.Response(body=data, content_type=media_type, charset=charset)
+        ``filename*``), never a document that could run script; one byte range when asked
+        (RFC 9110 §14, what audio and video elements send to seek)."""
+        wanted = byte_range(request.headers.get("Range"), len(data))
+        if wanted is None:
+            raise web.HTTPRequestRangeNotSatisfiable(headers={"Content-Range":
+                                                              f"bytes */{len(data)}"})
+        first, last = wanted
+        whole = (first, last) == (0, len(data) - 1) or not data
+        response = web.Response(body=data if whole else data[first:last + 1],
+                                status=200 if whole else 206, content_type=media_type,
+                                charset=charset)
+        if not whole:
+            response.headers["Content-Range"] = f"bytes {first}-{last}/{len(data)}"
+        response.headers["Accept-Ranges"] = "bytes"
+        plain = name.encode("ascii", "replace").decode().replace("?", "_")
         response.headers["Content-Disposition"] = (
-            f'{disposition}; filename="{name}"; filename*=UTF-8\'\'{quote(name)}')
+            f'{disposition}; filename="{plain}"; filename*=UTF-8\'\'{quote(name)}')
         response.headers["Content-Security-Policy"] = PART_CSP
         return response
+
+
+def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """The first and last octet to send for a ``Range`` header (RFC 9110 §14.1.2): the whole
+    body when there is none or it is not one simple byte range (a server may ignore those),
+    None when it cannot be satisfied."""
+    whole = (0, max(size - 1, 0))
+    match = _BYTES.fullmatch((header or "").strip())
+    if match is None or match.groups() == ("", ""):
+        return whole
+    start, end = match.groups()
+    if not start:  # the last N octets
+        return (max(size - int(end), 0), size - 1) if int(end) > 0 and size else None
+    first = int(start)
+    if end and int(end) < first:  # not a valid range: ignored
+        return whole
+    if first >= size:
+        return None
+    return first, min(int(end), size - 1) if end else size - 1

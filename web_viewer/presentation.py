@@ -30,7 +30,7 @@ INLINE = {
     "video": frozenset({"video/mp4", "video/webm"}),
 }
 _KIND = {"img": "image", "audio": "audio", "video": "video", "text": "text"}
-_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+_UNSAFE_NAME = re.compile(r"[^\w.-]+")
 _EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif",
                "audio/amr": ".amr", "audio/mpeg": ".mp3", "audio/mp4": ".m4a",
                "audio/wav": ".wav", "video/3gpp": ".3gp", "video/mp4": ".mp4",
