@@ -1,7 +1,8 @@
 """Composition: builds every part from the configuration and runs them in one event loop.
 
-HTTP (MM1 at ``/mms`` and ``/m/``, the web viewer at ``/v/``, health at ``/healthz``), the relay engine's scheduler,
-the SMPP client, and, in emulator mode, the SMSC emulator with the emulated handsets.
+HTTP (MM1 at ``/mms`` and ``/m/``, the web viewer at ``/v/``, health at ``/healthz``), the
+relay engine's scheduler, the SMPP client, and, in emulator mode, the SMSC emulator with the
+emulated handsets.
 """
 
 from __future__ import annotations

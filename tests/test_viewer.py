@@ -280,3 +280,24 @@ async def test_french_from_accept_language(server: Server, http: aiohttp.ClientS
     assert "Ce son (audio/amr) ne peut pas être lu" in html and "Télécharger" in html
     async with http.get(link[:-3] + "zzz", headers=headers) as response:
         assert "Lien indisponible" in await response.text()
+
+
+async def test_failures_are_pages_and_logs_hold_no_token(
+        server: Server, http: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("INFO")
+    message_id, link, _ = await send_link(server, three_slides(D))
+    token = link[-22:]
+    record = await server.engine.state.get_message(message_id)
+    await server.engine.objects.delete(record.object_key)  # the store lost it
+    async with http.get(link) as response:
+        assert response.status == 500 and "Request refused" in await response.text()
+        assert response.headers["Content-Security-Policy"] == CSP
+    async with http.delete(link) as response:
+        assert response.status == 405 and response.headers["Allow"] == "GET,HEAD"
+    async with http.get(f"{link}/part/1") as response:
+        assert response.status == 500
+    async with http.get(link + "x") as response:
+        assert response.status == 404
+    assert any("failed" in r.getMessage() for r in caplog.records)
+    assert not [r for r in caplog.records
+                if token in r.getMessage() and r.name.startswith("web_viewer")]

@@ -35,7 +35,7 @@ from adaptation.uaprof import DeviceProfile
 from mmsc.message import Message
 from mmsc.mime import from_mime
 from mmsc.relay.engine import Engine
-from mmsc.relay.links import Link, Links, PinCheck, session_value
+from mmsc.relay.links import Link, Links, PinCheck, session_value, token_digest
 from mmsc.relay.notices import plmn_number
 
 from .i18n import Words, negotiate
@@ -102,9 +102,16 @@ class Viewer:
         except web.HTTPException as exc:
             if exc.status < 400:
                 raise
-            log.warning("viewer %s %s from %s: %s %s", request.method, request.path_qs[:200],
+            log.warning("viewer %s %s from %s: %s %s", request.method, where(request),
                         request.remote, exc.status, exc.reason)
             response = self._render(request, "error.html", {}, status=exc.status)
+            for name in ("Content-Range", "Allow"):
+                if name in exc.headers:
+                    response.headers[name] = exc.headers[name]
+        except Exception:  # noqa: BLE001 - a store down, a bug: one answer fails, not the server
+            log.exception("viewer %s %s from %s failed", request.method, where(request),
+                          request.remote)
+            response = self._render(request, "error.html", {}, status=500)
         for name, value in HEADERS.items():
             response.headers.setdefault(name, value)
         response.headers.setdefault("Content-Security-Policy", CSP)
@@ -123,8 +130,8 @@ class Viewer:
     async def _gone(self, request: web.Request, why: str) -> web.Response:
         """The one answer for a link that does not open."""
         started = request[STARTED]
-        log.info("viewer %s from %s: link does not open (%s)", request.path[:80],
-                 request.remote, why)
+        log.info("viewer %s from %s: link does not open (%s)", where(request), request.remote,
+                 why)
         await asyncio.sleep(max(0.0, started + GONE_AFTER - time.monotonic()))
         return self._render(request, "gone.html", {}, status=404)
 
@@ -156,7 +163,7 @@ class Viewer:
 
     async def nothing(self, request: web.Request) -> web.Response:
         if request.method not in ("GET", "HEAD"):
-            raise web.HTTPMethodNotAllowed(request.method, ["GET", "POST"])
+            raise web.HTTPMethodNotAllowed(request.method, ["GET", "HEAD"])
         request[STARTED] = time.monotonic()
         return await self._gone(request, "no such page")
 
@@ -293,6 +300,15 @@ class Viewer:
             f'{disposition}; filename="{plain}"; filename*=UTF-8\'\'{quote(name)}')
         response.headers["Content-Security-Policy"] = PART_CSP
         return response
+
+
+def where(request: web.Request) -> str:
+    """The request's path for a log line, with the token replaced by the start of its digest:
+    a token in a log would open the link to whoever reads the log."""
+    segments = request.path.split("/", 3)
+    if len(segments) > 2 and segments[2] and segments[2] != "assets":
+        segments[2] = f"<{token_digest(segments[2])[:12]}>"
+    return "/".join(segments)[:200]
 
 
 def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
