@@ -41,10 +41,6 @@ log = logging.getLogger(__name__)
 PROFILES = Path(__file__).resolve().parent.parent / "fixtures" / "uaprof"
 
 
-#: The device profile the web viewer adapts media for (``fixtures/uaprof/browser.rdf``).
-BROWSER_PROFILE = "browser"
-
-
 def load_profiles(folder: Path) -> dict[str, DeviceProfile]:
     """Every readable ``*.rdf`` of ``folder`` by name (an unreadable one is logged, skipped)."""
     profiles = {}
@@ -113,12 +109,11 @@ class Server:
         d = config.delivery
         reporter = VaspReporter(state)
         self._closers.append(reporter.close)
-        profiles = load_profiles(PROFILES)
         self.engine = Engine(objects, state, self.smpp, reporter=reporter, settings=Settings(
             public_url=config.public_url, default_expiry=d.default_expiry,
             renotify_backoff=tuple(d.renotify_backoff), fallback_after=d.fallback_after,
             claim_lease=d.claim_lease, local_prefixes=tuple(config.routing.local_prefixes),
-            report_backoff=tuple(d.report_backoff), profiles=profiles,
+            report_backoff=tuple(d.report_backoff), profiles=load_profiles(PROFILES),
             link_ttl=config.viewer.link_ttl, link_pin=config.viewer.pin,
             profile_fetcher=ProfileFetcher(
                 config.adaptation.profile_hosts, self._cached(objects), objects.put,
@@ -130,7 +125,6 @@ class Server:
         mm7 = Mm7(self.engine, state, path=config.mm7.path, max_message_size=d.max_message_size)
         app.add_routes([*mm1.routes(), *mm7.routes(), web.get("/healthz", healthz)])
         viewer = Viewer(self.engine, Links(state, max_attempts=config.viewer.pin_attempts),
-                        profiles[BROWSER_PROFILE],
                         secure_cookie=config.public_url.startswith("https:"))
         app.add_subapp("/v", viewer.app())
         self._runner = web.AppRunner(app, access_log=None)

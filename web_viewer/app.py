@@ -31,7 +31,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from adaptation.uaprof import DeviceProfile
+from adaptation.uaprof import DeviceProfile, parse_profile
 from mmsc.message import Message
 from mmsc.mime import from_mime
 from mmsc.relay.engine import Engine
@@ -59,20 +59,24 @@ _TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 _PIN = re.compile(r"\d{4,12}")
 STATIC = Path(__file__).resolve().parent / "static"
 _ASSETS = {"viewer.css": "text/css", "viewer.js": "text/javascript"}
+#: What a current web browser plays inline (``browser.rdf``, a UAProf document shipped with
+#: the viewer): AMR, 3GP and WBMP are not in it, so adaptation converts or replaces them.
+BROWSER = parse_profile((Path(__file__).resolve().parent / "browser.rdf").read_bytes(),
+                        "browser")
 
 STARTED = web.RequestKey("started", float)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 class Viewer:
-    """The viewer's handlers around one engine. ``browser`` is the device profile of web
-    browsers (``fixtures/uaprof/browser.rdf``): media are adapted for it, once per message."""
+    """The viewer's handlers around one engine. Media are adapted for :data:`BROWSER`, the
+    device profile of web browsers, once per message."""
 
-    def __init__(self, engine: Engine, links: Links, browser: DeviceProfile, *,
+    def __init__(self, engine: Engine, links: Links, *, browser: DeviceProfile | None = None,
                  secure_cookie: bool = False) -> None:
         self.engine = engine
         self.links = links
-        self.browser = browser
+        self.browser = browser or BROWSER
         self.secure_cookie = secure_cookie
 
     def app(self) -> web.Application:
