@@ -31,7 +31,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from adaptation.uaprof import DeviceProfile, parse_profile
+from adaptation.uaprof import parse_profile
 from mmsc.message import Message
 from mmsc.mime import from_mime
 from mmsc.relay.engine import Engine
@@ -72,11 +72,9 @@ class Viewer:
     """The viewer's handlers around one engine. Media are adapted for :data:`BROWSER`, the
     device profile of web browsers, once per message."""
 
-    def __init__(self, engine: Engine, links: Links, *, browser: DeviceProfile | None = None,
-                 secure_cookie: bool = False) -> None:
+    def __init__(self, engine: Engine, links: Links, *, secure_cookie: bool = False) -> None:
         self.engine = engine
         self.links = links
-        self.browser = browser or BROWSER
         self.secure_cookie = secure_cookie
 
     def app(self) -> web.Application:
@@ -153,7 +151,7 @@ class Viewer:
         """The message as sent, and its browser form (adapted once, then from the store)."""
         stored = await self.engine.objects.get(link.message.object_key)
         browser = await self.engine.adapt(link.recipient, link.message, from_mime(stored),
-                                          self.browser)
+                                          BROWSER)
         return from_mime(stored), browser
 
     # -- handlers --------------------------------------------------------------------------------

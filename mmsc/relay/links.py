@@ -98,10 +98,6 @@ class Link:
     def locked(self) -> bool:
         return self.pin_required and self.attempts >= self.max_attempts
 
-    @property
-    def attempts_left(self) -> int:
-        return max(0, self.max_attempts - self.attempts)
-
 
 class Links:
     """Looks tokens up and checks PINs over the state store."""
