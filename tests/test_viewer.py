@@ -95,12 +95,18 @@ async def send_link(server: Server, message: Message) -> tuple[str, str, str | N
     link = re.search(r"(http://\S+/v/[A-Za-z0-9_-]{22})", text)
     pin = re.search(r"code (\d+)", text)
     assert link is not None, text
-    for _ in range(100):  # the SMS may arrive before the state change is committed
-        (r,) = await server.engine.state.recipients_of(done.message_id)
-        if r.state == RecipientState.FALLBACK_SENT:
-            break
-        await asyncio.sleep(0.02)
+    await link_stored(server, done.message_id)
     return done.message_id, link.group(1), pin.group(1) if pin else None
+
+
+async def link_stored(server: Server, message_id: str) -> None:
+    """Wait until the link is stored: the SMS may arrive before that state change commits."""
+    for _ in range(250):
+        (r,) = await server.engine.state.recipients_of(message_id)
+        if r.state == RecipientState.FALLBACK_SENT:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"the link of {message_id} was not stored")
 
 
 @pytest.fixture
@@ -301,3 +307,41 @@ async def test_failures_are_pages_and_logs_hold_no_token(
     assert any("failed" in r.getMessage() for r in caplog.records)
     assert not [r for r in caplog.records
                 if token in r.getMessage() and r.name.startswith("web_viewer")]
+
+
+async def test_a_vasp_hears_retrieved_and_its_cancel_withdraws_the_link(
+        tmp_path: Path, http: aiohttp.ClientSession) -> None:
+    """MM7: a SubmitReq to a phone without MMS; the view is a DeliveryReportReq with MMStatus
+    Retrieved (TS 23.140 §8.7.4). A CancelReq before the view withdraws the link."""
+    from mmsc.config import VaspConfig
+    from test_mm7 import VaspEndpoint, call, cancel_or_replace, envelope, soap_with_attachments
+    from test_mm7 import submit_body
+
+    async with VaspEndpoint() as vasp:
+        cfg = config(tmp_path)
+        cfg.vasps = [VaspConfig("acme", "s3cret", ["36000"], report_url=vasp.url)]
+        server = Server(cfg)
+        await server.start()
+        phone = server.handsets.handsets[D]
+        try:
+            links = []
+            for tid in ("v1", "v2"):
+                soap = envelope(submit_body(to=f"<Number>{D}</Number>"), tid=tid)
+                _, doc, _ = await call(server, *soap_with_attachments(soap))
+                links.append(doc.find(".//{*}MessageID").text)
+                await phone.wait_for(lambda h: len(h.texts) == len(links))
+            viewed_id, cancelled_id = links
+            viewed, cancelled = (re.search(r"http://\S+", t).group(0) for t in phone.texts)
+            status, _, _ = await call(server, cancel_or_replace("CancelReq", cancelled_id,
+                                                                "v3").encode())
+            assert status == 200
+            async with http.get(cancelled) as response:
+                assert response.status == 404 and "withdrawn" in await response.text()
+            await link_stored(server, viewed_id)
+            async with http.get(viewed) as response:
+                assert response.status == 200 and "Bonjour é" in await response.text()
+            (report,) = await vasp.wait_for("DeliveryReportReq")
+            assert report.fields["MessageID"] == viewed_id
+            assert report.fields["MMStatus"] == "Retrieved" and report.recipient.value == D
+        finally:
+            await server.close()
