@@ -18,6 +18,7 @@ run: $(STAMP)
 	$(VENV)/bin/mmsc serve
 
 test: $(STAMP) $(PEERS)
+	sh scripts/test-browser.sh >/dev/null
 	$(PY) -m pytest -q
 
 bench: $(STAMP)

@@ -73,6 +73,7 @@ _QCIF, _SQCIF = (176, 144), (128, 96)  # H.263 source formats (ITU-T H.263 §3.1
 _H263_PAR = 12 / 11
 _H264_MAX = (1280, 720)  # Baseline level 3.1
 _BITS_PER_PIXEL = 0.1  # H.264 Baseline at "good enough" for a phone
+_MAX_BITS_PER_PIXEL = 0.3  # beyond this a phone sees no better picture
 _H264_FLOOR, _H263_FLOOR = 40_000, 20_000  # video bit/s below which the clip is trimmed
 _ATTEMPTS = 4
 _DAMAGED = 0.75  # a result shorter than this share of what it should last is a damaged source
@@ -263,7 +264,7 @@ class _Encoder:
         rate = bits / duration
         audio_rate = None
         if has_audio:
-            share = rate * (0.2 if video else 1.0)
+            share = min(rate * (0.2 if video else 1.0), self._audio_ceiling())
             audio_rate = next((r for r in target.audio_rates if r <= share),
                               target.audio_rates[-1])
         if video is None:
@@ -273,10 +274,22 @@ class _Encoder:
             fps = min(video.fps or 15.0, 15.0 if video_rate >= 48_000 else 10.0)
             box = self.limits.video_box
             frame = _QCIF if box[0] >= _QCIF[0] and box[1] >= _QCIF[1] else _SQCIF
-            return _Encoding(target, duration, audio_rate, video_rate, frame, fps)
-        fps = min(video.fps or 25.0, 30.0 if video_rate >= 300_000 else 15.0)
-        return _Encoding(target, duration, audio_rate, video_rate,
-                         self._h264_frame(video, video_rate, fps), fps)
+        else:
+            fps = min(video.fps or 25.0, 30.0 if video_rate >= 300_000 else 15.0)
+            frame = self._h264_frame(video, video_rate, fps)
+        # A large budget buys quality up to a point, not octets: at most this much per pixel.
+        ceiling = int(frame[0] * frame[1] * fps * _MAX_BITS_PER_PIXEL)
+        return _Encoding(target, duration, audio_rate, max(min(video_rate, ceiling),
+                                                           self._video_floor(target)), frame, fps)
+
+    def _audio_ceiling(self) -> float:
+        """The most bits per second the source's sound can use: about 1.5 bits per sample
+        and channel (AAC-LC is transparent near 64 kbit/s per channel at 44.1 kHz), so that
+        an 8 kHz voice clip for a large budget does not become 128 kbit/s of nothing."""
+        audio = self.info.audio
+        if audio is None or not audio.sample_rate:
+            return math.inf
+        return audio.sample_rate * (audio.channels or 1) * 1.5
 
     def _h264_frame(self, video: Stream, rate: int, fps: float) -> tuple[int, int]:
         """The source's aspect, as large as the device box, Baseline level and the bitrate

@@ -92,6 +92,13 @@ class Mm7Config:
 
 
 @dataclass
+class ViewerConfig:
+    link_ttl: float = 3 * 86400.0  # never beyond the message's expiry
+    pin: bool = False
+    pin_attempts: int = 3
+
+
+@dataclass
 class VaspConfig:
     id: str
     password: str = ""
@@ -120,6 +127,7 @@ class Config:
     routing: RoutingConfig = field(default_factory=RoutingConfig)
     mm7: Mm7Config = field(default_factory=Mm7Config)
     adaptation: AdaptationConfig = field(default_factory=AdaptationConfig)
+    viewer: ViewerConfig = field(default_factory=ViewerConfig)
     vasps: list[VaspConfig] = field(default_factory=list)
     subscribers: list[SubscriberConfig] = field(default_factory=list)
 
@@ -145,9 +153,11 @@ DEMO_SUBSCRIBERS = [
 
 _SECTIONS = {"http": HttpConfig, "storage": StorageConfig, "state": StateConfig,
              "smsc": SmscConfig, "delivery": DeliveryConfig, "routing": RoutingConfig,
-             "mm7": Mm7Config, "adaptation": AdaptationConfig}
+             "mm7": Mm7Config, "adaptation": AdaptationConfig,
+             "viewer": ViewerConfig}
 _DURATIONS = {"default_expiry", "fallback_after", "scheduler_interval", "renotify_backoff",
-              "claim_lease", "report_backoff", "profile_timeout", "ffmpeg_timeout"}
+              "claim_lease", "report_backoff", "profile_timeout", "ffmpeg_timeout",
+              "link_ttl"}
 _UNITS = {"": 1, "s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
 _SIZES = {"": 1, "b": 1, "kb": 1024, "mb": 1024 * 1024}
 
@@ -266,4 +276,6 @@ def load(path: str | Path | None = None, environ: Mapping[str, str] | None = Non
         section = config.storage if key == "backend" else config.smsc
         if getattr(section, key) not in allowed:
             raise ConfigError(f"{key} {getattr(section, key)!r} is not one of {allowed}")
+    if config.viewer.pin_attempts < 1:
+        raise ConfigError(f"[viewer] pin_attempts {config.viewer.pin_attempts} must be 1 or more")
     return config

@@ -39,8 +39,9 @@ async def run(config: Config, *, demo: bool = True) -> None:
     server = Server(config)
     await server.start()
     try:
-        print(f"mmsc is running: MM1 at {server.url}/mms, content at "
-              f"{server.engine.settings.public_url}/m/<token>, health at {server.url}/healthz")
+        public = server.engine.settings.public_url
+        print(f"mmsc is running: MM1 at {server.url}/mms, content at {public}/m/<token>, "
+              f"web viewer at {public}/v/<token>, health at {server.url}/healthz")
         if server.smsc is not None and server.handsets is not None:
             print(f"SMSC emulator on SMPP port {server.smsc_port}; emulated handsets:")
             for number, handset in server.handsets.handsets.items():

@@ -1,7 +1,8 @@
 """Composition: builds every part from the configuration and runs them in one event loop.
 
-HTTP (MM1 at ``/mms`` and ``/m/``, health at ``/healthz``), the relay engine's scheduler,
-the SMPP client, and, in emulator mode, the SMSC emulator with the emulated handsets.
+HTTP (MM1 at ``/mms`` and ``/m/``, the web viewer at ``/v/``, health at ``/healthz``), the
+relay engine's scheduler, the SMPP client, and, in emulator mode, the SMSC emulator with the
+emulated handsets.
 """
 
 from __future__ import annotations
@@ -29,8 +30,10 @@ from mmsc.mm7.client import VaspReporter
 from mmsc.mm7.server import Mm7
 from mmsc.relay.accept import recover
 from mmsc.relay.engine import Engine, Settings
+from mmsc.relay.links import Links
 from mmsc.state import SqliteStateStore, Subscriber, VaspRecord
 from mmsc.store import FilesystemStore, ObjectNotFound, ObjectStore, S3Store
+from web_viewer.app import Viewer
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +115,7 @@ class Server:
             renotify_backoff=tuple(d.renotify_backoff), fallback_after=d.fallback_after,
             claim_lease=d.claim_lease, local_prefixes=tuple(config.routing.local_prefixes),
             report_backoff=tuple(d.report_backoff), profiles=load_profiles(PROFILES),
+            link_ttl=config.viewer.link_ttl, link_pin=config.viewer.pin,
             profile_fetcher=ProfileFetcher(
                 config.adaptation.profile_hosts, self._cached(objects), objects.put,
                 timeout=config.adaptation.profile_timeout),
@@ -123,6 +127,9 @@ class Server:
         app = web.Application(client_max_size=d.max_message_size + 64 * 1024)
         mm7 = Mm7(self.engine, state, path=config.mm7.path, max_message_size=d.max_message_size)
         app.add_routes([*mm1.routes(), *mm7.routes(), web.get("/healthz", healthz)])
+        viewer = Viewer(self.engine, Links(state, max_attempts=config.viewer.pin_attempts),
+                        secure_cookie=config.public_url.startswith("https:"))
+        app.add_subapp("/v", viewer.app())
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, config.http.host, config.http.port)

@@ -86,3 +86,14 @@ def test_every_setting_is_in_the_readme() -> None:
         assert f"`[[subscriber]] {f.name}`" in readme
     for f in dataclasses.fields(module.VaspConfig):
         assert f"`[[vasp]] {f.name}`" in readme
+
+
+def test_viewer_settings(tmp_path: Path) -> None:
+    path = tmp_path / "mmsc.toml"
+    path.write_text('[viewer]\nlink_ttl = "2h"\npin = true\n')
+    config = load(path, environ={"MMSC_VIEWER_PIN_ATTEMPTS": "5"})
+    assert (config.viewer.link_ttl, config.viewer.pin, config.viewer.pin_attempts) == (
+        7200.0, True, 5)
+    assert load(None, environ={"MMSC_VIEWER_PIN": "no"}).viewer.pin is False
+    with pytest.raises(ConfigError, match="pin_attempts"):
+        load(None, environ={"MMSC_VIEWER_PIN_ATTEMPTS": "0"})

@@ -54,3 +54,11 @@ def test_engine_and_services_do_not_import_interfaces(package: str) -> None:
     for path in (ROOT / "mmsc" / package).glob("*.py"):
         bad = {m for m in _mmsc_imports(path) | imports(path) if m.startswith(upward)}
         assert bad == set(), f"{path.name} imports {bad}"
+
+
+def test_the_viewer_reads_through_the_engine() -> None:
+    """ARCHITECTURE.md: the web viewer never writes state itself (its PIN attempts go through
+    ``mmsc.relay.links``): it imports neither the state store nor the object store."""
+    for path in (ROOT / "web_viewer").glob("*.py"):
+        bad = {m for m in _mmsc_imports(path) if m.startswith(("mmsc.state", "mmsc.store"))}
+        assert bad == set(), f"{path.name} imports {bad}"

@@ -282,3 +282,19 @@ def test_the_probe_report_is_read_without_mistaking_codec_tags_for_sizes() -> No
     with pytest.raises(ProbeError, match="Invalid data"):
         parse_probe("[in#0 @ 0x1] Error opening input: Invalid data found when processing "
                     "input\nError opening input file t.txt.\n")
+
+
+def test_a_large_budget_buys_quality_not_octets(tmp_path: Path) -> None:
+    """A QCIF 3GP for a browser-sized budget (100 MB): converted to H.264 at its own size,
+    at a bitrate a picture that small can use, not one the budget would allow."""
+    clip = tmp_path / "small.3gp"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=176x144:rate=15:duration=5", "-f", "lavfi",
+           "-i", "sine=duration=5", "-c:v", "h263", "-ar", "8000", "-ac", "1",
+           "-c:a", "libopencore_amrnb", str(clip))
+    result = adapt_media(clip.read_bytes(), "video/3gpp",
+                         MediaLimits(frozenset({"video/mp4"}), 100 * 1024 * 1024, (4096, 4096)),
+                         TOOLS)
+    info = probe(result.data)
+    assert result.media_type == "video/mp4" and info.video is not None
+    assert (info.video.codec, info.video.width, info.video.height) == ("h264", 176, 144)
+    assert len(result.data) < 5 * 176 * 144 * 15 * 0.3 / 8 * 1.3  # within the ceiling

@@ -39,6 +39,7 @@ from mmsc.store import ObjectStore, message_key
 
 from . import notices
 from .accept import Accepted, accept
+from .links import new_link
 
 log = logging.getLogger(__name__)
 S = RecipientState
@@ -77,6 +78,8 @@ class Settings:
     profile_fetcher: ProfileFetcher | None = None  # for x-wap-profile URLs
     ffmpeg: Ffmpeg = field(default_factory=Ffmpeg)  # how audio and video are transcoded
     adaptation_workers: int = 2  # adaptations running at once
+    link_ttl: float = 3 * 86400.0  # how long a web link works after its SMS ([viewer])
+    link_pin: bool = False  # the link SMS carries a PIN the viewer asks for
     claim_batch: int = 50
     claim_lease: float = 120.0
     node: str = field(default_factory=lambda: f"node-{secrets.token_hex(4)}")
@@ -295,32 +298,49 @@ class Engine:
         if subscriber is None or subscriber.device_profile not in self.settings.profiles:
             return message.size
         try:
-            content = await self._adapt(r, message, await self._original(message), {})
+            content = await self.adapt(r, message, await self.original(message),
+                                       self.settings.profiles[subscriber.device_profile])
         except Exception as exc:  # noqa: BLE001 - the notification goes out regardless
             log.warning("%s %s: not adapted before the notification: %s", message.id,
                         r.address, exc)
             return message.size
         return content.size
 
-    async def _original(self, message: MessageRecord) -> Message:
+    async def original(self, message: MessageRecord) -> Message:
         """The message as accepted, read from the object store (parsed in a worker)."""
         return await asyncio.to_thread(from_mime, await self.objects.get(message.object_key))
 
     async def _send_link(self, r: RecipientRecord, message: MessageRecord) -> None:
-        """accepted (legacy) | notified | retrieved → fallback-sent: a text SMS with the link."""
-        token = r.viewer_token or new_token()
+        """accepted (legacy) | notified | retrieved → fallback-sent: a text SMS with the web
+        link (and its PIN), see :mod:`mmsc.relay.links`. Each attempt makes a new link: only
+        digests are stored, so a link whose SMS failed never works."""
+        link = new_link(now=self.clock(), ttl=self.settings.link_ttl,
+                        message_expiry=self.expiry(message), with_pin=self.settings.link_pin)
         text = notices.link_text(sender=message.originator, subject=message.subject,
-                                 link=f"{self.settings.public_url}/v/{token}")
+                                 link=f"{self.settings.public_url}/v/{link.token}", pin=link.pin)
         number = notices.plmn_number(r.address) or r.address
         try:
             ids = await self.messenger.send_text(number, text, tag=r.id)
         except Exception as exc:  # noqa: BLE001
             await self._move(r, r.state, kind="link-failed", detail={"why": str(exc)},
-                             viewer_token=token,
                              next_attempt_at=self.clock() + self._backoff(r.attempts + 1))
             return
-        await self._move(r, S.FALLBACK_SENT, kind="fallback-sent", viewer_token=token,
-                         detail={"smsc_ids": ids}, next_attempt_at=self.expiry(message))
+        await self._move(r, S.FALLBACK_SENT, kind="fallback-sent", viewer_token=link.digest,
+                         viewer_pin=link.pin_digest, viewer_expires_at=link.expires_at,
+                         detail={"smsc_ids": ids, "pin": link.pin is not None},
+                         next_attempt_at=self.expiry(message))
+
+    async def viewed(self, r: RecipientRecord, message: MessageRecord) -> None:
+        """The recipient opened its web link: a delivery, like M-Acknowledge.ind. The first
+        view moves a waiting recipient to ``acknowledged`` (event ``viewed``), and the report
+        owed to the originator says Retrieved (MM7 DeliveryReportReq MMStatus ``Retrieved``,
+        M-Delivery.ind X-Mms-Status Retrieved: TS 23.140 and OMA-MMS-ENC have no status of
+        their own for a web view); later views are ``viewed-again`` events."""
+        moved = await self._finish(r, message, S.ACKNOWLEDGED, kind="viewed",
+                                   expected=_WAITING, detail={"via": "web"})
+        if moved is None:
+            await self.state.add_event(message.id, "viewed-again", now=self.clock(),
+                                       recipient_id=r.id)
 
     async def _deliver_to_vasp(self, r: RecipientRecord, message: MessageRecord) -> None:
         """accepted → acknowledged (the VASP took it), rejected, or unreachable: an MM7
@@ -332,7 +352,7 @@ class Engine:
             await self._finish(r, message, S.UNREACHABLE, kind="unreachable",
                                detail={"why": f"no VASP for {number}"})
             return
-        content = await self._original(message)
+        content = await self.original(message)
         content.envelope.message_id = message.id
         taken, retry, detail = await self.reporter.deliver(vasp_id, content)
         attempts = r.attempts + 1
@@ -425,7 +445,8 @@ class Engine:
         message = await self.state.get_message(r.message_id)
         if message is None or self.clock() >= self.expiry(message):
             return None
-        content = await self._adapt(r, message, await self._original(message), headers or {})
+        content = await self.adapt(r, message, await self.original(message),
+                                   await self._profile(r, headers or {}))
         if r.state in _WAITING:
             wait = self._backoff(max(r.attempts, 1))
             await self._move(r, S.RETRIEVED, kind="fetched", expected=_WAITING,
@@ -449,14 +470,13 @@ class Engine:
         return from_user_agent(headers.get("User-Agent") or "", self.settings.profiles) or \
             from_accept_header(headers.get("Accept") or "")
 
-    async def _adapt(self, r: RecipientRecord, record: MessageRecord, content: Message,
-                     headers: Mapping[str, str]) -> Message:
-        """The content as the recipient's device can take it. Made once per device profile
+    async def adapt(self, r: RecipientRecord, record: MessageRecord, content: Message,
+                    profile: DeviceProfile) -> Message:
+        """The content as a device of ``profile`` can take it. Made once per device profile
         and message (adaptation/plan.py, in a worker thread), kept in the object store at
         ``messages/<id>/adapted/<profile-key>.mime`` and reused; concurrent first fetches
         for the same profile wait for one adaptation. What was changed goes into the
         message's events."""
-        profile = await self._profile(r, headers)
         digest = hashlib.sha256(repr(profile).encode()).hexdigest()[:16]
         key = message_key(record.id, f"adapted/{_safe_name(profile.name)}-{digest}.mime")
         lock, users = self._adapting.get(key, (asyncio.Lock(), 0))
@@ -575,7 +595,7 @@ class Engine:
         original = await self.state.get_message(r.message_id)
         if original is None or self.clock() >= self.expiry(original):
             return None
-        content = await self._original(original)
+        content = await self.original(original)
         content.envelope = message.envelope
         done = await self.submit(content, Interface.MM1)
         await self.state.add_event(r.message_id, "forwarded-by-recipient", now=self.clock(),
@@ -614,7 +634,7 @@ class Engine:
         recipients = await self.state.recipients_of(message_id)
         if not any(r.state in _NOT_YET_RETRIEVED for r in recipients):
             return False
-        stored = await self._original(record)
+        stored = await self.original(record)
         stored.parts, stored.multipart, stored.start = (content.parts, content.multipart,
                                                         content.start)
         await self.objects.put(record.object_key, await asyncio.to_thread(to_mime, stored))

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from wap_push.push import encode_push
-from wap_push.sms import segment_push
+from wap_push.sms import DCS_UCS2, plan_text, segment_push, split_text
 from wap_push.wsp import EncodedString
 
 from mmsc.pdu import MessageClass, MessageType, MmsPdu, ReadStatus, Status, encode
@@ -77,9 +77,38 @@ def read_orig_ind(*, message_id: str, recipient: str, originator: str, status: R
     return encode_push(encode(pdu))
 
 
-def link_text(*, sender: str | None, subject: str | None, link: str) -> str:
-    """The text SMS for a recipient without MMS: who, what, and where to see it. Kept in
-    the GSM 03.38 alphabet when the subject allows, so that it takes few segments."""
+#: Characters of a subject kept in a link SMS at most, before any shortening.
+LINK_SUBJECT_MAX = 100
+
+
+def _segments(text: str, coding: int | None = None) -> int:
+    return len(split_text(text, coding)) if coding is not None else plan_text(text).segments
+
+
+def link_text(*, sender: str | None, subject: str | None, link: str,
+              pin: str | None = None) -> str:
+    """The text SMS for a recipient without MMS: who, what, where to see it, and the PIN
+    when there is one. In the GSM 03.38 alphabet when the subject allows (TS 23.038: one
+    character outside it makes the whole SMS UCS-2); the subject never costs a segment of
+    its own: it is shortened (ending in "...") to fit the segments the rest needs in its
+    alphabet, or left out. Sender, link and PIN are never cut."""
     who = plmn_number(sender or "") or (sender or "someone")
-    about = f' "{subject}"' if subject else ""
-    return f"MMS from {who}{about}. View it at {link}"
+    code = f" code {pin}" if pin else ""
+
+    def text(about: str | None) -> str:
+        quoted = f' "{about}"' if about else ""
+        return f"MMS from {who}{quoted}. View it at {link}{code}"
+
+    if not subject:
+        return text(None)
+    subject = " ".join(subject.split())[:LINK_SUBJECT_MAX]
+    full = text(subject)
+    coding = plan_text(full).data_coding
+    target = _segments(text(None), DCS_UCS2 if coding == DCS_UCS2 else None)
+    if _segments(full) <= target:
+        return full
+    for cut in range(len(subject) - 1, 0, -1):
+        shortened = text(subject[:cut].rstrip() + "...")
+        if _segments(shortened) <= target:
+            return shortened
+    return text(None)

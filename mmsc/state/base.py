@@ -77,6 +77,8 @@ class StateStore(abc.ABC):
                          device_profile: str | None | _Unchanged = UNCHANGED,
                          content_token: str | None | _Unchanged = UNCHANGED,
                          viewer_token: str | None | _Unchanged = UNCHANGED,
+                         viewer_pin: str | None | _Unchanged = UNCHANGED,
+                         viewer_expires_at: float | None | _Unchanged = UNCHANGED,
                          release: bool = True,
                          report: tuple[str, str] | None = None) -> RecipientRecord | None:
         """Compare-and-set: when the recipient is in one of ``expected``, move it to ``to``,
@@ -84,6 +86,19 @@ class StateStore(abc.ABC):
         is not over yet) and write one event (``kind``, default the new state) in one
         transaction, with, when ``report`` is (kind, status), the report it owes to a VASP.
         Returns the new row, or None (nothing written)."""
+
+    @abc.abstractmethod
+    async def count_pin_attempt(self, recipient_id: int, *, now: float) -> int:
+        """One more PIN attempt on a recipient's web link, counted before the PIN is checked
+        (so parallel guesses each use one up); returns the attempts counted so far."""
+
+    @abc.abstractmethod
+    async def pin_attempts(self, recipient_id: int) -> int:
+        """The PIN attempts counted since the last right one."""
+
+    @abc.abstractmethod
+    async def clear_pin_attempts(self, recipient_id: int) -> None:
+        """The right PIN was given: the count starts again."""
 
     @abc.abstractmethod
     async def queue_report(self, message_id: str, recipient_id: int | None, kind: str,

@@ -98,6 +98,8 @@ class RecipientRecord:
     updated_at: float = 0.0
     claimed_by: str | None = None
     claimed_until: float | None = None
+    viewer_pin: str | None = None  # digest of the link's PIN (mmsc.relay.links)
+    viewer_expires_at: float | None = None  # when the web link stops working
 
 
 @dataclass(frozen=True)

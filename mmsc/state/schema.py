@@ -130,5 +130,18 @@ DROP INDEX recipients_v3_due;
 CREATE INDEX recipients_due ON recipients (next_attempt_at) WHERE next_attempt_at IS NOT NULL;
 """
 
+#: The web link of a recipient without MMS: ``viewer_token`` holds the SHA-256 of the link's
+#: token (never the token itself), ``viewer_pin`` a digest of the PIN keyed by that token,
+#: ``viewer_expires_at`` when the link stops working. PIN attempts are the viewer's own rows.
+_V4 = """
+ALTER TABLE recipients ADD COLUMN viewer_pin TEXT;
+ALTER TABLE recipients ADD COLUMN viewer_expires_at REAL;
+CREATE TABLE pin_attempts (
+    recipient_id INTEGER PRIMARY KEY REFERENCES recipients (id) ON DELETE CASCADE,
+    failures INTEGER NOT NULL DEFAULT 0,
+    updated_at REAL NOT NULL
+);
+"""
+
 #: Migrations in order; never edit one that has shipped, append a new one.
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)

@@ -351,13 +351,39 @@ class SqliteStateStore(StateStore):
                          detail: dict[str, Any] | None = None, next_attempt_at: Any = UNCHANGED,
                          attempts: Any = UNCHANGED, device_profile: Any = UNCHANGED,
                          content_token: Any = UNCHANGED, viewer_token: Any = UNCHANGED,
+                         viewer_pin: Any = UNCHANGED, viewer_expires_at: Any = UNCHANGED,
                          release: bool = True,
                          report: tuple[str, str] | None = None) -> RecipientRecord | None:
         changes = {"next_attempt_at": next_attempt_at, "attempts": attempts,
                    "device_profile": device_profile, "content_token": content_token,
-                   "viewer_token": viewer_token}
+                   "viewer_token": viewer_token, "viewer_pin": viewer_pin,
+                   "viewer_expires_at": viewer_expires_at}
         return await self._write(self._transition, recipient_id, expected, to, now, kind, detail,
                                changes, release, report)
+
+    def _count_pin_attempt(self, recipient_id: int, now: float) -> int:
+        with self._tx() as tx:
+            return int(tx.execute(
+                "INSERT INTO pin_attempts (recipient_id, failures, updated_at) VALUES (?, 1, ?)"
+                " ON CONFLICT (recipient_id) DO UPDATE SET failures = failures + 1,"
+                " updated_at = excluded.updated_at RETURNING failures",
+                (recipient_id, now)).fetchone()[0])
+
+    async def count_pin_attempt(self, recipient_id: int, *, now: float) -> int:
+        return await self._write(self._count_pin_attempt, recipient_id, now)
+
+    def _pin_attempts(self, recipient_id: int) -> int:
+        assert self._db is not None
+        row = self._db.execute("SELECT failures FROM pin_attempts WHERE recipient_id = ?",
+                               (recipient_id,)).fetchone()
+        return int(row[0]) if row else 0
+
+    async def pin_attempts(self, recipient_id: int) -> int:
+        return await self._run(self._pin_attempts, recipient_id)
+
+    async def clear_pin_attempts(self, recipient_id: int) -> None:
+        await self._write(self._execute, "DELETE FROM pin_attempts WHERE recipient_id = ?",
+                          recipient_id)
 
     def _claim_reports(self, now: float, limit: int, lease: float) -> list[ReportRecord]:
         with self._tx() as tx:

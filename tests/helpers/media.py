@@ -3,8 +3,10 @@ Pillow: nothing is checked in, everything is generated on loopback-free local to
 
 from __future__ import annotations
 
+import functools
 import io
 import subprocess
+import tempfile
 import wave
 from pathlib import Path
 
@@ -26,6 +28,16 @@ def video_1080p(folder: Path, seconds: int = 20) -> bytes:
            "-c:v", "libx264", "-preset", "ultrafast", "-b:v", "1500k", "-pix_fmt", "yuv420p",
            "-c:a", "aac", "-b:a", "128k", "-ac", "2", "-shortest", str(out))
     return out.read_bytes()
+
+
+@functools.lru_cache(maxsize=4)
+def amr(seconds: float = 1.0) -> bytes:
+    """An AMR-NB voice clip (12.2 kbit/s, 8 kHz mono): a tone, as old phones record."""
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "voice.amr"
+        ffmpeg("-f", "lavfi", "-i", f"sine=frequency=350:duration={seconds}", "-ar", "8000",
+               "-ac", "1", "-c:a", "libopencore_amrnb", "-b:a", "12.2k", str(out))
+        return out.read_bytes()
 
 
 def wav(seconds: float = 8.0, rate: int = 44100) -> bytes:
