@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -39,12 +41,28 @@ def config(tmp_path: Path) -> Config:
     return cfg
 
 
+@contextlib.asynccontextmanager
+async def running(cfg: Config) -> AsyncIterator[Server]:
+    """A server of ``cfg``, started, and closed afterwards."""
+    server = Server(cfg)
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.close()
+
+
 @pytest.fixture
 async def server(tmp_path: Path):
-    s = Server(config(tmp_path))
-    await s.start()
-    yield s
-    await s.close()
+    async with running(config(tmp_path)) as s:
+        yield s
+
+
+def mandelbrot(size: tuple[int, int], iterations: int, fmt: str = "PNG") -> bytes:
+    """A detailed picture (it compresses badly, as photos do) in ``fmt``."""
+    out = io.BytesIO()
+    Image.effect_mandelbrot(size, (-2, -1.2, 1, 1.2), iterations).convert("RGB").save(out, fmt)
+    return out.getvalue()
 
 
 def picture() -> Message:
@@ -188,17 +206,13 @@ async def test_retrieval_is_adapted_for_the_subscribers_device(tmp_path: Path) -
     cfg = config(tmp_path)
     old = "+33677777777"
     cfg.subscribers.append(SubscriberConfig(old, profile="basic-2005"))
-    server = Server(cfg)
-    await server.start()
-    try:
-        big = io.BytesIO()
-        Image.effect_mandelbrot((1600, 1200), (-2, -1.2, 1, 1.2), 80).convert("RGB") \
-            .save(big, "PNG")
+    async with running(cfg) as server:
+        big = mandelbrot((1600, 1200), 80)
         smil = (b'<smil><body><par dur="5s"><img src="photo.png"/><text src="cid:t"/>'
                 b"</par></body></smil>")
         message = Message(Envelope(originator=f"{A}/TYPE=PLMN", to=[f"{old}/TYPE=PLMN"]),
                           [MessagePart("application/smil", smil, content_id="s"),
-                           MessagePart("image/png", big.getvalue(), content_id="p",
+                           MessagePart("image/png", big, content_id="p",
                                        content_location="photo.png"),
                            MessagePart.from_text("Look!", content_id="t")],
                           multipart="related", start="s")
@@ -216,8 +230,6 @@ async def test_retrieval_is_adapted_for_the_subscribers_device(tmp_path: Path) -
         events = await server.engine.state.events_of(conf.message_id)
         (adapted,) = [e for e in events if e.kind == "adapted"]
         assert adapted.detail["profile"] == "basic-2005" and adapted.detail["report"]
-    finally:
-        await server.close()
 
 
 async def notified(server: Server, message_id: str):  # type: ignore[no-untyped-def]
@@ -235,14 +247,10 @@ async def test_a_user_agent_names_the_device_class(tmp_path: Path) -> None:
     is a MIDP-1.0 phone, gets the message as the basic-2005 class takes it."""
     cfg = config(tmp_path)
     cfg.subscribers = [SubscriberConfig(A), SubscriberConfig(E, behaviour="offline")]
-    server = Server(cfg)
-    await server.start()
-    try:
-        big = io.BytesIO()
-        Image.effect_mandelbrot((800, 600), (-2, -1.2, 1, 1.2), 40).convert("RGB") \
-            .save(big, "PNG")
+    async with running(cfg) as server:
+        big = mandelbrot((800, 600), 40)
         message = Message(Envelope(originator=f"{A}/TYPE=PLMN", to=[f"{E}/TYPE=PLMN"]),
-                          [MessagePart("image/png", big.getvalue(), content_id="p")])
+                          [MessagePart("image/png", big, content_id="p")])
         conf = await server.handsets.handsets[A].send(message, server.handsets.http)
         r = await notified(server, conf.message_id)
         found = await server.engine.fetch(r.content_token, {
@@ -252,8 +260,6 @@ async def test_a_user_agent_names_the_device_class(tmp_path: Path) -> None:
         assert image.format == "JPEG" and image.size[0] <= 160 and image.size[1] <= 120
         events = await server.engine.state.events_of(conf.message_id)
         assert [e.detail["profile"] for e in events if e.kind == "adapted"] == ["basic-2005"]
-    finally:
-        await server.close()
 
 
 async def test_adapted_copies_are_made_once_per_profile(tmp_path: Path) -> None:
@@ -264,14 +270,10 @@ async def test_adapted_copies_are_made_once_per_profile(tmp_path: Path) -> None:
     cfg = config(tmp_path)
     cfg.subscribers = [SubscriberConfig(A), SubscriberConfig("+33688888888", behaviour="offline",
                                                              profile="basic-2005")]
-    server = Server(cfg)
-    await server.start()
-    try:
-        big = io.BytesIO()
-        Image.effect_mandelbrot((800, 600), (-2, -1.2, 1, 1.2), 40).convert("RGB") \
-            .save(big, "PNG")
+    async with running(cfg) as server:
+        big = mandelbrot((800, 600), 40)
         message = Message(Envelope(originator=f"{A}/TYPE=PLMN", to=["+33688888888/TYPE=PLMN"]),
-                          [MessagePart("image/png", big.getvalue(), content_id="p")])
+                          [MessagePart("image/png", big, content_id="p")])
         conf = await server.handsets.handsets[A].send(message, server.handsets.http)
         r = await notified(server, conf.message_id)
         results = await aio.gather(*(server.engine.fetch(r.content_token) for _ in range(10)))
@@ -282,14 +284,10 @@ async def test_adapted_copies_are_made_once_per_profile(tmp_path: Path) -> None:
         stored = await server.engine.objects.list(f"messages/{conf.message_id}/adapted/")
         assert len(stored) == 1 and stored[0].endswith(".mime")
         assert server.engine._adapting == {}
-    finally:
-        await server.close()
 
 
 async def test_a_handsets_own_profile_url_is_used_when_its_host_is_allowed(
         tmp_path: Path) -> None:
-    import asyncio as aio
-
     from test_uaprof import PROFILES, _ProfileServer
 
     async with _ProfileServer({"/basic.rdf": (PROFILES / "basic-2005.rdf").read_bytes()}) as web:
@@ -297,29 +295,19 @@ async def test_a_handsets_own_profile_url_is_used_when_its_host_is_allowed(
         cfg.adaptation.profile_hosts = ["127.0.0.1"]
         cfg.subscribers = [SubscriberConfig(A), SubscriberConfig("+33699990000",
                                                                  behaviour="offline")]
-        server = Server(cfg)
-        await server.start()
-        try:
-            big = io.BytesIO()
-            Image.effect_mandelbrot((800, 600), (-2, -1.2, 1, 1.2), 40).convert("RGB") \
-                .save(big, "JPEG")
+        async with running(cfg) as server:
+            big = mandelbrot((800, 600), 40, "JPEG")
             message = Message(Envelope(originator=f"{A}/TYPE=PLMN",
                                        to=["+33699990000/TYPE=PLMN"]),
-                              [MessagePart("image/jpeg", big.getvalue(), content_id="p")])
+                              [MessagePart("image/jpeg", big, content_id="p")])
             conf = await server.handsets.handsets[A].send(message, server.handsets.http)
-            (r,) = await server.engine.state.recipients_of(conf.message_id)
-            for _ in range(100):
-                if (await server.engine.state.get_recipient(r.id)).state.value == "notified":
-                    break
-                await aio.sleep(0.02)
+            r = await notified(server, conf.message_id)
             found = await server.engine.fetch(r.content_token, {
                 "x-wap-profile": f'"{web.url}/basic.rdf"', "Accept": "*/*"})
             image = Image.open(io.BytesIO(found[2].parts[0].data))
             assert max(image.size) <= 160 and web.hits == ["/basic.rdf"]
             cached = await server.engine.objects.list("uaprof/")
             assert len(cached) == 1
-        finally:
-            await server.close()
 
 
 async def test_retrieval_transcodes_video_and_explains_what_could_not_be_delivered(
@@ -340,9 +328,7 @@ async def test_retrieval_transcodes_video_and_explains_what_could_not_be_deliver
     cfg = config(tmp_path)
     phone_number = "+33699999999"
     cfg.subscribers.append(SubscriberConfig(phone_number, profile="feature-2007"))
-    server = Server(cfg)
-    await server.start()
-    try:
+    async with running(cfg) as server:
         smil = (b'<smil><body><par dur="4s"><video src="clip.mp4"/></par><par dur="2s">'
                 b'<img src="./broken.jpg"/><video src="cid:h"/></par></body></smil>')
         envelope = Envelope(originator=f"{A}/TYPE=PLMN", to=[f"{phone_number}/TYPE=PLMN"])
@@ -376,8 +362,6 @@ async def test_retrieval_transcodes_video_and_explains_what_could_not_be_deliver
         events = await server.engine.state.events_of(conf.message_id)
         (adapted,) = [e for e in events if e.kind == "adapted"]
         assert len(adapted.detail["report"]) == 4
-    finally:
-        await server.close()
 
 
 async def test_a_configured_device_is_notified_of_the_size_it_will_retrieve(
@@ -387,22 +371,16 @@ async def test_a_configured_device_is_notified_of_the_size_it_will_retrieve(
     cfg = config(tmp_path)
     old = "+33677777777"
     cfg.subscribers.append(SubscriberConfig(old, profile="basic-2005"))
-    server = Server(cfg)
-    await server.start()
-    try:
-        big = io.BytesIO()
-        Image.effect_mandelbrot((1600, 1200), (-2, -1.2, 1, 1.2), 80).convert("RGB") \
-            .save(big, "PNG")
+    async with running(cfg) as server:
+        big = mandelbrot((1600, 1200), 80)
         message = Message(Envelope(originator=f"{A}/TYPE=PLMN", to=[f"{old}/TYPE=PLMN"]),
-                          [MessagePart("image/png", big.getvalue(), content_id="p")])
+                          [MessagePart("image/png", big, content_id="p")])
         conf = await server.handsets.handsets[A].send(message, server.handsets.http)
         phone = server.handsets.handsets[old]
         await phone.wait_for(lambda h: h.inbox)
         stated = phone.notifications[0].message_size
         got = phone.inbox[0]
-        assert stated == got.size < 30 * 1024 < len(big.getvalue())
+        assert stated == got.size < 30 * 1024 < len(big)
         events = [e.kind for e in await server.engine.state.events_of(conf.message_id)]
         assert events.index("adapted") < events.index("notified")
         assert events.count("adapted") == 1  # the retrieval reused it
-    finally:
-        await server.close()

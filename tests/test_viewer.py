@@ -24,7 +24,7 @@ from mmsc.state import Interface, RecipientState
 from mmsc.relay.links import token_digest
 from web_viewer.app import CSP, PART_CSP
 
-from test_loop import A, D, config
+from test_loop import A, D, config, running
 
 SMIL = b"""<smil><head><layout><root-layout width="320" height="240"/>
 <region id="Image" top="0" left="0" width="100%" height="70%"/>
@@ -102,10 +102,8 @@ async def link_stored(server: Server, message_id: str) -> None:
 
 @pytest.fixture
 async def server(tmp_path: Path):
-    s = Server(config(tmp_path))
-    await s.start()
-    yield s
-    await s.close()
+    async with running(config(tmp_path)) as s:
+        yield s
 
 
 @pytest.fixture

@@ -247,15 +247,24 @@ class Viewer:
             raise web.HTTPNotFound()
         return int(text)
 
-    async def media(self, request: web.Request) -> web.Response:
-        """Part *n* in its browser form, inline, when that form is an inline type."""
+    async def _admitted_part(self, request: web.Request, what: str,
+                             ) -> tuple[Message, Message, int] | web.Response:
+        """For a part's media or download: the message as sent, its browser form and the
+        part's index; or the answer for a link that does not open. 403 before the PIN."""
         token, link = await self._open(request)
         if link is None:
-            return await self._gone(request, "media of a link that does not open")
+            return await self._gone(request, f"{what} of a link that does not open")
         if not self._admitted(link, token, request):
             raise web.HTTPForbidden(reason="the PIN is needed first")
         original, browser = await self._content(link)
-        index = await self._part_index(request, original)
+        return original, browser, await self._part_index(request, original)
+
+    async def media(self, request: web.Request) -> web.Response:
+        """Part *n* in its browser form, inline, when that form is an inline type."""
+        found = await self._admitted_part(request, "media")
+        if isinstance(found, web.Response):
+            return found
+        original, browser, index = found
         kind = original.parts[index].media_type.split("/")[0]
         part = browser.parts[index] if index < len(browser.parts) else None
         served = inline_type(kind, part)
@@ -265,13 +274,10 @@ class Viewer:
 
     async def part(self, request: web.Request) -> web.Response:
         """Part *n* as it was sent, as an attachment."""
-        token, link = await self._open(request)
-        if link is None:
-            return await self._gone(request, "part of a link that does not open")
-        if not self._admitted(link, token, request):
-            raise web.HTTPForbidden(reason="the PIN is needed first")
-        original, _ = await self._content(link)
-        index = await self._part_index(request, original)
+        found = await self._admitted_part(request, "part")
+        if isinstance(found, web.Response):
+            return found
+        original, _, index = found
         part = original.parts[index]
         media = part.media_type if "/" in part.media_type else "application/octet-stream"
         return self._file(request, part.data, media, "attachment", filename(part, index),
