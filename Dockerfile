@@ -6,7 +6,8 @@ COPY mmsc ./mmsc
 COPY adaptation ./adaptation
 COPY wap_push ./wap_push
 COPY web_viewer ./web_viewer
+COPY fixtures/uaprof ./fixtures/uaprof
 RUN pip install --no-cache-dir .
-ENV MMSC_HTTP_HOST=0.0.0.0
+ENV MMSC_HTTP_HOST=0.0.0.0 MMSC_ADAPTATION_PROFILES=/app/fixtures/uaprof
 EXPOSE 8080 2775
 CMD ["mmsc", "serve"]

@@ -80,6 +80,7 @@ class RoutingConfig:
 class AdaptationConfig:
     profile_hosts: list[str] = field(default_factory=list)  # empty: never fetch x-wap-profile
     profile_timeout: float = 3.0
+    profiles: str = ""  # folder of device profiles (*.rdf); empty: fixtures/uaprof
     ffmpeg: str = ""  # empty: the ffmpeg that imageio-ffmpeg ships
     ffmpeg_timeout: float = 120.0
     ffmpeg_threads: int = 2

@@ -384,3 +384,27 @@ async def test_a_configured_device_is_notified_of_the_size_it_will_retrieve(
         events = [e.kind for e in await server.engine.state.events_of(conf.message_id)]
         assert events.index("adapted") < events.index("notified")
         assert events.count("adapted") == 1  # the retrieval reused it
+
+
+async def test_an_operators_own_profile_folder(tmp_path: Path) -> None:
+    """``[adaptation] profiles`` names a folder of the operator's own device profiles: a
+    subscriber's profile is looked up there by file stem."""
+    folder = tmp_path / "profiles"
+    folder.mkdir()
+    source = Path(__file__).resolve().parent.parent / "fixtures" / "uaprof" / "wap-2004.rdf"
+    (folder / "lab-phone.rdf").write_bytes(source.read_bytes())
+    cfg = config(tmp_path)
+    cfg.adaptation.profiles = str(folder)
+    cfg.subscribers = [SubscriberConfig(A), SubscriberConfig(E, profile="lab-phone")]
+    async with running(cfg) as server:
+        message = Message(Envelope(originator=f"{A}/TYPE=PLMN", to=[f"{E}/TYPE=PLMN"]),
+                          [MessagePart("image/jpeg", mandelbrot((300, 200), 20, "JPEG"),
+                                       content_id="p")])
+        conf = await server.handsets.handsets[A].send(message, server.handsets.http)
+        phone = server.handsets.handsets[E]
+        await phone.wait_for(lambda h: h.inbox)
+        got = phone.inbox[0].parts[0]
+        assert got.content_type == "image/gif"  # a WAP phone: GIF or WBMP, 96x65 at most
+        assert Image.open(io.BytesIO(got.data)).size[0] <= 96
+        events = await server.engine.state.events_of(conf.message_id)
+        assert [e.detail["profile"] for e in events if e.kind == "adapted"] == ["lab-phone"]
