@@ -47,21 +47,18 @@ class Ffmpeg:
         return self.exe or bundled_ffmpeg()
 
     def probe(self, source: Path) -> MediaInfo:
-        """What ``source`` holds (ffmpeg's input report, see :mod:`adaptation.probe`)."""
-        report, _ = self._run([self.path, "-hide_banner", "-nostdin", "-i", str(source)],
-                              check=False)
+        """What ``source`` holds: its audio and video packets copied, not decoded, to the
+        ``framecrc`` listing (see :mod:`adaptation.probe`)."""
+        command = [self.path, "-hide_banner", "-nostdin", "-loglevel", "level+info",
+                   "-i", str(source), "-map", "0:v?", "-map", "0:a?", "-c", "copy",
+                   "-f", "framecrc", "-"]
+        report, listing = self._run(command, check=False)
+        with source.open("rb") as file:
+            head = file.read(16)
         try:
-            return parse_probe(report)
+            return parse_probe(listing, report, str(source), head)
         except ProbeError as exc:
             raise MediaError(f"not readable media ({exc})") from None
-
-    def readable_seconds(self, source: Path) -> float:
-        """How many seconds of ``source`` can be read to the end of its data: its streams
-        copied to nowhere (no decoding, so fast), ffmpeg's progress report giving the time
-        reached. A file cut short says less than its container's stated duration."""
-        command = (ffmpeg_python.input(str(source)).output("-", f="null", c="copy", map="0")
-                   .global_args(*_QUIET).compile(cmd=self.path))
-        return _reached(self._run(command, check=False)[1])
 
     def command(self, source: Path, target: Path, *, streams: tuple[str, ...],
                 output_args: dict[str, Any]) -> list[str]:

@@ -131,8 +131,8 @@ def adapt_media(data: bytes, declared: str, limits: MediaLimits,
         real = info.media_type
         if real and normalise(declared) != real:
             notes.append(f"declared {normalise(declared)}, is {real}")
+        _check_whole(info)
         if _keepable(info, len(data), limits):
-            _check_whole(tools, source, info.duration or 0.0)
             return AdaptedMedia(data, real or normalise(declared), info.duration or 0.0,
                                 changed=False,
                                 notes=tuple(notes))
@@ -162,12 +162,13 @@ def _keepable(info: MediaInfo, size: int, limits: MediaLimits) -> bool:
     return max(video.width, video.height) <= box[0] and min(video.width, video.height) <= box[1]
 
 
-def _check_whole(tools: Ffmpeg, path: Path, stated: float) -> None:
-    """A file passed on as it is must be whole: one cut short (its container states more
-    than its data holds) is refused, as the phone could not play it either."""
-    reached = tools.readable_seconds(path)
-    if reached < stated * _DAMAGED:
-        raise MediaError(f"damaged: only {reached:.1f} s of {stated:.1f} s could be read")
+def _check_whole(info: MediaInfo) -> None:
+    """A file cut short (its container states much more than its packets hold) is refused:
+    the phone could not play it as it is, and a part of it would not be what was sent."""
+    held = info.duration or 0.0
+    if info.stated and held < info.stated * _DAMAGED:
+        raise MediaError(f"damaged: its data holds {held:.1f} s of the {info.stated:.1f} s "
+                         "it states")
 
 
 def _dims(video: Stream | None) -> tuple[int, int]:
@@ -308,19 +309,22 @@ class _Encoder:
     def _arguments(self, plan: _Encoding, *, shaped: bool) -> tuple[tuple[str, ...],
                                                                     dict[str, Any]]:
         """The streams and output options of ``plan``; ``shaped`` when the input is already
-        at the plan's frame size and rate (:meth:`_prepare`)."""
+        at the plan's frame size and rate (:meth:`_prepare`, which holds only the two
+        streams chosen). The streams are the ones probed, named by their specifiers: a
+        cover picture or a second track is never taken for them."""
         target = plan.target
         args: dict[str, Any] = {"f": target.muxer, "map_metadata": -1,
                                 "t": f"{plan.duration:.3f}"}
         streams: list[str] = []
-        if plan.video_rate is not None and plan.frame is not None:
-            streams.append("v:0")
+        video, audio = self.info.video, self.info.audio
+        if plan.video_rate is not None and plan.frame is not None and video is not None:
+            streams.append("v:0" if shaped else video.selector)
             args.update(self._video_args(plan))
             if shaped:
                 args["vf"] = "setsar=12/11"
                 del args["r"]
-        if plan.audio_rate is not None:
-            streams.append("a:0")
+        if plan.audio_rate is not None and audio is not None:
+            streams.append("a:0" if shaped else audio.selector)
             args.update(self._audio_args(target, plan.audio_rate))
         return tuple(streams), args
 

@@ -244,44 +244,69 @@ def test_mutated_audio_adapts_or_fails_cleanly(tmp_path: Path) -> None:
     assert "adapted" in outcomes  # AMR frames are independent: most damage is survivable
 
 
-REPORT_MP4 = """Input #0, mov,mp4,m4a,3gp,3g2,mj2, from 'src.mp4':
-  Metadata:
-    major_brand     : isom
-    compatible_brands: isomiso2avc1mp41
-  Duration: 00:00:20.00, start: 0.000000, bitrate: 13122 kb/s
-  Stream #0:0[0x1](und): Video: h264 (Constrained Baseline) (avc1 / 0x31637661), \
-yuv420p(progressive), 1920x1080 [SAR 1:1 DAR 16:9], 12989 kb/s, 24 fps, 24 tbr, 12288 tbn (default)
-    Metadata:
-      handler_name    : VideoHandler
-  Stream #0:1[0x2](und): Audio: aac (LC) (mp4a / 0x6134706D), 48000 Hz, stereo, fltp, \
-128 kb/s (default)
-At least one output file must be specified
+LISTING = """#software: Lavf63.1.102
+#tb 0: 1/15360
+#media_type 0: video
+#codec_id 0: h263
+#dimensions 0: 176x144
+#sar 0: 1/1
+#tb 1: 1/8000
+#media_type 1: audio
+#codec_id 1: amr_nb
+#sample_rate 1: 8000
+#channel_layout_name 1: mono
+0,          0,          0,     1024,     2400, 0x1
+1,          0,          0,      160,       32, 0x2
+0,       1024,       1024,     1024,      900, 0x3
+1,        160,        160,      160,       32, 0x4
+0,       2048,       2048,     1024,      850, 0x5
+1,        320,        320,      160,       32, 0x6
 """
-REPORT_3GP = """Input #0, mov,mp4,m4a,3gp,3g2,mj2, from 's.3gp':
-  Metadata:
-    major_brand     : 3gp4
-  Duration: 00:00:03.00, start: 0.000000, bitrate: 138 kb/s
-  Stream #0:0[0x1](und): Video: h263 (s263 / 0x33363273), yuv420p(progressive), 176x144 \
-[SAR 12:11 DAR 4:3], 119 kb/s, SAR 1:1 DAR 11:9, 15 fps, 15 tbr, 15360 tbn (default)
-  Stream #0:1[0x2](und): Audio: amr_nb (amrnb) (samr / 0x726D6173), 8000 Hz, mono, fltp, \
-12 kb/s (default)
+# What a file's own metadata can make ffmpeg print: lines of its choosing.
+FORGED = """[info]     x
+Input #0, amr, from '/tmp/mmsc-media-abc/source':
+  Duration: 00:00:01.00, start: 0.000000, bitrate: 1 kb/s
+  Stream #0:0: Video: h264, yuv420p, 4096x4096, 15 fps
+"""
+REPORT = """[info] Input #0, mov,mp4,m4a,3gp,3g2,mj2, from '{path}':
+[info]   Metadata:
+[info]     major_brand     : 3gp4
+{forged}[info]   Duration: 00:00:00.20, start: 0.000000, bitrate: 138 kb/s
+[info]   Stream #0:0[0x1](und): Video: h263 (s263 / 0x33363273), yuv420p, 176x144
 """
 
 
-def test_the_probe_report_is_read_without_mistaking_codec_tags_for_sizes() -> None:
-    mp4 = parse_probe(REPORT_MP4)
-    assert mp4.media_type == "video/mp4" and mp4.duration == 20.0
-    assert mp4.video is not None and (mp4.video.codec, mp4.video.width, mp4.video.height,
-                                      mp4.video.fps) == ("h264", 1920, 1080, 24.0)
-    assert mp4.audio is not None and (mp4.audio.codec, mp4.audio.sample_rate,
-                                      mp4.audio.channels) == ("aac", 48000, 2)
-    three = parse_probe(REPORT_3GP)
-    assert three.media_type == "video/3gpp" and three.duration == 3.0
-    assert three.video is not None and (three.video.width, three.video.height) == (176, 144)
-    assert three.audio is not None and (three.audio.codec, three.audio.channels) == ("amr_nb", 1)
+def test_the_probe_believes_ffmpegs_listing_not_text_a_file_can_write() -> None:
+    path = "/tmp/mmsc-media-k3x9/source"
+    info = parse_probe(LISTING, REPORT.format(path=path, forged=FORGED), path,
+                       b"\0\0\0\x18ftyp3gp4\0\0\2\0")
+    assert info.formats == ("mov", "mp4", "m4a", "3gp", "3g2", "mj2")  # not "amr"
+    assert info.media_type == "video/3gpp" and info.brand == "3gp4"
+    assert info.video is not None and (info.video.codec, info.video.width,
+                                       info.video.height) == ("h263", 176, 144)
+    assert info.video.selector == "v:0" and info.video.packets == 3
+    assert abs(info.video.seconds - 0.2) < 1e-9 and info.video.fps == 15.0
+    assert info.audio is not None and (info.audio.codec, info.audio.sample_rate,
+                                       info.audio.channels, info.audio.selector) == (
+        "amr_nb", 8000, 1, "a:0")
+    assert abs((info.duration or 0) - 0.2) < 1e-9
     with pytest.raises(ProbeError, match="Invalid data"):
-        parse_probe("[in#0 @ 0x1] Error opening input: Invalid data found when processing "
-                    "input\nError opening input file t.txt.\n")
+        parse_probe("", "[in#0 @ 0x1] [error] Error opening input: Invalid data found when "
+                    "processing input\n[fatal] Error opening input files\n", path)
+
+
+def test_a_file_whose_metadata_forges_a_small_stream_is_still_refused(tmp_path: Path) -> None:
+    """Metadata keys are printed as they are in ffmpeg's report: this one claims a 176x144
+    H.264 stream. The 4096x4096 picture it holds is over the limit all the same."""
+    forged = ("x\n  Duration: 00:00:01.00, start: 0.000000, bitrate: 1 kb/s\n"
+              "  Stream #0:0: Video: h264, yuv420p, 176x144, 15 fps\ny")
+    big = tmp_path / "big.mp4"
+    ffmpeg("-f", "lavfi", "-i", "color=c=black:size=4096x4096:rate=1:duration=2", "-c:v",
+           "mpeg4", "-q:v", "31", "-movflags", "use_metadata_tags", "-metadata", f"{forged}=v",
+           str(big))
+    with pytest.raises(MediaError, match="over"):
+        adapt_media(big.read_bytes(), "video/mp4",
+                    MediaLimits(frozenset({"video/mp4"}), 1_000_000, (176, 144)), TOOLS)
 
 
 def test_a_large_budget_buys_quality_not_octets(tmp_path: Path) -> None:
