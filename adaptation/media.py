@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .ffmpeg import Ffmpeg, MediaError, WorkFolder
-from .probe import MediaInfo, Stream
+from .probe import MediaInfo
 
 
 @dataclass(frozen=True)
@@ -171,11 +171,6 @@ def _check_whole(info: MediaInfo) -> None:
                          "it states")
 
 
-def _dims(video: Stream | None) -> tuple[int, int]:
-    """A video stream's frame size (a probe that could not read it: a common 320x240)."""
-    return (video.width or 320, video.height or 240) if video else (320, 240)
-
-
 def _even(value: float) -> int:
     return max(2, int(value) // 2 * 2)
 
@@ -277,11 +272,16 @@ class _Encoder:
             frame = _QCIF if box[0] >= _QCIF[0] and box[1] >= _QCIF[1] else _SQCIF
         else:
             fps = min(video.fps or 25.0, 30.0 if video_rate >= 300_000 else 15.0)
-            frame = self._h264_frame(video, video_rate, fps)
+            frame = self._h264_frame(video_rate, fps)
         # A large budget buys quality up to a point, not octets: at most this much per pixel.
         ceiling = int(frame[0] * frame[1] * fps * _MAX_BITS_PER_PIXEL)
         return _Encoding(target, duration, audio_rate, max(min(video_rate, ceiling),
                                                            self._video_floor(target)), frame, fps)
+
+    def _shown(self) -> tuple[int, int]:
+        """The picture's size as displayed (ffmpeg turns a rotated clip upright before the
+        filters: the frame is planned for what comes out); unknown: a common 320x240."""
+        return self.info.shown or (320, 240)
 
     def _audio_ceiling(self) -> float:
         """The most bits per second the source's sound can use: about 1.5 bits per sample
@@ -292,10 +292,10 @@ class _Encoder:
             return math.inf
         return audio.sample_rate * (audio.channels or 1) * 1.5
 
-    def _h264_frame(self, video: Stream, rate: int, fps: float) -> tuple[int, int]:
+    def _h264_frame(self, rate: int, fps: float) -> tuple[int, int]:
         """The source's aspect, as large as the device box, Baseline level and the bitrate
         allow (about :data:`_BITS_PER_PIXEL` per pixel and frame)."""
-        width, height = _dims(video)
+        width, height = self._shown()
         landscape = width >= height
         box_w, box_h = (min(self.limits.video_box[0], _H264_MAX[0]),
                         min(self.limits.video_box[1], _H264_MAX[1]))
@@ -350,7 +350,7 @@ class _Encoder:
                   "r": f"{plan.fps:g}", "pix_fmt": "yuv420p"}
         if plan.target.video_encoder == "h263":
             # The picture fitted to the frame as displayed (12:11 pixels), padded with black.
-            source_w, source_h = _dims(self.info.video)
+            source_w, source_h = self._shown()
             scale = min(width * _H263_PAR / source_w, height / source_h)
             inner = (min(width, _even(source_w * scale / _H263_PAR)),
                      min(height, _even(source_h * scale)))

@@ -9,9 +9,9 @@ size). None of it is text from the file, so a file cannot forge what it holds; a
 packets say how long each stream really lasts. The human-readable report ffmpeg writes to
 stderr is read for two things only, taken from the block that follows the ``Input #0`` line
 naming the probed path (a private random folder, so a file cannot forge that line either):
-the demuxer names, and the duration the container states, which tells a file cut short.
-Even there a file's metadata can add lines of its own, so that stated duration is a hint for
-the damage check and nothing more. The ISO base media ``major_brand`` (3GP or MP4, 3GPP
+the demuxer names, the duration the container states, which tells a file cut short, and the
+display rotation of a portrait clip. Even there a file's metadata can add lines of its own,
+so those two are hints (for the damage check and the frame's orientation) and nothing more. The ISO base media ``major_brand`` (3GP or MP4, 3GPP
 TS 26.244 §5.3.4) is read from the file's own first box by :func:`brand_of`.
 """
 
@@ -27,6 +27,7 @@ _SIZE = re.compile(r"(\d{1,5})x(\d{1,5})")
 _RATIO = re.compile(r"(\d{1,10})/(\d{1,10})")
 _CHANNELS = {"mono": 1, "stereo": 2, "2.1": 3, "3.0": 3, "quad": 4, "4.0": 4, "5.0": 5,
              "5.1": 6, "5.0(side)": 5, "5.1(side)": 6, "6.1": 7, "7.1": 8}
+_ROTATION = re.compile(r"Display Matrix: rotation of (-?\d{1,3}(?:\.\d{1,4})?) degrees")
 _DURATION = re.compile(r"^(?:\[info\] )?  Duration: (\d{1,6}):(\d\d):(\d\d(?:\.\d{1,6})?)",
                        re.MULTILINE)
 
@@ -69,6 +70,17 @@ class MediaInfo:
     duration: float | None  # seconds of data, the longest audio or moving-picture stream
     streams: tuple[Stream, ...] = field(default_factory=tuple)
     stated: float | None = None  # seconds the container says it lasts (a hint, see above)
+    rotation: float = 0.0  # degrees the picture is turned for display (a hint, see above)
+
+    @property
+    def shown(self) -> tuple[int, int] | None:
+        """The first moving picture's size as displayed: width and height swapped when its
+        display matrix turns it a quarter (phones record portrait clips that way)."""
+        video = self.video
+        if video is None or not video.width or not video.height:
+            return None
+        turned = round(self.rotation / 90) % 2 == 1
+        return (video.height, video.width) if turned else (video.width, video.height)
 
     @property
     def video(self) -> Stream | None:
@@ -147,16 +159,18 @@ def _streams(listing: str) -> tuple[Stream, ...]:
     return tuple(streams)
 
 
-def _report(report: str, path: str) -> tuple[tuple[str, ...], float | None]:
-    """The demuxer names and the stated duration, from the block of the ``Input #0`` line
-    that names ``path``."""
+def _report(report: str, path: str) -> tuple[tuple[str, ...], float | None, float]:
+    """The demuxer names, the stated duration and the display rotation, from the block of
+    the ``Input #0`` line that names ``path``."""
     header = re.search(rf"Input #0, ([\w,]{{1,200}}), from '{re.escape(path)}':", report)
     if header is None:
-        return (), None
+        return (), None, 0.0
     stated = _DURATION.search(report, header.end())
     seconds = (int(stated.group(1)) * 3600 + int(stated.group(2)) * 60 +
                float(stated.group(3))) if stated else None
-    return tuple(header.group(1).split(",")), seconds
+    rotation = _ROTATION.search(report, header.end())
+    return (tuple(header.group(1).split(",")), seconds,
+            float(rotation.group(1)) if rotation else 0.0)
 
 
 def parse_probe(listing: str, report: str, path: str, data_head: bytes = b"") -> MediaInfo:
@@ -170,7 +184,7 @@ def parse_probe(listing: str, report: str, path: str, data_head: bytes = b"") ->
                        if line.startswith(("[error]", "[fatal]")) or "] [error]" in line
                        or "] [fatal]" in line), "ffmpeg found no audio or video in it")
         raise ProbeError(reason[:200])
-    formats, stated = _report(report, path)
+    formats, stated, rotation = _report(report, path)
     moving = [s.seconds for s in streams if s.moving or s.kind == "audio"]
     return MediaInfo(formats, brand_of(data_head), max(moving) if moving else None, streams,
-                     stated)
+                     stated, rotation)

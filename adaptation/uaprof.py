@@ -6,9 +6,9 @@ MmsVersion (MmsCharacteristics component) and ScreenSize (HardwarePlatform). Ele
 matched by local name, whatever the schema namespace (vendors used 2002 to 2007 ones);
 ``rdf:Bag`` lists and single values are both accepted. The document is parsed safely (no DTD,
 no entities, no network) with a size cap (the rules of ``mmsc/xmlsafe.py``, restated here
-because this library imports nothing from ``mmsc``). ``x-wap-profile-diff`` documents are read the same
-way and applied over the profile (UAProf §8.2: the diff overrides what it names).
-"""
+because this library imports nothing from ``mmsc``). ``x-wap-profile-diff`` documents are
+read the same way and applied over the profile (UAProf §8.2: the diff overrides what it
+names)."""
 
 from __future__ import annotations
 

@@ -323,3 +323,18 @@ def test_a_large_budget_buys_quality_not_octets(tmp_path: Path) -> None:
     assert result.media_type == "video/mp4" and info.video is not None
     assert (info.video.codec, info.video.width, info.video.height) == ("h264", 176, 144)
     assert len(result.data) < 5 * 176 * 144 * 15 * 0.3 / 8 * 1.3  # within the ceiling
+
+
+def test_a_portrait_clip_stays_portrait(tmp_path: Path) -> None:
+    """Phones store portrait clips as landscape frames with a display rotation: the result
+    is planned upright, in the clip's displayed aspect (3:4 here), not squashed."""
+    plain, turned = tmp_path / "plain.mp4", tmp_path / "turned.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc=size=320x240:rate=15:duration=2", "-c:v", "libx264",
+           "-pix_fmt", "yuv420p", str(plain))
+    ffmpeg("-display_rotation", "90", "-i", str(plain), "-c", "copy", str(turned))
+    result = adapt_media(turned.read_bytes(), "video/mp4",
+                         MediaLimits(frozenset({"video/mp4"}), 60_000, (176, 144)), TOOLS)
+    info = probe(result.data)
+    assert info.video is not None and info.video.width and info.video.height
+    assert info.video.height > info.video.width
+    assert abs(info.video.width / info.video.height - 3 / 4) < 0.05
