@@ -72,10 +72,14 @@ _SLACK = 0.94
 _QCIF, _SQCIF = (176, 144), (128, 96)  # H.263 source formats (ITU-T H.263 §3.1)
 _H263_PAR = 12 / 11
 _H264_MAX = (1280, 720)  # Baseline level 3.1
+#: H.264 profiles passed on as they are: Baseline to phones up to VGA (3GPP TS 26.234 §5.4),
+#: 8-bit 4:2:0 Main and High to larger ones; High 10, 4:2:2 and 4:4:4 are re-encoded.
+_H264_PROFILES = ("Baseline", "Constrained Baseline", "Main", "High")
 _BITS_PER_PIXEL = 0.1  # H.264 Baseline at "good enough" for a phone
 _MAX_BITS_PER_PIXEL = 0.3  # beyond this a phone sees no better picture
 _H264_FLOOR, _H263_FLOOR = 40_000, 20_000  # video bit/s below which the clip is trimmed
 _ATTEMPTS = 4
+_SAMPLE_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
 _DAMAGED = 0.75  # a result shorter than this share of what it should last is a damaged source
 
 
@@ -159,6 +163,10 @@ def _keepable(info: MediaInfo, size: int, limits: MediaLimits) -> bool:
     if video.codec not in target.video_codecs or not video.width or not video.height:
         return False
     box = limits.video_box
+    if video.codec == "h264":  # every profile named must be one the device class decodes
+        decodes = _H264_PROFILES if max(box) > 640 else _H264_PROFILES[:2]
+        if not info.h264_profiles or not set(info.h264_profiles) <= set(decodes):
+            return False
     return max(video.width, video.height) <= box[0] and min(video.width, video.height) <= box[1]
 
 
@@ -198,6 +206,7 @@ class _Encoder:
         if self.length <= 0:
             raise MediaError("the file states no duration: damaged or a live stream")
         self.bits = max(0.0, (limits.max_bytes - _CONTAINER) * 8 * _SLACK)
+        self._shortest = min(1.0, self.length)  # what a trimmed clip keeps at the least
 
     def run(self, choices: list[Target]) -> AdaptedMedia:
         """Encode; after a miss, scale the bitrate by how far it missed, or, once the
@@ -217,7 +226,7 @@ class _Encoder:
             bits *= ratio
             smaller = self._encoding(target, bits)
             if (smaller.video_rate, smaller.audio_rate) == (plan.video_rate, plan.audio_rate):
-                smaller = replace(plan, duration=max(1.0, plan.duration * ratio))
+                smaller = replace(plan, duration=max(self._shortest, plan.duration * ratio))
             plan = replace(smaller, fps=plan.fps)  # prepared frames keep their rate
         raise MediaError(f"no {target.media_type} of this clip fits "
                          f"{self.limits.max_bytes} octets")
@@ -256,7 +265,7 @@ class _Encoder:
             self._video_floor(target) if video else 0)
         duration = self.length
         if bits / duration < floor:
-            duration = max(1.0, bits / max(floor, 1))
+            duration = max(self._shortest, bits / max(floor, 1))
         rate = bits / duration
         audio_rate = None
         if has_audio:
@@ -303,8 +312,9 @@ class _Encoder:
             box_w, box_h = box_h, box_w
         scale = min(1.0, box_w / width, box_h / height,
                     math.sqrt(rate / (_BITS_PER_PIXEL * fps) / (width * height)))
-        return _even(max(width * scale, 96 if landscape else 64)), _even(
-            max(height * scale, 64 if landscape else 96))
+        least = (96, 64) if landscape else (64, 96)  # smaller is no picture, unless the box is
+        return (_even(max(width * scale, min(least[0], box_w))),
+                _even(max(height * scale, min(least[1], box_h))))
 
     def _arguments(self, plan: _Encoding, *, shaped: bool) -> tuple[tuple[str, ...],
                                                                     dict[str, Any]]:
@@ -334,6 +344,10 @@ class _Encoder:
         streams, args = self._arguments(plan, shaped=source != self.source)
         seconds = self.tools.convert(source, out, streams=streams, output_args=args)
         self._check_length(seconds, plan.duration)
+        if plan.frame is not None:  # a picture was asked for: it must have come out
+            made = self.tools.probe(out).video
+            if made is None or made.seconds < plan.duration * _DAMAGED:
+                raise MediaError("damaged: its video could not be decoded")
         return out.read_bytes(), seconds
 
     @staticmethod
@@ -367,8 +381,11 @@ class _Encoder:
         channels = 2 if rate >= 96000 and (self.info.audio and (
             self.info.audio.channels or 1) > 1) else 1
         sample_rate = 44100 if rate >= 64000 else 22050 if rate >= 24000 else 16000
-        if self.info.audio and self.info.audio.sample_rate:
-            sample_rate = min(sample_rate, max(8000, self.info.audio.sample_rate))
+        if self.info.audio and self.info.audio.sample_rate:  # never above the source's, and
+            # one of the rates AAC and MP3 both define (ISO/IEC 14496-3, 11172-3, 13818-3)
+            source = self.info.audio.sample_rate
+            sample_rate = max((r for r in _SAMPLE_RATES if r <= min(sample_rate, source)),
+                              default=_SAMPLE_RATES[0])
         return {"c:a": target.audio_encoder, "b:a": rate, "ar": sample_rate, "ac": channels}
 
     def _done(self, plan: _Encoding, data: bytes, seconds: float) -> AdaptedMedia:

@@ -10,8 +10,9 @@ packets say how long each stream really lasts. The human-readable report ffmpeg 
 stderr is read for two things only, taken from the block that follows the ``Input #0`` line
 naming the probed path (a private random folder, so a file cannot forge that line either):
 the demuxer names, the duration the container states, which tells a file cut short, and the
-display rotation of a portrait clip. Even there a file's metadata can add lines of its own,
-so those two are hints (for the damage check and the frame's orientation) and nothing more. The ISO base media ``major_brand`` (3GP or MP4, 3GPP
+display rotation of a portrait clip, and the H.264 profiles. Even there a file's metadata
+can add lines of its own, so these are hints (for the damage check, the frame's orientation,
+and whether an H.264 stream may be passed on as it is) and nothing more. The ISO base media ``major_brand`` (3GP or MP4, 3GPP
 TS 26.244 §5.3.4) is read from the file's own first box by :func:`brand_of`.
 """
 
@@ -28,6 +29,7 @@ _RATIO = re.compile(r"(\d{1,10})/(\d{1,10})")
 _CHANNELS = {"mono": 1, "stereo": 2, "2.1": 3, "3.0": 3, "quad": 4, "4.0": 4, "5.0": 5,
              "5.1": 6, "5.0(side)": 5, "5.1(side)": 6, "6.1": 7, "7.1": 8}
 _ROTATION = re.compile(r"Display Matrix: rotation of (-?\d{1,3}(?:\.\d{1,4})?) degrees")
+_H264 = re.compile(r"Video: h264 \(([\w :.-]{1,40})\)")
 _DURATION = re.compile(r"^(?:\[info\] )?  Duration: (\d{1,6}):(\d\d):(\d\d(?:\.\d{1,6})?)",
                        re.MULTILINE)
 
@@ -71,6 +73,7 @@ class MediaInfo:
     streams: tuple[Stream, ...] = field(default_factory=tuple)
     stated: float | None = None  # seconds the container says it lasts (a hint, see above)
     rotation: float = 0.0  # degrees the picture is turned for display (a hint, see above)
+    h264_profiles: tuple[str, ...] = ()  # of its H.264 streams, as the report names them
 
     @property
     def shown(self) -> tuple[int, int] | None:
@@ -84,8 +87,10 @@ class MediaInfo:
 
     @property
     def video(self) -> Stream | None:
-        """The first moving-picture stream."""
-        return next((s for s in self.streams if s.moving), None)
+        """The moving picture: of several, the largest (the first of equals), as ffmpeg's
+        own default stream choice takes it."""
+        moving = [s for s in self.streams if s.moving]
+        return max(moving, key=lambda s: (s.width or 0) * (s.height or 0)) if moving else None
 
     @property
     def audio(self) -> Stream | None:
@@ -159,18 +164,20 @@ def _streams(listing: str) -> tuple[Stream, ...]:
     return tuple(streams)
 
 
-def _report(report: str, path: str) -> tuple[tuple[str, ...], float | None, float]:
-    """The demuxer names, the stated duration and the display rotation, from the block of
-    the ``Input #0`` line that names ``path``."""
+def _report(report: str, path: str) -> tuple[tuple[str, ...], float | None, float,
+                                            tuple[str, ...]]:
+    """The demuxer names, the stated duration, the display rotation and the H.264 profiles,
+    from the block of the ``Input #0`` line that names ``path``."""
     header = re.search(rf"Input #0, ([\w,]{{1,200}}), from '{re.escape(path)}':", report)
     if header is None:
-        return (), None, 0.0
+        return (), None, 0.0, ()
     stated = _DURATION.search(report, header.end())
     seconds = (int(stated.group(1)) * 3600 + int(stated.group(2)) * 60 +
                float(stated.group(3))) if stated else None
     rotation = _ROTATION.search(report, header.end())
+    profiles = tuple(_H264.findall(report, header.end()))
     return (tuple(header.group(1).split(",")), seconds,
-            float(rotation.group(1)) if rotation else 0.0)
+            float(rotation.group(1)) if rotation else 0.0, profiles)
 
 
 def parse_probe(listing: str, report: str, path: str, data_head: bytes = b"") -> MediaInfo:
@@ -184,7 +191,7 @@ def parse_probe(listing: str, report: str, path: str, data_head: bytes = b"") ->
                        if line.startswith(("[error]", "[fatal]")) or "] [error]" in line
                        or "] [fatal]" in line), "ffmpeg found no audio or video in it")
         raise ProbeError(reason[:200])
-    formats, stated, rotation = _report(report, path)
+    formats, stated, rotation, profiles = _report(report, path)
     moving = [s.seconds for s in streams if s.moving or s.kind == "audio"]
     return MediaInfo(formats, brand_of(data_head), max(moving) if moving else None, streams,
-                     stated, rotation)
+                     stated, rotation, profiles)

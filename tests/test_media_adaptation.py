@@ -338,3 +338,32 @@ def test_a_portrait_clip_stays_portrait(tmp_path: Path) -> None:
     assert info.video is not None and info.video.width and info.video.height
     assert info.video.height > info.video.width
     assert abs(info.video.width / info.video.height - 3 / 4) < 0.05
+
+
+def test_h264_is_passed_on_only_in_profiles_the_phone_decodes(tmp_path: Path) -> None:
+    made = {}
+    for name, options in (("baseline", ["-profile:v", "baseline", "-pix_fmt", "yuv420p"]),
+                          ("high10", ["-profile:v", "high10", "-pix_fmt", "yuv420p10le"])):
+        clip = tmp_path / f"{name}.mp4"
+        ffmpeg("-f", "lavfi", "-i", "testsrc=size=160x120:rate=10:duration=2", "-c:v",
+               "libx264", *options, str(clip))
+        made[name] = adapt_media(clip.read_bytes(), "video/mp4",
+                                 MediaLimits(frozenset({"video/mp4"}), 300_000, (176, 144)), TOOLS)
+    assert not made["baseline"].changed  # kept as it came
+    assert made["high10"].changed and "High 10" not in " ".join(made["high10"].notes)
+    assert probe(made["high10"].data).video is not None
+
+
+def test_motion_jpeg_is_video_and_a_cover_picture_is_not(tmp_path: Path) -> None:
+    mjpeg, song = tmp_path / "camera.avi", tmp_path / "song.mp3"
+    ffmpeg("-f", "lavfi", "-i", "testsrc=size=320x240:rate=10:duration=2", "-c:v", "mjpeg",
+           str(mjpeg))
+    cover = tmp_path / "cover.png"
+    Image.new("RGB", (64, 64), (200, 0, 0)).save(cover)
+    ffmpeg("-f", "lavfi", "-i", "sine=duration=2", "-i", str(cover), "-map", "0", "-map", "1",
+           "-c:a", "libmp3lame", "-c:v", "mjpeg", "-disposition:v", "attached_pic", str(song))
+    limits = MediaLimits(frozenset({"video/mp4", "audio/mp4"}), 300_000, (640, 480))
+    video = adapt_media(mjpeg.read_bytes(), "video/avi", limits, TOOLS)
+    assert video.media_type == "video/mp4" and probe(video.data).video is not None
+    sound = adapt_media(song.read_bytes(), "audio/mpeg", limits, TOOLS)
+    assert sound.media_type == "audio/mp4" and probe(sound.data).video is None
