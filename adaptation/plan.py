@@ -17,6 +17,7 @@ Content-Location with the new type's extension) or now name the notice.
 from __future__ import annotations
 
 import codecs
+import logging
 from dataclasses import dataclass, field, replace
 
 from .ffmpeg import Ffmpeg, MediaError
@@ -24,6 +25,7 @@ from .image import ImageAdaptationError, ImageLimits, adapt_image
 from .media import TARGETS, MediaLimits, adapt_media, known_types
 from .uaprof import DeviceProfile
 
+log = logging.getLogger(__name__)
 #: Octets of an m-retrieve-conf beyond its parts' data: headers, and per-part headers.
 HEADER_OVERHEAD = 1024
 PART_OVERHEAD = 96
@@ -150,6 +152,10 @@ def _image(result: Plan, index: int, profile: DeviceProfile, budget: int | None)
     except ImageAdaptationError as exc:
         result.remove(index, str(exc))
         return
+    except Exception:  # noqa: BLE001 - a fault of ours must not cost the message
+        log.exception("adapting %s failed", _label(part))
+        result.remove(index, "it could not be adapted")
+        return
     if adapted.changed:
         result.changed(index, part, adapted.media_type, adapted.data, adapted.notes)
 
@@ -167,6 +173,10 @@ def _media(result: Plan, index: int, profile: DeviceProfile, budget: int,
         adapted = adapt_media(part.data, part.content_type, limits, tools)
     except MediaError as exc:
         result.remove(index, str(exc))
+        return
+    except Exception:  # noqa: BLE001 - a fault of ours must not cost the message
+        log.exception("adapting %s failed", _label(part))
+        result.remove(index, "it could not be adapted")
         return
     if adapted.changed or adapted.media_type != part.content_type.lower():
         result.changed(index, part, adapted.media_type, adapted.data, adapted.notes)

@@ -367,3 +367,20 @@ def test_motion_jpeg_is_video_and_a_cover_picture_is_not(tmp_path: Path) -> None
     assert video.media_type == "video/mp4" and probe(video.data).video is not None
     sound = adapt_media(song.read_bytes(), "audio/mpeg", limits, TOOLS)
     assert sound.media_type == "audio/mp4" and probe(sound.data).video is None
+
+
+def test_a_fault_in_adaptation_costs_the_part_not_the_message(monkeypatch, caplog) -> None:
+    """Should adapting one part raise what it never should, that part becomes the notice,
+    the others are adapted, and the fault is logged."""
+    import adaptation.plan as planner
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(planner, "adapt_media", broken)
+    result = plan([MediaPart("audio/wav", wav(1.0), "a", "tone.wav"),
+                   MediaPart("image/png", png_with_alpha(), "p", "logo.png")],
+                  DEVICES["feature-2007"], TOOLS)
+    assert result.parts[0].content_type == "text/plain" and b"could not" in result.parts[0].data
+    assert result.parts[1].content_type.startswith("image/")
+    assert "adapting tone.wav failed" in caplog.text
