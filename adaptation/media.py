@@ -18,6 +18,7 @@ be means the source was damaged: refused. Blocking work: callers run it in a wor
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -217,8 +218,11 @@ class _Encoder:
         target = self._choose(choices)
         bits = self.bits
         plan = self._encoding(target, bits)
+        started = time.monotonic()
         source = self._prepare(plan) if target.video_encoder == "h263" else self.source
         for attempt in range(_ATTEMPTS):
+            if time.monotonic() - started > self.tools.timeout:  # the limit holds in all too
+                raise MediaError(f"adapting took longer than {self.tools.timeout:g} s: stopped")
             data, seconds = self._encode(plan, source)
             if len(data) <= self.limits.max_bytes:
                 return self._done(plan, data, seconds)

@@ -9,6 +9,8 @@ import io
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from adaptation.ffmpeg import Ffmpeg, MediaError, WorkFolder
@@ -384,3 +386,21 @@ def test_a_fault_in_adaptation_costs_the_part_not_the_message(monkeypatch, caplo
     assert result.parts[0].content_type == "text/plain" and b"could not" in result.parts[0].data
     assert result.parts[1].content_type.startswith("image/")
     assert "adapting tone.wav failed" in caplog.text
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(LISTING.splitlines() + [
+    "#dimensions 0: 99999x99999", "#sample_rate 1: " + "9" * 400, "#tb 0: 1/0",
+    "0, " + "9" * 30 + ", 1, 1, 1, 0x0", "#media_type 2: video", "#codec_id 7: h264"]) |
+    st.text(max_size=80), max_size=40),
+       st.lists(st.sampled_from(REPORT.format(path="/p", forged=FORGED).splitlines() + [
+           "  Duration: " + "9" * 400 + ":00:00.00", "Video: h264 (" + "(" * 500 + ")"]) |
+           st.text(max_size=80), max_size=30))
+def test_any_listing_and_report_give_media_info_or_a_probe_error(listing: list[str],
+                                                                 report: list[str]) -> None:
+    try:
+        info = parse_probe("\n".join(listing), "\n".join(report), "/p", b"")
+    except ProbeError:
+        return
+    assert info.streams and all(s.kind in ("audio", "video") for s in info.streams)
+    assert info.duration is None or info.duration >= 0
