@@ -33,6 +33,21 @@ def bundled_ffmpeg() -> str:
     return str(imageio_ffmpeg.get_ffmpeg_exe())
 
 
+#: One filter of a chain: its name and its positional arguments (``("scale", ("176", "144"))``).
+Filter = tuple[str, tuple[str, ...]]
+
+
+@dataclass(frozen=True)
+class Output:
+    """One output file of an ffmpeg run: the streams it takes (specifiers), the filters of
+    its first (video) stream, and its options."""
+
+    target: Path
+    streams: tuple[str, ...]
+    args: dict[str, Any]
+    filters: tuple[Filter, ...] = ()
+
+
 @dataclass(frozen=True)
 class Ffmpeg:
     """How to run ffmpeg: ``exe`` (empty: the bundled one), the time limit of one run in
@@ -60,20 +75,33 @@ class Ffmpeg:
         except ProbeError as exc:
             raise MediaError(f"not readable media ({exc})") from None
 
-    def command(self, source: Path, target: Path, *, streams: tuple[str, ...],
-                output_args: dict[str, Any]) -> list[str]:
-        """``ffmpeg -i source -map 0:S... [output_args] target`` for each stream selector S
-        (``v:0``, ``a:0``), overwriting target (built, not run)."""
+    def command(self, source: Path, *outputs: Output) -> list[str]:
+        """``ffmpeg -i source`` and, per output, ``-map 0:S...`` for each of its stream
+        specifiers (``v:0``, ``a:1``), its options and its file, overwritten: one decoding
+        of the source feeds them all (built, not run)."""
         given = ffmpeg_python.input(str(source))
-        return (ffmpeg_python.output(*(given[s] for s in streams), str(target),
-                                     threads=self.threads, **output_args)
-                .global_args(*_QUIET).compile(cmd=self.path, overwrite_output=True))
+        chains: dict[tuple[str, tuple[Filter, ...]], list[Any]] = {}
+        for out in outputs:  # outputs with the same filters on the same stream share them
+            if out.filters and out.streams:
+                chains.setdefault((out.streams[0], out.filters), []).append(out)
+        taps: dict[int, Any] = {}
+        for (stream, filters), sharing in chains.items():
+            chain = given[stream]
+            for name, values in filters:
+                chain = chain.filter(name, *values)
+            split = chain.split() if len(sharing) > 1 else None
+            for i, out in enumerate(sharing):
+                taps[id(out)] = split[i] if split is not None else chain
+        made = [ffmpeg_python.output(
+            *([taps[id(out)]] if id(out) in taps else [given[out.streams[0]]]),
+            *(given[s] for s in out.streams[1:]), str(out.target), threads=self.threads,
+            **out.args) for out in outputs if out.streams]
+        return (ffmpeg_python.merge_outputs(*made).global_args(*_QUIET)
+                .compile(cmd=self.path, overwrite_output=True))
 
-    def convert(self, source: Path, target: Path, *, streams: tuple[str, ...],
-                output_args: dict[str, Any]) -> float:
-        """Run :meth:`command`: the seconds of media it wrote (from its progress report)."""
-        command = self.command(source, target, streams=streams, output_args=output_args)
-        return _reached(self._run(command, check=True)[1])
+    def convert(self, source: Path, *outputs: Output) -> float:
+        """Run :meth:`command`: the seconds of media written (from its progress report)."""
+        return _reached(self._run(self.command(source, *outputs), check=True)[1])
 
     def _run(self, command: list[str], *, check: bool) -> tuple[str, str]:
         """ffmpeg's report (stderr) and output (stdout) of one run."""

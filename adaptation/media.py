@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .ffmpeg import Ffmpeg, MediaError, WorkFolder
+from .ffmpeg import Ffmpeg, Filter, MediaError, Output, WorkFolder
 from .probe import MediaInfo
 
 
@@ -80,6 +80,7 @@ _BITS_PER_PIXEL = 0.1  # H.264 Baseline at "good enough" for a phone
 _MAX_BITS_PER_PIXEL = 0.3  # beyond this a phone sees no better picture
 _H264_FLOOR, _H263_FLOOR = 40_000, 20_000  # video bit/s below which the clip is trimmed
 _ATTEMPTS = 4
+_PREPARED = "shaped.nut"
 _SAMPLE_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
 _DAMAGED = 0.75  # a result shorter than this share of what it should last is a damaged source
 
@@ -213,17 +214,21 @@ class _Encoder:
         """Encode; after a miss, scale the bitrate by how far it missed, or, once the
         bitrates are at their floors (encoders have a quality floor of their own), trim.
         For H.263, whose rate control overshoots at MMS bitrates (it cannot go below its
-        quantiser floor, ITU-T H.263 §5.1.19), the source is first decoded and shaped
-        to QCIF once, so that each further attempt only encodes small frames."""
+        quantiser floor, ITU-T H.263 §5.1.19), the first attempt's run also keeps the clip
+        decoded and shaped to QCIF (:meth:`_shaped`), so that each further attempt only
+        encodes small frames."""
         target = self._choose(choices)
         bits = self.bits
         plan = self._encoding(target, bits)
         started = time.monotonic()
-        source = self._prepare(plan) if target.video_encoder == "h263" else self.source
+        source = self.source
         for attempt in range(_ATTEMPTS):
             if time.monotonic() - started > self.tools.timeout:  # the limit holds in all too
                 raise MediaError(f"adapting took longer than {self.tools.timeout:g} s: stopped")
-            data, seconds = self._encode(plan, source)
+            prepare = attempt == 0 and target.video_encoder == "h263"
+            data, seconds = self._encode(plan, source, prepare=prepare)
+            if prepare:
+                source = self.work.path / _PREPARED
             if len(data) <= self.limits.max_bytes:
                 return self._done(plan, data, seconds)
             ratio = self.limits.max_bytes * _SLACK / len(data)
@@ -235,17 +240,13 @@ class _Encoder:
         raise MediaError(f"no {target.media_type} of this clip fits "
                          f"{self.limits.max_bytes} octets")
 
-    def _prepare(self, plan: _Encoding) -> Path:
-        """The clip decoded, fitted to its frame at its frame rate, its sound at the
-        target's sample rate: raw, in a NUT file, for the attempts to encode."""
-        prepared = self.work.path / "prepared.nut"
-        streams, args = self._arguments(plan, shaped=False)
-        shaping = {k: v for k, v in args.items() if k in ("vf", "r", "pix_fmt", "ar", "ac", "t")}
-        shaping["vf"] = shaping.get("vf", "null").replace(",setsar=12/11", "")
-        seconds = self.tools.convert(self.source, prepared, streams=streams, output_args={
-            **shaping, "c:v": "rawvideo", "c:a": "pcm_s16le", "f": "nut"})
-        self._check_length(seconds, plan.duration)
-        return prepared
+    def _shaped(self, plan: _Encoding) -> Output:
+        """The clip decoded, at the plan's frame rate and size, its sound at the target's
+        sample rate: raw, in a NUT file, for further attempts to encode."""
+        out = self._arguments(plan, shaped=False)
+        shaping = {k: v for k, v in out.args.items() if k in ("pix_fmt", "ar", "ac", "t")}
+        return Output(self.work.path / _PREPARED, out.streams, {
+            **shaping, "c:v": "rawvideo", "c:a": "pcm_s16le", "f": "nut"}, out.filters)
 
     def _choose(self, choices: list[Target]) -> Target:
         """The first target the device takes, unless the budget cannot carry even its
@@ -320,39 +321,40 @@ class _Encoder:
         return (_even(max(width * scale, min(least[0], box_w))),
                 _even(max(height * scale, min(least[1], box_h))))
 
-    def _arguments(self, plan: _Encoding, *, shaped: bool) -> tuple[tuple[str, ...],
-                                                                    dict[str, Any]]:
-        """The streams and output options of ``plan``; ``shaped`` when the input is already
-        at the plan's frame size and rate (:meth:`_prepare`, which holds only the two
-        streams chosen). The streams are the ones probed, named by their specifiers: a
-        cover picture or a second track is never taken for them."""
+    def _arguments(self, plan: _Encoding, *, shaped: bool) -> Output:
+        """The output of ``plan`` (its file, streams, filters and options); ``shaped`` when
+        the input is the shaped clip (:meth:`_shaped`, which holds only the two streams
+        chosen, already at the plan's frame size and rate). The streams are the ones
+        probed, named by their specifiers: a cover picture or a second track is never
+        taken for them."""
         target = plan.target
         args: dict[str, Any] = {"f": target.muxer, "map_metadata": -1,
                                 "t": f"{plan.duration:.3f}"}
         streams: list[str] = []
+        filters: tuple[Filter, ...] = ()
         video, audio = self.info.video, self.info.audio
         if plan.video_rate is not None and plan.frame is not None and video is not None:
             streams.append("v:0" if shaped else video.selector)
             args.update(self._video_args(plan))
-            if shaped:
-                args["vf"] = "setsar=12/11"
-                del args["r"]
+            filters = () if shaped else self._picture(plan)
         if plan.audio_rate is not None and audio is not None:
             streams.append("a:0" if shaped else audio.selector)
             args.update(self._audio_args(target, plan.audio_rate))
-        return tuple(streams), args
+        return Output(self.work.path / f"out{target.extension}", tuple(streams), args, filters)
 
-    def _encode(self, plan: _Encoding, source: Path) -> tuple[bytes, float]:
-        """One ffmpeg run: the data and the seconds it holds."""
-        out = self.work.path / f"out{plan.target.extension}"
-        streams, args = self._arguments(plan, shaped=source != self.source)
-        seconds = self.tools.convert(source, out, streams=streams, output_args=args)
+    def _encode(self, plan: _Encoding, source: Path, *, prepare: bool = False,
+                ) -> tuple[bytes, float]:
+        """One ffmpeg run: the data and the seconds it holds; with ``prepare``, the same
+        run (one decoding, one filter chain) also writes the shaped clip (:meth:`_shaped`)."""
+        out = self._arguments(plan, shaped=source != self.source)
+        seconds = self.tools.convert(source, out, *((self._shaped(plan),) if prepare else ()))
         self._check_length(seconds, plan.duration)
-        if plan.frame is not None:  # a picture was asked for: it must have come out
-            made = self.tools.probe(out).video
+        data = out.target.read_bytes()
+        if plan.frame is not None and len(data) <= self.limits.max_bytes:
+            made = self.tools.probe(out.target).video  # a picture was asked for: is it there?
             if made is None or made.seconds < plan.duration * _DAMAGED:
                 raise MediaError("damaged: its video could not be decoded")
-        return out.read_bytes(), seconds
+        return data, seconds
 
     @staticmethod
     def _check_length(seconds: float, planned: float) -> None:
@@ -360,24 +362,32 @@ class _Encoder:
             raise MediaError(f"damaged: only {seconds:.1f} s of {planned:.1f} s could be "
                              "decoded")
 
-    def _video_args(self, plan: _Encoding) -> dict[str, Any]:
-        assert plan.frame is not None and plan.video_rate is not None
+    def _picture(self, plan: _Encoding) -> tuple[Filter, ...]:
+        """The video filters: the frame rate first (fewer frames to scale), then the size;
+        for H.263 the picture is fitted to the frame as displayed (12:11 pixels) and padded
+        with black."""
+        assert plan.frame is not None
         width, height = plan.frame
+        rate: Filter = ("fps", (f"{plan.fps:g}",))
+        if plan.target.video_encoder != "h263":
+            return rate, ("scale", (str(width), str(height))), ("setsar", ("1",))
+        source_w, source_h = self._shown()
+        scale = min(width * _H263_PAR / source_w, height / source_h)
+        inner = (min(width, _even(source_w * scale / _H263_PAR)),
+                 min(height, _even(source_h * scale)))
+        return (rate, ("scale", (str(inner[0]), str(inner[1]))),
+                ("pad", (str(width), str(height), "(ow-iw)/2", "(oh-ih)/2")),
+                ("setsar", ("12/11",)))
+
+    def _video_args(self, plan: _Encoding) -> dict[str, Any]:
+        assert plan.video_rate is not None
         rate = plan.video_rate
         common = {"b:v": rate, "maxrate": int(rate * 1.25), "bufsize": rate * 2,
-                  "r": f"{plan.fps:g}", "pix_fmt": "yuv420p"}
+                  "pix_fmt": "yuv420p"}
         if plan.target.video_encoder == "h263":
-            # The picture fitted to the frame as displayed (12:11 pixels), padded with black.
-            source_w, source_h = self._shown()
-            scale = min(width * _H263_PAR / source_w, height / source_h)
-            inner = (min(width, _even(source_w * scale / _H263_PAR)),
-                     min(height, _even(source_h * scale)))
-            return {**common, "c:v": "h263", "vf": (
-                f"scale={inner[0]}:{inner[1]},pad={width}:{height}:(ow-iw)/2:(oh-ih)/2,"
-                "setsar=12/11")}
+            return {**common, "c:v": "h263"}
         return {**common, "c:v": "libx264", "profile:v": "baseline", "level": "3.1",
-                "preset": "veryfast", "vf": f"scale={width}:{height},setsar=1",
-                "movflags": "+faststart"}
+                "preset": "veryfast", "movflags": "+faststart"}
 
     def _audio_args(self, target: Target, rate: int) -> dict[str, Any]:
         if target.audio_encoder == "libopencore_amrnb":
@@ -409,9 +419,7 @@ class _Encoder:
         if plan.duration < self.length - 0.05:
             notes.append(f"trimmed to {plan.duration:.1f} s of {self.length:.1f} s to fit "
                          f"{self.limits.max_bytes} octets")
-        streams, args = self._arguments(plan, shaped=False)
         work = str(self.work.path)
-        command = self.tools.command(self.source, self.work.path / f"out{target.extension}",
-                                     streams=streams, output_args=args)
+        command = self.tools.command(self.source, self._arguments(plan, shaped=False))
         return AdaptedMedia(data, target.media_type, seconds, notes=tuple(notes),
                             command=tuple(a.replace(work, "{work}") for a in command))
