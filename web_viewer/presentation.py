@@ -105,12 +105,13 @@ def slides(original: Message, browser: Message) -> list[SlideView]:
     for number, slide in enumerate(presentation_of(original).slides, start=1):
         items = []
         for media in slide.media:
-            part = resolve(media.src, parts)
+            found = resolve(media.src, parts)
             kind = _KIND.get(media.kind, "other")
-            if part is None:
+            if found is None:
                 items.append(Item("missing"))
                 continue
-            index = next(i for i, p in enumerate(parts) if p is part)
+            index = next(i for i, p in enumerate(parts) if p is found)
+            part = parts[index]
             if kind == "text" and part.media_type == "text/plain":
                 items.append(Item("text", index, part.media_type, True, part.decoded_text()[0]))
                 continue
