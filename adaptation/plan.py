@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import codecs
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import TypeVar
 
 from .ffmpeg import Ffmpeg, MediaError
 from .image import ImageAdaptationError, ImageLimits, adapt_image
@@ -26,6 +28,7 @@ from .media import TARGETS, MediaLimits, adapt_media, known_types
 from .uaprof import DeviceProfile
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 #: Octets of an m-retrieve-conf beyond its parts' data: headers, and per-part headers.
 HEADER_OVERHEAD = 1024
 PART_OVERHEAD = 96
@@ -141,22 +144,30 @@ def _text(part: MediaPart, profile: DeviceProfile, report: list[str]) -> MediaPa
     return replace(part, data=data, charset=target)
 
 
+def _attempt(result: Plan, index: int, adapt: Callable[[], T],
+             refusal: type[ValueError]) -> T | None:
+    """``adapt()`` for part ``index``; when it fails the part becomes the notice: a
+    ``refusal`` says why, anything else is a fault of ours, logged (it must not cost the
+    message)."""
+    try:
+        return adapt()
+    except refusal as exc:
+        result.remove(index, str(exc))
+    except Exception:  # noqa: BLE001 - see above
+        log.exception("adapting %s failed", _label(result.parts[index]))
+        result.remove(index, "it could not be adapted")
+    return None
+
+
 def _image(result: Plan, index: int, profile: DeviceProfile, budget: int | None) -> None:
     part = result.parts[index]
     limits = ImageLimits(profile.max_image[0], profile.max_image[1],
                          frozenset(m for m in ("image/jpeg", "image/png", "image/gif",
                                                "image/vnd.wap.wbmp") if profile.accepts(m)),
                          budget)
-    try:
-        adapted = adapt_image(part.data, limits)
-    except ImageAdaptationError as exc:
-        result.remove(index, str(exc))
-        return
-    except Exception:  # noqa: BLE001 - a fault of ours must not cost the message
-        log.exception("adapting %s failed", _label(part))
-        result.remove(index, "it could not be adapted")
-        return
-    if adapted.changed:
+    adapted = _attempt(result, index, lambda: adapt_image(part.data, limits),
+                       ImageAdaptationError)
+    if adapted is not None and adapted.changed:
         result.changed(index, part, adapted.media_type, adapted.data, adapted.notes)
 
 
@@ -169,16 +180,11 @@ def _media(result: Plan, index: int, profile: DeviceProfile, budget: int,
     width, height = profile.max_image
     limits = MediaLimits(frozenset(m for m in known_types() if profile.accepts(m)), budget,
                          (max(width, height), min(width, height)))
-    try:
-        adapted = adapt_media(part.data, part.content_type, limits, tools)
-    except MediaError as exc:
-        result.remove(index, str(exc))
-        return
-    except Exception:  # noqa: BLE001 - a fault of ours must not cost the message
-        log.exception("adapting %s failed", _label(part))
-        result.remove(index, "it could not be adapted")
-        return
-    if adapted.changed or adapted.media_type != part.content_type.lower():
+    adapted = _attempt(result, index,
+                       lambda: adapt_media(part.data, part.content_type, limits, tools),
+                       MediaError)
+    if adapted is not None and (adapted.changed or
+                                adapted.media_type != part.content_type.lower()):
         result.changed(index, part, adapted.media_type, adapted.data, adapted.notes)
 
 
