@@ -7,7 +7,8 @@ MP3 or AMR-NB. One table, :data:`TARGETS`, says per media type which container, 
 and extension, and which source codecs a device taking that type plays as they are.
 
 Steps: probe (refusing what is not audio or video, and frame sizes no phone needs); keep
-the file when the device takes its type and codecs, it fits the screen and the budget;
+the streams when the device takes their type and codecs and they fit the screen and the
+budget (an MP4 or 3GP is copied without its metadata, where phones write the place);
 else choose the target, derive the bitrate from the budget and the duration (and, for
 H.264, the frame size from the bitrate), encode, and encode again at a bitrate scaled by
 how far the first result missed; when even the lowest bitrate cannot carry the whole
@@ -139,9 +140,12 @@ def adapt_media(data: bytes, declared: str, limits: MediaLimits,
             notes.append(f"declared {normalise(declared)}, is {real}")
         _check_whole(info)
         if _keepable(info, len(data), limits):
+            stripped = _without_metadata(tools, work, source, info, limits.max_bytes)
+            if stripped is not None:
+                return AdaptedMedia(stripped, real or normalise(declared), info.duration or 0.0,
+                                    notes=(*notes, "metadata removed (streams kept as they are)"))
             return AdaptedMedia(data, real or normalise(declared), info.duration or 0.0,
-                                changed=False,
-                                notes=tuple(notes))
+                                changed=False, notes=tuple(notes))
         order = VIDEO_ORDER if video is not None else AUDIO_ORDER
         choices = [TARGETS[m] for m in order if m in limits.accepted]
         if not choices:
@@ -170,6 +174,24 @@ def _keepable(info: MediaInfo, size: int, limits: MediaLimits) -> bool:
         if not info.h264_profiles or not set(info.h264_profiles) <= set(decodes):
             return False
     return max(video.width, video.height) <= box[0] and min(video.width, video.height) <= box[1]
+
+
+def _without_metadata(tools: Ffmpeg, work: WorkFolder, source: Path, info: MediaInfo,
+                      budget: int) -> bytes | None:
+    """An MP4, 3GP or M4A passed on as it is, copied stream for stream into a new file of
+    the same kind without its metadata: phones write where a clip was recorded into it
+    (ISO 6709 location tags), and that must not leak, as for pictures. None for other
+    containers, or when the copy would not fit."""
+    target = TARGETS.get(info.media_type or "")
+    if target is None or target.muxer not in ("mp4", "3gp", "ipod"):
+        return None
+    streams = tuple(s.selector for s in (info.video, info.audio) if s is not None)
+    out = Output(work.path / f"kept{target.extension}", streams,
+                 {"c": "copy", "map_metadata": -1, "map_chapters": -1, "f": target.muxer,
+                  "movflags": "+faststart"})
+    tools.convert(source, out)
+    data = out.target.read_bytes()
+    return data if len(data) <= budget else None
 
 
 def _check_whole(info: MediaInfo) -> None:

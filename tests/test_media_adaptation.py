@@ -343,16 +343,21 @@ def test_a_portrait_clip_stays_portrait(tmp_path: Path) -> None:
 
 
 def test_h264_is_passed_on_only_in_profiles_the_phone_decodes(tmp_path: Path) -> None:
+    """A Baseline clip that fits is passed on with its streams as they are, but without the
+    place it was recorded at; a High 10 one is re-encoded."""
     made = {}
     for name, options in (("baseline", ["-profile:v", "baseline", "-pix_fmt", "yuv420p"]),
                           ("high10", ["-profile:v", "high10", "-pix_fmt", "yuv420p10le"])):
         clip = tmp_path / f"{name}.mp4"
         ffmpeg("-f", "lavfi", "-i", "testsrc=size=160x120:rate=10:duration=2", "-c:v",
-               "libx264", *options, str(clip))
+               "libx264", *options, "-metadata", "location=+48.8584+002.2945/", str(clip))
+        assert b"loci" in clip.read_bytes()  # the 3GPP location box (TS 26.244)
         made[name] = adapt_media(clip.read_bytes(), "video/mp4",
                                  MediaLimits(frozenset({"video/mp4"}), 300_000, (176, 144)), TOOLS)
-    assert not made["baseline"].changed  # kept as it came
-    assert made["high10"].changed and "High 10" not in " ".join(made["high10"].notes)
+    kept = made["baseline"]
+    assert kept.notes == ("metadata removed (streams kept as they are)",)
+    assert b"loci" not in kept.data and b"loci" not in made["high10"].data
+    assert any(n.startswith("video H.264 Baseline") for n in made["high10"].notes)
     assert probe(made["high10"].data).video is not None
 
 
