@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,13 @@ from typing import Any
 import ffmpeg as ffmpeg_python
 
 from .probe import MediaInfo, ProbeError, parse_probe
+
+
+#: Octets of packet listing a probe reads at most (about 130,000 packets: an hour of AMR),
+#: so that a file of a million one-octet frames cannot fill memory.
+MAX_LISTING = 8 * 1024 * 1024
+#: Pixels a decoded picture may have (4096x2304), also when a stream changes size midway.
+MAX_PIXELS = 4096 * 2304
 
 
 class MediaError(ValueError):
@@ -56,6 +64,8 @@ class Ffmpeg:
     exe: str = ""
     timeout: float = 120.0
     threads: int = 2
+    #: a time (``time.monotonic()``) by which every run must be done, None: each has its own
+    deadline: float | None = None
 
     @property
     def path(self) -> str:
@@ -66,7 +76,7 @@ class Ffmpeg:
         ``framecrc`` listing (see :mod:`adaptation.probe`)."""
         command = [self.path, "-hide_banner", "-nostdin", "-loglevel", "level+info",
                    "-i", str(source), "-map", "0:v?", "-map", "0:a?", "-c", "copy",
-                   "-f", "framecrc", "-"]
+                   "-fs", str(MAX_LISTING), "-f", "framecrc", "-"]
         report, listing = self._run(command, check=False)
         with source.open("rb") as file:
             head = file.read(16)
@@ -79,7 +89,7 @@ class Ffmpeg:
         """``ffmpeg -i source`` and, per output, ``-map 0:S...`` for each of its stream
         specifiers (``v:0``, ``a:1``), its options and its file, overwritten: one decoding
         of the source feeds them all (built, not run)."""
-        given = ffmpeg_python.input(str(source))
+        given = ffmpeg_python.input(str(source), max_pixels=MAX_PIXELS)
         chains: dict[tuple[str, tuple[Filter, ...]], list[Any]] = {}
         for out in outputs:  # outputs with the same filters on the same stream share them
             if out.filters and out.streams:
@@ -105,9 +115,14 @@ class Ffmpeg:
 
     def _run(self, command: list[str], *, check: bool) -> tuple[str, str]:
         """ffmpeg's report (stderr) and output (stdout) of one run."""
+        limit = self.timeout
+        if self.deadline is not None:
+            limit = min(limit, self.deadline - time.monotonic())
+            if limit <= 0:
+                raise MediaError(f"adapting took longer than {self.timeout:g} s: stopped")
         try:
             done = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True,
-                                  timeout=self.timeout, check=False)
+                                  timeout=limit, check=False)
         except subprocess.TimeoutExpired:
             raise MediaError(f"ffmpeg took longer than {self.timeout:g} s: stopped") from None
         except OSError as exc:

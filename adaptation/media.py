@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .ffmpeg import Ffmpeg, Filter, MediaError, Output, WorkFolder
+from .ffmpeg import MAX_PIXELS, Ffmpeg, Filter, MediaError, Output, WorkFolder
 from .probe import MediaInfo
 
 
@@ -59,6 +59,9 @@ TARGETS: dict[str, Target] = {t.media_type: t for t in (
 )}
 _NAMES = {"libx264": "H.264 Baseline", "h263": "H.263", "aac": "AAC-LC",
           "libopencore_amrnb": "AMR-NB", "libmp3lame": "MP3"}
+#: The ISO base media types, by the ffmpeg muxer that writes each (for a copy without metadata).
+_ISO_MUXERS = {"video/mp4": "mp4", "audio/mp4": "ipod", "video/3gpp": "3gp",
+               "audio/3gpp": "3gp", "video/3gpp2": "3g2", "audio/3gpp2": "3g2"}
 #: Preference when the source's own type is not kept.
 VIDEO_ORDER = ("video/mp4", "video/3gpp")
 AUDIO_ORDER = ("audio/mp4", "audio/mpeg", "audio/amr")
@@ -66,8 +69,6 @@ AUDIO_ORDER = ("audio/mp4", "audio/mpeg", "audio/amr")
 ALIASES = {"audio/x-wav": "audio/wav", "audio/wave": "audio/wav", "audio/mp3": "audio/mpeg",
            "audio/x-mp3": "audio/mpeg", "audio/m4a": "audio/mp4", "audio/x-m4a": "audio/mp4",
            "audio/amr-nb": "audio/amr", "video/3gp": "video/3gpp", "audio/3gp": "audio/3gpp"}
-#: Frames larger than this are refused before decoding (4096x2304: more than 4K UHD).
-MAX_PIXELS = 4096 * 2304
 #: Octets of container beyond the streams (moov box, AMR header), and the share kept free.
 _CONTAINER = 4096
 _SLACK = 0.94
@@ -124,6 +125,7 @@ def adapt_media(data: bytes, declared: str, limits: MediaLimits,
     (handsets send 3GP voice notes as ``video/3gpp``: that is audio); content that holds
     neither (a picture, a document, a damaged file) is a :class:`MediaError`."""
     tools = tools or Ffmpeg()
+    tools = replace(tools, deadline=time.monotonic() + tools.timeout)  # for all its runs too
     with WorkFolder() as work:
         source = work.write("source", data)
         info = tools.probe(source)
@@ -169,9 +171,9 @@ def _keepable(info: MediaInfo, size: int, limits: MediaLimits) -> bool:
     if video.codec not in target.video_codecs or not video.width or not video.height:
         return False
     box = limits.video_box
-    if video.codec == "h264":  # every profile named must be one the device class decodes
+    if video.codec == "h264":  # its profile must be known and one the device class decodes
         decodes = _H264_PROFILES if max(box) > 640 else _H264_PROFILES[:2]
-        if not info.h264_profiles or not set(info.h264_profiles) <= set(decodes):
+        if video.profile not in decodes:
             return False
     return max(video.width, video.height) <= box[0] and min(video.width, video.height) <= box[1]
 
@@ -182,16 +184,17 @@ def _without_metadata(tools: Ffmpeg, work: WorkFolder, source: Path, info: Media
     the same kind without its metadata: phones write where a clip was recorded into it
     (ISO 6709 location tags), and that must not leak, as for pictures. None for other
     containers, or when the copy would not fit."""
-    target = TARGETS.get(info.media_type or "")
-    if target is None or target.muxer not in ("mp4", "3gp", "ipod"):
+    muxer = _ISO_MUXERS.get(info.media_type or "")
+    if muxer is None:
         return None
     streams = tuple(s.selector for s in (info.video, info.audio) if s is not None)
-    out = Output(work.path / f"kept{target.extension}", streams,
-                 {"c": "copy", "map_metadata": -1, "map_chapters": -1, "f": target.muxer,
+    out = Output(work.path / "kept", streams,
+                 {"c": "copy", "map_metadata": -1, "map_chapters": -1, "f": muxer,
                   "movflags": "+faststart"})
-    tools.convert(source, out)
+    written = tools.convert(source, out)
     data = out.target.read_bytes()
-    return data if len(data) <= budget else None
+    whole = written >= (info.duration or 0.0) * _DAMAGED
+    return data if whole and len(data) <= budget else None
 
 
 def _check_whole(info: MediaInfo) -> None:
@@ -242,11 +245,8 @@ class _Encoder:
         target = self._choose(choices)
         bits = self.bits
         plan = self._encoding(target, bits)
-        started = time.monotonic()
         source = self.source
         for attempt in range(_ATTEMPTS):
-            if time.monotonic() - started > self.tools.timeout:  # the limit holds in all too
-                raise MediaError(f"adapting took longer than {self.tools.timeout:g} s: stopped")
             prepare = attempt == 0 and target.video_encoder == "h263"
             data, seconds = self._encode(plan, source, prepare=prepare)
             if prepare:

@@ -16,7 +16,7 @@ from PIL import Image
 from adaptation.ffmpeg import Ffmpeg, MediaError, WorkFolder
 from adaptation.media import TARGETS, MediaLimits, adapt_media
 from adaptation.plan import MediaPart, Plan, plan
-from adaptation.probe import ProbeError, parse_probe
+from adaptation.probe import ProbeError, brand_of, parse_probe
 from adaptation.uaprof import DeviceProfile
 from helpers.media import animated_gif, ffmpeg, photo, png_with_alpha, video_1080p, wav
 from mmsc.message import Envelope, Message, MessagePart
@@ -193,8 +193,9 @@ def test_audio_in_a_video_container_is_taken_for_what_it_is(tmp_path: Path) -> N
            "-c:a", "libopencore_amrnb", "-b:a", "12.2k", "-f", "3gp", str(note))
     limits = MediaLimits(frozenset({"audio/3gpp", "audio/amr"}), 100_000)
     kept = adapt_media(note.read_bytes(), "video/3gpp", limits, TOOLS)
-    assert not kept.changed and kept.media_type == "audio/3gpp"
-    assert any("declared video/3gpp" in n for n in kept.notes)
+    assert kept.media_type == "audio/3gpp" and brand_of(kept.data) == "3gp4"
+    assert kept.notes == ("declared video/3gpp, is audio/3gpp",
+                          "metadata removed (streams kept as they are)")
     converted = adapt_media(note.read_bytes(), "video/3gpp",
                             MediaLimits(frozenset({"audio/amr"}), 100_000), TOOLS)
     assert converted.media_type == "audio/amr" and converted.data.startswith(b"#!AMR\n")
@@ -409,3 +410,22 @@ def test_any_listing_and_report_give_media_info_or_a_probe_error(listing: list[s
         return
     assert info.streams and all(s.kind in ("audio", "video") for s in info.streams)
     assert info.duration is None or info.duration >= 0
+
+
+def test_timestamps_as_real_files_have_them(tmp_path: Path) -> None:
+    """A clip trimmed without re-encoding (an edit list: the packets before the cut are
+    flagged to be discarded) and an AVI with B-frames (packets without pts) are read for
+    the time they really last, and converted whole."""
+    cut, avi = tmp_path / "cut.mp4", tmp_path / "divx.avi"
+    source = tmp_path / "gop.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc=size=320x240:rate=10:duration=4", "-c:v", "libx264",
+           "-g", "40", "-pix_fmt", "yuv420p", str(source))
+    ffmpeg("-ss", "2.9", "-i", str(source), "-c", "copy", str(cut))
+    ffmpeg("-f", "lavfi", "-i", "testsrc=size=320x240:rate=10:duration=2", "-c:v", "mpeg4",
+           "-bf", "2", str(avi))
+    limits = MediaLimits(frozenset({"video/mp4"}), 300_000, (176, 144))
+    for path, seconds in ((cut, 1.1), (avi, 2.0)):
+        info = TOOLS.probe(path)
+        assert info.duration is not None and abs(info.duration - seconds) < 0.15, path
+        result = adapt_media(path.read_bytes(), "video/mp4", limits, TOOLS)
+        assert abs(result.duration - seconds) < 0.15
