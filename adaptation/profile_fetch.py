@@ -48,8 +48,9 @@ class ProfileFetcher:
 
     def allowed(self, url: str) -> bool:
         parts = urlsplit(url)
-        return parts.scheme in ("http", "https") and bool(parts.hostname) and \
-            parts.hostname.lower() in self.allowed_hosts and not parts.username
+        host = parts.hostname  # lower-cased by urlsplit
+        return parts.scheme in ("http", "https") and host is not None and \
+            host in self.allowed_hosts and not parts.username
 
     async def profile(self, header: str | None, diff: str | None = None) -> DeviceProfile | None:
         """The device profile a request's ``x-wap-profile`` (and ``x-wap-profile-diff``)
