@@ -114,11 +114,11 @@ class Server:
             public_url=config.public_url, default_expiry=d.default_expiry,
             renotify_backoff=tuple(d.renotify_backoff), fallback_after=d.fallback_after,
             claim_lease=d.claim_lease, local_prefixes=tuple(config.routing.local_prefixes),
-            report_backoff=tuple(d.report_backoff), profiles=load_profiles(Path(a.profiles or PROFILES)),
+            report_backoff=tuple(d.report_backoff),
+            profiles=load_profiles(Path(a.profiles or PROFILES)),
             link_ttl=config.viewer.link_ttl, link_pin=config.viewer.pin,
-            profile_fetcher=ProfileFetcher(
-                config.adaptation.profile_hosts, self._cached(objects), objects.put,
-                timeout=config.adaptation.profile_timeout),
+            profile_fetcher=ProfileFetcher(a.profile_hosts, self._cached(objects), objects.put,
+                                           timeout=a.profile_timeout),
             ffmpeg=Ffmpeg(a.ffmpeg, a.ffmpeg_timeout, a.ffmpeg_threads),
             adaptation_workers=a.workers))
         mm1 = Mm1(self.engine, max_message_size=d.max_message_size,

@@ -293,13 +293,11 @@ class Engine:
         a subscriber whose device profile is configured, the content is adapted now (the
         recipient state machine's ``accepted → (adapted) → notified``): made once, kept, and
         reused by the retrieval. Otherwise, or if that fails, the original's size."""
-        number = notices.plmn_number(r.address)
-        subscriber = await self.state.get_subscriber(number) if number else None
-        if subscriber is None or subscriber.device_profile not in self.settings.profiles:
+        profile = await self._configured_profile(r)
+        if profile is None:
             return message.size
         try:
-            content = await self.adapt(r, message, await self.original(message),
-                                       self.settings.profiles[subscriber.device_profile])
+            content = await self.adapt(r, message, await self.original(message), profile)
         except Exception as exc:  # noqa: BLE001 - the notification goes out regardless
             log.warning("%s %s: not adapted before the notification: %s", message.id,
                         r.address, exc)
@@ -463,12 +461,17 @@ class Engine:
                                             headers.get("x-wap-profile-diff"))
             if fetched is not None:
                 return fetched
+        return (await self._configured_profile(r)
+                or from_user_agent(headers.get("User-Agent") or "", self.settings.profiles)
+                or from_accept_header(headers.get("Accept") or ""))
+
+    async def _configured_profile(self, r: RecipientRecord) -> DeviceProfile | None:
+        """The device profile configured for the recipient's subscriber, if any."""
         number = notices.plmn_number(r.address)
         subscriber = await self.state.get_subscriber(number) if number else None
-        if subscriber is not None and subscriber.device_profile in self.settings.profiles:
-            return self.settings.profiles[subscriber.device_profile]
-        return from_user_agent(headers.get("User-Agent") or "", self.settings.profiles) or \
-            from_accept_header(headers.get("Accept") or "")
+        if subscriber is None or subscriber.device_profile is None:
+            return None
+        return self.settings.profiles.get(subscriber.device_profile)
 
     async def adapt(self, r: RecipientRecord, record: MessageRecord, content: Message,
                     profile: DeviceProfile) -> Message:
