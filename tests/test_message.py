@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from mmsc.message import Envelope, Message, MessagePart
-from mmsc.mime import content_to_mime, from_mime, to_mime
+from mmsc.mime import POLICY, _header_line, content_to_mime, from_mime, to_mime
 from mmsc.mms_body import from_pdu, to_pdu
 from mmsc.pdu import LAYOUTS, MessageType, decode, encode
 
@@ -299,3 +299,11 @@ def test_whatever_decodes_converts(case: tuple[bytes, int, bytes]) -> None:
         encode(to_pdu(message))
     except PduEncodeError as refusal:  # a clean refusal, which the retrieval handler answers
         assert ": " in str(refusal)  # it names the field the encoder could not write
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.sampled_from(["X", "Subject", "Content-Type", "X-Mms-Message-ID"]),
+       st.text(alphabet=st.sampled_from([chr(c) for c in range(32, 127)] + ["\t", " "]),
+               max_size=90))
+def test_header_lines_are_folded_as_the_stdlib_folds_them(name: str, value: str) -> None:
+    assert _header_line(name, value) == POLICY.fold_binary(name, value)

@@ -54,7 +54,8 @@ async def test_accept_and_read_back(store: SqliteStateStore) -> None:
     assert [(e.kind, e.recipient_id) for e in events] == [("accepted", None), ("accepted", 1),
                                                           ("accepted", 2)]
     assert events[0].detail == {"octets": 1234} and events[1].detail["route"] == "mms"
-    assert await store.find_by_transaction("acme", "tx-m1") == "m1"
+    assert await store.get_messages(["m1", "unknown"]) == {"m1": message()}
+    assert await store.get_messages([]) == {}
     assert await store.list_message_ids() == ["m1"]
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from mmsc.cache import TtlCache
 from mmsc.relay.accept import AcceptError
 from mmsc.relay.engine import Engine
 from mmsc.state import Interface, StateError, StateStore, VaspRecord
@@ -56,6 +57,7 @@ class Mm7:
         #: base64 inflates attachments by 4/3; the envelope and MIME headers add a little.
         self.max_body = max_message_size * 4 // 3 + 256 * 1024
         self._checked: dict[tuple[str, str], str] = {}
+        self._vasps: TtlCache[str, VaspRecord | None] = TtlCache()
         self._buckets: dict[str, _Bucket] = {}
 
     def routes(self) -> list[web.RouteDef]:
@@ -93,7 +95,7 @@ class Mm7:
         credentials = basic_credentials(request.headers.get("Authorization"))
         if credentials is None:
             return None
-        vasp = await self.state.get_vasp(credentials[0])
+        vasp = await self._vasps.get(credentials[0], self.state.get_vasp)
         if vasp is None or not vasp.enabled:
             return None
         if self._checked.get(credentials) != vasp.password_hash:  # PBKDF2 once per password

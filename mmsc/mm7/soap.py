@@ -15,14 +15,13 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from email.message import Message as MimeEntity
-from email.parser import BytesParser
-from email.policy import compat32
 
 from lxml import etree
 
 from mmsc import xmlsafe
 from mmsc.message import Envelope, Message, strip_brackets
 from mmsc.mime import content_from_mime, content_to_mime
+from mmsc.mime_parse import parse_entity
 
 from .status import SUCCESS, fault_code, status_text
 
@@ -32,7 +31,6 @@ DEFAULT_NAMESPACE = NS_PREFIX + "REL-6-MM7-1-4"
 #: MM7Version to answer with when a request names none, by release.
 DEFAULT_VERSIONS = {"REL-5": "5.3.0", "REL-6": "6.8.0"}
 MAX_SOAP = 512 * 1024
-_PARSER = BytesParser(policy=compat32)
 
 
 class Mm7Error(ValueError):
@@ -99,7 +97,7 @@ def split_attachments(body: bytes, content_type: str) -> tuple[bytes, list[MimeE
     warnings: list[str] = []
     if not content_type.lower().startswith("multipart/"):
         return body, [], warnings
-    entity = _PARSER.parsebytes(b"Content-Type: " + content_type.encode("latin-1", "replace")
+    entity = parse_entity(b"Content-Type: " + content_type.encode("latin-1", "replace")
                                 + b"\r\n\r\n" + body)
     parts = entity.get_payload() if entity.is_multipart() else None
     if not parts or not isinstance(parts, list):

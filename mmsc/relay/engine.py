@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 from urllib.parse import unquote
 
+from mmsc.cache import TtlCache
 from mmsc.ids import new_token
 from adaptation.ffmpeg import Ffmpeg
 from adaptation.plan import MediaPart, plan
@@ -30,14 +31,14 @@ from adaptation.profile_fetch import ProfileFetcher
 from adaptation.uaprof import DeviceProfile, from_accept_header, from_user_agent
 from mmsc.message import Message, MessagePart
 from mmsc.smil import SmilError, rewrite_references
-from mmsc.mime import from_mime, to_mime
 from mmsc.pdu import ReadStatus, Status
 from mmsc.state import (
     Interface, MessageRecord, RecipientRecord, RecipientState, ReportRecord, Route, StateStore,
+    Subscriber,
 )
 from mmsc.store import ObjectStore, message_key
 
-from . import notices
+from . import notices, offload
 from .accept import Accepted, accept
 from .links import new_link
 
@@ -126,7 +127,9 @@ class Engine:
         self.settings = settings
         self.clock = clock
         self.wake = asyncio.Event()
-        self._vasp_numbers: tuple[float, dict[str, str]] = (0.0, {})
+        #: VASP numbers and subscribers, read on every message, change rarely (TtlCache).
+        self._vasp_numbers: TtlCache[None, dict[str, str]] = TtlCache()
+        self._subscribers: TtlCache[str, Subscriber | None] = TtlCache()
         self._adapting: dict[str, tuple[asyncio.Lock, int]] = {}  # key -> (lock, users)
         self._adaptation_slots = asyncio.Semaphore(max(1, settings.adaptation_workers))
 
@@ -145,20 +148,17 @@ class Engine:
         prefixes = self.settings.local_prefixes
         if prefixes and not any(number.startswith(p) for p in prefixes):
             return Route.MM4
-        subscriber = await self.state.get_subscriber(number)
+        subscriber = await self._subscribers.get(number, self.state.get_subscriber)
         if subscriber is not None and not subscriber.mms_capable:
             return Route.LEGACY
         return Route.MMS
 
     async def _vasps_by_number(self) -> dict[str, str]:
-        """Short codes and numbers of the VASPs (their allowed senders) → VASP id; re-read
-        from the state store every few seconds."""
-        read_at, numbers = self._vasp_numbers
-        if self.clock() - read_at > 5.0:
-            numbers = {sender: vasp.id for vasp in await self.state.list_vasps()
-                       for sender in vasp.allowed_senders if vasp.enabled}
-            self._vasp_numbers = (self.clock(), numbers)
-        return numbers
+        """Short codes and numbers of the VASPs (their allowed senders) → VASP id."""
+        async def load(_: None) -> dict[str, str]:
+            return {sender: vasp.id for vasp in await self.state.list_vasps()
+                    for sender in vasp.allowed_senders if vasp.enabled}
+        return await self._vasp_numbers.get(None, load)
 
     async def submit(self, message: Message, interface: Interface,
                      vasp_id: str | None = None, mm7_namespace: str | None = None,
@@ -180,14 +180,17 @@ class Engine:
         due = await self.state.claim_due(now=now, owner=self.settings.node,
                                          limit=self.settings.claim_batch,
                                          lease=self.settings.claim_lease)
-        await asyncio.gather(*(self._guarded_step(r) for r in due))
+        messages = await self.state.get_messages({r.message_id for r in due}) if due else {}
+        await asyncio.gather(*(self._guarded_step(r, messages.get(r.message_id)) for r in due))
         return len(due)
 
-    async def _guarded_step(self, recipient: RecipientRecord) -> None:
+    async def _guarded_step(self, recipient: RecipientRecord,
+                            message: MessageRecord | None) -> None:
         """One recipient's step; the claimed ones run side by side, so that one slow SMSC
         answer does not hold up the others."""
         try:
-            await self._step(recipient)
+            if message is not None:  # deleted since the claim: nothing left to do
+                await self._step(recipient, message)
         except Exception:  # noqa: BLE001 - one recipient must not stop the others
             log.exception("step of recipient %s of %s failed; retried when its claim lapses",
                           recipient.id, recipient.message_id)
@@ -207,10 +210,7 @@ class Engine:
             except TimeoutError:
                 pass
 
-    async def _step(self, r: RecipientRecord) -> None:
-        message = await self.state.get_message(r.message_id)
-        if message is None:
-            return
+    async def _step(self, r: RecipientRecord, message: MessageRecord) -> None:
         now = self.clock()
         if now >= self.expiry(message):
             await self._finish(r, message, S.EXPIRED, kind="expired")
@@ -306,7 +306,7 @@ class Engine:
 
     async def original(self, message: MessageRecord) -> Message:
         """The message as accepted, read from the object store (parsed in a worker)."""
-        return await asyncio.to_thread(from_mime, await self.objects.get(message.object_key))
+        return await offload.decode(await self.objects.get(message.object_key))
 
     async def _send_link(self, r: RecipientRecord, message: MessageRecord) -> None:
         """accepted (legacy) | notified | retrieved → fallback-sent: a text SMS with the web
@@ -468,7 +468,8 @@ class Engine:
     async def _configured_profile(self, r: RecipientRecord) -> DeviceProfile | None:
         """The device profile configured for the recipient's subscriber, if any."""
         number = notices.plmn_number(r.address)
-        subscriber = await self.state.get_subscriber(number) if number else None
+        subscriber = await self._subscribers.get(number, self.state.get_subscriber) \
+            if number else None
         if subscriber is None or subscriber.device_profile is None:
             return None
         return self.settings.profiles.get(subscriber.device_profile)
@@ -487,13 +488,13 @@ class Engine:
         try:
             async with lock:
                 if await self.objects.exists(key):
-                    cached = await asyncio.to_thread(from_mime, await self.objects.get(key))
+                    cached = await offload.decode(await self.objects.get(key))
                     return replace(content, parts=cached.parts)
                 adapted = await self._adapted_parts(r, record, content, profile)
                 if adapted is None:
                     return content
-                await self.objects.put(key, await asyncio.to_thread(
-                    to_mime, replace(content, parts=adapted)))
+                await self.objects.put(key, await offload.encode(
+                    replace(content, parts=adapted)))
                 return replace(content, parts=adapted)
         finally:
             lock, users = self._adapting[key]
@@ -640,7 +641,7 @@ class Engine:
         stored = await self.original(record)
         stored.parts, stored.multipart, stored.start = (content.parts, content.multipart,
                                                         content.start)
-        await self.objects.put(record.object_key, await asyncio.to_thread(to_mime, stored))
+        await self.objects.put(record.object_key, await offload.encode(stored))
         await self.state.add_event(message_id, "replaced", now=self.clock(),
                                    detail={"parts": len(content.parts), "octets": content.size})
         return True

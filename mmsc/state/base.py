@@ -51,8 +51,8 @@ class StateStore(abc.ABC):
     async def list_message_ids(self) -> list[str]: ...
 
     @abc.abstractmethod
-    async def find_by_transaction(self, vasp_id: str, transaction_id: str) -> str | None:
-        """The id of the message a VASP submitted with this TransactionID, if any."""
+    async def get_messages(self, message_ids: Collection[str]) -> dict[str, MessageRecord]:
+        """The messages of these ids that exist, by id, in one query."""
 
     @abc.abstractmethod
     async def delete_message(self, message_id: str) -> None:

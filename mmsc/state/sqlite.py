@@ -318,10 +318,15 @@ class SqliteStateStore(StateStore):
         rows = await self._run(self._query, dict, "SELECT id FROM messages ORDER BY id")
         return [row["id"] for row in rows]
 
-    async def find_by_transaction(self, vasp_id: str, transaction_id: str) -> str | None:
-        rows = await self._run(self._query, dict, "SELECT id FROM messages WHERE vasp_id = ? "
-                               "AND transaction_id = ?", vasp_id, transaction_id)
-        return rows[0]["id"] if rows else None
+    async def get_messages(self, message_ids: Collection[str]) -> dict[str, MessageRecord]:
+        ids = list(message_ids)
+        found: dict[str, MessageRecord] = {}
+        for start in range(0, len(ids), 500):  # SQLite's bound on ? parameters is 999 or more
+            chunk = ids[start:start + 500]
+            rows = await self._run(self._query, MessageRecord, "SELECT * FROM messages WHERE id "
+                                   f"IN ({', '.join('?' * len(chunk))})", *chunk)
+            found.update((row.id, row) for row in rows)
+        return found
 
     async def delete_message(self, message_id: str) -> None:
         await self._write(self._execute, "DELETE FROM messages WHERE id = ?", message_id)
