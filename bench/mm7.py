@@ -4,7 +4,8 @@ Three servers, each in its own process, take the same 30 KB SubmitReq (a fresh T
 per request) from ``wrk`` at concurrency 1, 16 and 64:
 
 - mmsc: ``mmsc serve`` (SQLite, local folder, SMSC emulator; the recipient is an offline
-  emulated handset, so each message is also notified over SMPP);
+  emulated handset, so each message is also notified over SMPP), in one process, then with
+  ``[http] workers = 2`` (two processes on the port, load started once both answer);
 - bare, no fsync: an aiohttp handler that writes the body to a file and one SQLite row,
   without fsync (``synchronous=OFF``);
 - bare, fsync: the same, with the file fsync'd and the row committed with
@@ -24,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -89,6 +91,23 @@ def wait_port(port: int, process: subprocess.Popen) -> None:
     raise SystemExit("server did not start")
 
 
+def wait_nodes(port: int, count: int, process: subprocess.Popen) -> None:
+    """Until ``count`` processes have answered /healthz (each on a new connection)."""
+    seen: set[str] = set()
+    for _ in range(600):
+        if process.poll() is not None:
+            raise SystemExit(f"server exited with status {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as answer:
+                seen.add(answer.read().decode().split()[-1])
+        except OSError:
+            pass
+        if len(seen) >= count:
+            return
+        time.sleep(0.05)
+    raise SystemExit(f"only {len(seen)} of {count} server processes answered")
+
+
 def run_wrk(port: int, script: Path, connections: int, seconds: float) -> tuple[float, float, float]:
     done = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency",
                            "-s", str(script), f"http://127.0.0.1:{port}"],
@@ -139,6 +158,8 @@ def main(seconds: float) -> None:
             "bare, fsync": lambda port, d: [sys.executable, "-c", BARE, str(d), str(port), "1"],
             "mmsc": lambda port, d: [sys.executable, "-m", "mmsc", "serve", "--no-demo",
                                      "--config", str(d / "mmsc.toml")],
+            "mmsc, 2 processes": lambda port, d: [sys.executable, "-m", "mmsc", "serve",
+                                                  "--no-demo", "--config", str(d / "mmsc.toml")],
         }
         for label, command in servers.items():
             for connections in (1, 16, 64):
@@ -149,6 +170,7 @@ def main(seconds: float) -> None:
                 (folder / "mmsc.toml").write_text(f"""
 [http]
 port = {port}
+workers = {2 if "2 processes" in label else 1}
 [storage]
 path = "{folder / 'objects'}"
 [state]
@@ -168,6 +190,8 @@ behaviour = "offline"
                                           stderr=log, cwd=folder)
                 try:
                     wait_port(port, server)
+                    if label.startswith("mmsc"):
+                        wait_nodes(port, 2 if "2 processes" in label else 1, server)
                     rate, p50, p99 = run_wrk(port, script, connections, seconds)
                 finally:
                     server.terminate()
@@ -177,10 +201,10 @@ behaviour = "offline"
     base = {(label, c): rate for label, c, rate, _, _ in results}
     print(f"Python {sys.version.split()[0]} on {os.cpu_count()} CPUs; wrk, {seconds:g} s per "
           f"point; SubmitReq of {len(body)} octets")
-    print(f"{'server':16} {'conns':>5} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
+    print(f"{'server':18} {'conns':>5} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
           f"{'/no-fsync':>10} {'/fsync':>7}")
     for label, c, rate, p50, p99 in results:
-        print(f"{label:16} {c:5d} {rate:8.0f} {p50:8.1f} {p99:8.1f} "
+        print(f"{label:18} {c:5d} {rate:8.0f} {p50:8.1f} {p99:8.1f} "
               f"{rate / base[('bare, no fsync', c)]:10.2f} {rate / base[('bare, fsync', c)]:7.2f}")
 
 

@@ -29,6 +29,7 @@ class HttpConfig:
     public_url: str = ""  # default: http://<host>:<port>
     trusted_proxies: list[str] = field(default_factory=lambda: ["127.0.0.1", "::1"])
     msisdn_header: str = "X-MSISDN"
+    workers: int = 1  # processes serving the port (mmsc/workers.py)
 
 
 @dataclass
@@ -277,6 +278,8 @@ def load(path: str | Path | None = None, environ: Mapping[str, str] | None = Non
         section = config.storage if key == "backend" else config.smsc
         if getattr(section, key) not in allowed:
             raise ConfigError(f"{key} {getattr(section, key)!r} is not one of {allowed}")
+    if config.http.workers < 1:
+        raise ConfigError(f"[http] workers {config.http.workers} must be 1 or more")
     if config.viewer.pin_attempts < 1:
         raise ConfigError(f"[viewer] pin_attempts {config.viewer.pin_attempts} must be 1 or more")
     return config

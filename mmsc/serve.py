@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import os
 
 from PIL import Image, ImageDraw
 
@@ -14,6 +15,7 @@ from mmsc.config import Config
 from mmsc.message import RELATED, Envelope, Message, MessagePart
 from mmsc.server import Server
 from mmsc.smil import build_smil, default_presentation
+from mmsc.workers import Workers, worker_config
 
 log = logging.getLogger("mmsc.demo")
 
@@ -38,7 +40,13 @@ def demo_message(sender: str, recipients: list[str]) -> Message:
 async def run(config: Config, *, demo: bool = True) -> None:
     server = Server(config)
     await server.start()
+    workers = None
     try:
+        if config.http.workers > 1:
+            workers = Workers(worker_config(config, server.port,
+                                            server.smsc_port if server.smsc else None),
+                              config.http.workers - 1)
+            await workers.start()
         public = server.engine.settings.public_url
         print(f"mmsc is running: MM1 at {server.url}/mms, content at {public}/m/<token>, "
               f"web viewer at {public}/v/<token>, health at {server.url}/healthz")
@@ -48,6 +56,9 @@ async def run(config: Config, *, demo: bool = True) -> None:
                 print(f"  {number}  {handset.behaviour}")
         else:
             print(f"SMSC: {config.smsc.host}:{config.smsc.port} over SMPP")
+        if workers is not None:
+            print(f"{config.http.workers} processes serve the port: this one ({os.getpid()}) "
+                  f"and {', '.join(map(str, workers.pids))}")
         print("Ctrl-C stops it.", flush=True)
         if demo and server.handsets is not None and len(server.handsets.handsets) > 1:
             sender, *others = server.handsets.handsets.values()
@@ -59,4 +70,6 @@ async def run(config: Config, *, demo: bool = True) -> None:
                      conf.message_id)
         await asyncio.Event().wait()
     finally:
+        if workers is not None:
+            await workers.close()
         await server.close()

@@ -60,21 +60,23 @@ def object_store(config: Config) -> ObjectStore:
     return FilesystemStore(s.path)
 
 
-async def healthz(request: web.Request) -> web.Response:
-    return web.Response(text="ok\n")
-
-
 class Server:
-    """One mmsc process. ``start()`` brings everything up; ``close()`` takes it down."""
+    """One mmsc process. ``start()`` brings everything up; ``close()`` takes it down. A
+    ``worker`` (mmsc/workers.py) is a further process of the same node set: it serves the
+    same port and runs a scheduler of its own on the same stores, but leaves start-up
+    recovery, the configured rows, the SMSC emulator and the emulated handsets to the
+    first process."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, *, worker: bool = False) -> None:
         self.config = config
+        self.worker = worker
         self.smsc: SmscEmulator | None = None
         self.smsc_port = 0
         self.handsets: HandsetNetwork | None = None
         self.smpp: SmppClient | None = None
         self.engine: Engine | None = None
         self.url = ""
+        self.port = 0
         self._runner: web.AppRunner | None = None
         self._scheduler: asyncio.Task | None = None
         self._closers: list = []
@@ -84,17 +86,18 @@ class Server:
         objects = object_store(config)
         state = await SqliteStateStore.open(config.sqlite_path)
         self._closers += [state.close, objects.close]
-        await recover(objects, state, now=time.time())
         subscribers = config.subscribers or (DEMO_SUBSCRIBERS if config.smsc.mode == "emulator"
                                              else [])
-        for sub in subscribers:
-            await state.put_subscriber(Subscriber(sub.msisdn, sub.mms, sub.profile, None,
-                                                  time.time()))
-        for vasp in config.vasps:
-            await state.put_vasp(VaspRecord(
-                vasp.id, vasp.id, hash_password(vasp.password), tuple(vasp.allowed_senders),
-                vasp.rate_limit or None, vasp.namespace or None, vasp.version or None,
-                vasp.report_url or None))
+        if not self.worker:  # a worker starts while the first process's writes are in flight
+            await recover(objects, state, now=time.time())
+            for sub in subscribers:
+                await state.put_subscriber(Subscriber(sub.msisdn, sub.mms, sub.profile, None,
+                                                      time.time()))
+            for vasp in config.vasps:
+                await state.put_vasp(VaspRecord(
+                    vasp.id, vasp.id, hash_password(vasp.password), tuple(vasp.allowed_senders),
+                    vasp.rate_limit or None, vasp.namespace or None, vasp.version or None,
+                    vasp.report_url or None))
         host, port = config.smsc.host, config.smsc.port
         if config.smsc.mode == "emulator":
             self.smsc = SmscEmulator()
@@ -126,16 +129,17 @@ class Server:
                   trusted_proxies=config.http.trusted_proxies)
         app = web.Application(client_max_size=d.max_message_size + 64 * 1024)
         mm7 = Mm7(self.engine, state, path=config.mm7.path, max_message_size=d.max_message_size)
-        app.add_routes([*mm1.routes(), *mm7.routes(), web.get("/healthz", healthz)])
+        app.add_routes([*mm1.routes(), *mm7.routes(), web.get("/healthz", self.healthz)])
         viewer = Viewer(self.engine, Links(state, max_attempts=config.viewer.pin_attempts),
                         secure_cookie=config.public_url.startswith("https:"))
         app.add_subapp("/v", viewer.app())
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, config.http.host, config.http.port)
+        site = web.TCPSite(self._runner, config.http.host, config.http.port,
+                           reuse_port=config.http.workers > 1 or None)
         await site.start()
-        bound = self._runner.addresses[0]
-        self.url = f"http://{config.http.host}:{bound[1]}"
+        self.port = self._runner.addresses[0][1]
+        self.url = f"http://{config.http.host}:{self.port}"
         if not config.http.public_url:
             self.engine.settings.public_url = self.url
         if self.smsc is not None:
@@ -145,6 +149,11 @@ class Server:
         self._scheduler = asyncio.create_task(self.engine.run(d.scheduler_interval))
         log.info("mmsc serving MM1 at %s/mms (content at %s/m/...), SMSC %s:%s (%s)",
                  self.url, self.engine.settings.public_url, host, port, config.smsc.mode)
+
+    async def healthz(self, request: web.Request) -> web.Response:
+        """200 and this process's node name (which process of several answered)."""
+        assert self.engine is not None
+        return web.Response(text=f"ok {self.engine.settings.node}\n")
 
     @staticmethod
     def _cached(objects: ObjectStore):  # type: ignore[no-untyped-def]

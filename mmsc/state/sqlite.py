@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import fcntl
 import json
+import os
 import sqlite3
 from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -85,6 +87,7 @@ class SqliteStateStore(StateStore):
                                  asyncio.Future[Any]]] = []
         self._flusher: asyncio.Task[None] | None = None
         self._in_batch = False
+        self._writer_lock = -1  # the fd of the writers' lock file, opened with the database
 
     @classmethod
     async def open(cls, path: str | Path) -> SqliteStateStore:
@@ -100,6 +103,7 @@ class SqliteStateStore(StateStore):
 
     def _connect(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._writer_lock = os.open(f"{self.path}-writer", os.O_RDWR | os.O_CREAT, 0o600)
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         db.row_factory = sqlite3.Row
         db.execute("PRAGMA busy_timeout = 5000")
@@ -124,20 +128,30 @@ class SqliteStateStore(StateStore):
     def _tx(self) -> Iterator[sqlite3.Connection]:
         """One write transaction, taking the write lock at once (BEGIN IMMEDIATE); inside a
         group commit (:meth:`_apply`), a savepoint of that transaction instead, so that a
-        failing write undoes only itself."""
+        failing write undoes only itself. The writers of several processes on one file
+        (``[http] workers``) first queue on an flock of ``<file>-writer``: the kernel wakes
+        the next one as the lock is let go, where SQLite's busy handler would sleep 1, 2,
+        5, ... ms between tries while the holder's commit syncs."""
         db = self._db
         if db is None:
             raise StateError("the state store is closed")
-        begin, undo, end = (("SAVEPOINT op", "ROLLBACK TO op; RELEASE op", "RELEASE op")
-                            if self._in_batch else ("BEGIN IMMEDIATE", "ROLLBACK", "COMMIT"))
-        db.execute(begin)
+        if self._in_batch:
+            begin, undo, end = "SAVEPOINT op", "ROLLBACK TO op; RELEASE op", "RELEASE op"
+        else:
+            begin, undo, end = "BEGIN IMMEDIATE", "ROLLBACK", "COMMIT"
+            fcntl.flock(self._writer_lock, fcntl.LOCK_EX)
         try:
-            yield db
-        except BaseException:
-            for statement in undo.split("; "):
-                db.execute(statement)
-            raise
-        db.execute(end)
+            db.execute(begin)
+            try:
+                yield db
+            except BaseException:
+                for statement in undo.split("; "):
+                    db.execute(statement)
+                raise
+            db.execute(end)
+        finally:
+            if not self._in_batch:
+                fcntl.flock(self._writer_lock, fcntl.LOCK_UN)
 
     def _apply(self, ops: Sequence[tuple[Callable[..., Any], tuple[Any, ...]]]) -> list[Any]:
         """Group commit: the waiting writes in one transaction, one sync to disk; each
@@ -302,6 +316,7 @@ class SqliteStateStore(StateStore):
         if self._db is not None:
             self._db.close()
             self._db = None
+            os.close(self._writer_lock)
 
     # -- the interface ---------------------------------------------------------------------------
 

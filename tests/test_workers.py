@@ -1,0 +1,133 @@
+"""``[http] workers = 2``: two processes serve one port on the same stores.
+
+Each message submitted over MM7 is taken by one of them, notified once, fetched and
+acknowledged by the handset (whichever process it reaches), and reported to the VASP once;
+a worker killed is started again; a worker whose first process is gone stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import re
+import signal
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import aiohttp
+
+from mmsc.emulator.handsets import EmulatedHandset, HandsetNetwork
+from wap_push.smsc import SmscEmulator
+
+from test_loop import B
+from test_mm7 import VaspEndpoint, envelope, soap_with_attachments, submit_body
+from test_restart import free_port, wait_healthy, write_config
+
+AUTH = {"Authorization": "Basic " + base64.b64encode(b"acme:pw").decode()}
+
+
+async def nodes_answering(url: str, wanted: int, seen: set[str], timeout: float = 60) -> None:
+    """Ask /healthz on new connections until ``wanted`` node names have answered."""
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as http:
+        for _ in range(int(timeout / 0.05)):
+            try:
+                async with http.get(f"{url}/healthz") as response:
+                    seen.add((await response.text()).split()[1])
+            except aiohttp.ClientError:
+                pass
+            if len(seen) >= wanted:
+                return
+            await asyncio.sleep(0.05)
+    raise AssertionError(f"only {seen} answered")
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie of a dead worker is gone for this test's purpose
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+    except OSError:
+        return False
+
+
+async def test_two_processes_share_the_port_and_the_work(tmp_path: Path) -> None:
+    vasp = VaspEndpoint()
+    await vasp.__aenter__()
+    smsc = SmscEmulator()
+    _, smpp_port = await smsc.start()
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    config = write_config(tmp_path, port, smpp_port, f"""
+[delivery]
+scheduler_interval = "0.05s"
+[[vasp]]
+id = "acme"
+password = "pw"
+report_url = "{vasp.url}"
+[[subscriber]]
+msisdn = "{B}"
+""").read_text().replace("[http]\n", "[http]\nworkers = 2\n")
+    (tmp_path / "mmsc.toml").write_text(config)
+    handset = EmulatedHandset(B, "auto", url)
+    network = HandsetNetwork(smsc, [handset])
+    out, err = open(tmp_path / "out.log", "wb"), open(tmp_path / "err.log", "wb")  # noqa: SIM115
+    server = subprocess.Popen([sys.executable, "-m", "mmsc", "serve", "--no-demo", "--config",
+                               str(tmp_path / "mmsc.toml")], stdout=out, stderr=err,
+                              env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        await wait_healthy(url, server)
+        nodes: set[str] = set()
+        await nodes_answering(url, 2, nodes)
+        worker = int(re.search(r"this one \(\d+\) and (\d+)",
+                               (tmp_path / "out.log").read_text()).group(1))
+
+        ids = []
+        connector = aiohttp.TCPConnector(force_close=True)  # new connections spread over both
+        async with aiohttp.ClientSession(connector=connector) as http:
+            for i in range(24):
+                body, ct = soap_with_attachments(envelope(submit_body(), tid=f"w-{i}"))
+                async with http.post(f"{url}/mm7", data=body,
+                                     headers={**AUTH, "Content-Type": ct}) as response:
+                    text = await response.text()
+                    assert response.status == 200, text
+                    ids.append(text.split("MessageID>")[1].split("<")[0])
+        await handset.wait_for(lambda h: len(h.inbox) >= len(ids), timeout=60)
+        for _ in range(600):
+            if len(vasp.received) >= len(ids):
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.5)  # room for a second notification or report to show up
+        assert sorted(m.envelope.message_id for m in handset.inbox) == sorted(ids)
+        reports = Counter(r.fields["MessageID"] for r in vasp.received)
+        assert reports == Counter(ids)  # one DeliveryReportReq each
+        assert {r.fields["MMStatus"] for r in vasp.received} == {"Retrieved"}
+        log = (tmp_path / "err.log").read_text()
+        by_worker = len(re.findall(rf"\[{worker}\] mmsc\.relay\.accept accepted", log))
+        by_first = len(re.findall(r"\d\d mmsc\.relay\.accept accepted", log))
+        assert by_worker + by_first == len(ids) and by_worker and by_first, (by_worker, by_first)
+
+        os.kill(worker, signal.SIGKILL)  # started again by the first process
+        await nodes_answering(url, 3, nodes)
+        again = int(re.findall(r"worker (\d+) serving", (tmp_path / "err.log").read_text())[-1])
+        assert again != worker and alive(again)
+
+        server.send_signal(signal.SIGKILL)  # the first process gone: the worker stops too
+        server.wait(10)
+        for _ in range(200):
+            if not alive(again):
+                break
+            await asyncio.sleep(0.05)
+        assert not alive(again)
+    finally:
+        server.kill()
+        server.wait(10)
+        out.close()
+        err.close()
+        await network.close()
+        await smsc.close()
+        await vasp.__aexit__()
