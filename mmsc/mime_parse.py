@@ -1,30 +1,34 @@
 """Reading MIME entities (RFC 2045, RFC 2046 §5.1) fast, with the stdlib parser's results.
 
 The stdlib's feed parser walks a body line by line in Python: for a 40 KB base64 picture
-that is most of an MM7 submit's parsing time. :func:`parse_entity` splits a well-formed
-multipart with ``bytes.find`` on its delimiters instead and hands only each part's header
-block to the stdlib (so header folding, parameters and RFC 2231 read exactly as before).
-It takes that road only when the input is regular: CRLF line ends only (no bare CR or LF
-anywhere, as base64, quoted-printable and 7bit bodies have; an ``8bit`` or ``binary``
-body usually has not), every multipart with its boundary, its first delimiter and its
-close delimiter and no transfer encoding (RFC 2045 §6.4), no ``message/*`` part, no ``multipart/digest`` (whose parts default to
-message/rfc822), and nesting no deeper than :data:`MAX_DEPTH`. Anything else, including
-every quirk of a real peer, goes to the stdlib parser whole, with its leniency and its
-defect reports. The entity built here has the stdlib's headers, payloads and parts; it
-does not keep the preamble and epilogue, which RFC 2046 §5.1.1 says to ignore.
+that is most of an MM7 submit's parsing time. :func:`parse_entity` splits a multipart with
+``bytes.find`` on its delimiter lines instead, and reads each header block into a compat32
+entity field by field as the feed parser does (continuation lines, raw values), so that
+parameters, RFC 2047 and RFC 2231 are then read by the stdlib exactly as before.
+
+It takes that road only where it gives the same result: header blocks with CRLF line ends
+and nothing the feed parser would call a defect (a line that is no field, a continuation
+first, a Unix ``From`` line); every multipart with its boundary, a first delimiter, a close
+delimiter, no two delimiter lines in a row and no transfer encoding (RFC 2045 §6.4); no
+``message/*`` part, no ``multipart/digest`` (whose parts default to message/rfc822);
+nesting no deeper than :data:`MAX_DEPTH`. Bodies may hold any octets. Anything else,
+including the quirks of real peers, goes to the stdlib parser whole, with its leniency and
+its defect reports. The entity built here does not keep the preamble and the epilogue,
+which RFC 2046 §5.1.1 says to ignore.
 """
 
 from __future__ import annotations
 
 import re
 from email.message import Message as MimeEntity
-from email.parser import BytesHeaderParser, BytesParser
+from email.parser import BytesParser
 from email.policy import compat32
 
 _PARSER = BytesParser(policy=compat32)
-_HEADERS = BytesHeaderParser(policy=compat32)
 #: Multiparts nested deeper than this go to the stdlib parser.
 MAX_DEPTH = 8
+#: A field name as the feed parser takes it: printable ASCII but the colon (and no space).
+_FIELD_NAME = re.compile(r"[\041-\071\073-\176]+")
 #: What may follow ``--boundary`` on a delimiter line: the close mark, or transport padding
 #: (RFC 2046 §5.1.1: linear white space) before the line end or the end of the input.
 _AFTER_DELIMITER = re.compile(rb"(--)?[ \t]*(?:\r\n|\r|\n|\Z)")
@@ -55,8 +59,8 @@ def _entity(data: bytes, depth: int) -> MimeEntity | None:
         head, body = data[:end + 4], data[end + 4:]
         if end < 0 or not _crlf_only(head):  # or an empty line of another kind ends it earlier
             return None
-    entity = _HEADERS.parsebytes(head) if head else MimeEntity(policy=compat32)
-    if entity.defects:  # a line that is no header field: the stdlib reads it otherwise
+    entity = _header_fields(head)
+    if entity is None:
         return None
     maintype = entity.get_content_maintype()
     if maintype == "message":
@@ -79,6 +83,29 @@ def _entity(data: bytes, depth: int) -> MimeEntity | None:
         if child is None:
             return None
         entity.attach(child)
+    return entity
+
+
+def _header_fields(head: bytes) -> MimeEntity | None:
+    """An entity with the header fields of ``head`` (CRLF lines, then an empty line), each
+    kept as the stdlib's feed parser keeps it (RFC 5322 §2.2: a line that starts with
+    white space continues the field before it, line end included); None for what it would
+    read with a defect or as a Unix ``From`` line."""
+    entity = MimeEntity(policy=compat32)
+    fields: list[list[str]] = []
+    for line in head[:-4].decode("ascii", "surrogateescape").split("\r\n") if head else ():
+        if line[:1] in (" ", "\t"):
+            if not fields:
+                return None
+            fields[-1].append(line)
+            continue
+        name, colon, _ = line.partition(":")
+        if not colon or not _FIELD_NAME.fullmatch(name) or line.startswith("From "):
+            return None
+        fields.append([line])
+    for name, first, *more in ((f[0].partition(":")[0], *f) for f in fields):
+        value = "\r\n".join([first.partition(":")[2].lstrip(" \t"), *more])
+        entity.set_raw(name, value.rstrip("\r\n"))
     return entity
 
 

@@ -45,4 +45,4 @@ def parse(raw: bytes, *, max_size: int, what: str = "XML",
 def local_name(element: etree._Element) -> str:
     """An element's name without namespace (handsets and VASPs disagree on namespaces)."""
     tag = element.tag
-    return etree.QName(tag).localname if isinstance(tag, str) else ""
+    return tag.rpartition("}")[2] if isinstance(tag, str) else ""  # "{namespace}name"

@@ -134,7 +134,9 @@ def entities(draw: st.DrawFn, depth: int = 0) -> str:
     end = draw(LINE_ENDS)
     headers = draw(st.lists(st.sampled_from([
         "Content-ID: <x>", "Content-Transfer-Encoding: base64", "Content-Transfer-Encoding: 8bit",
-        "Content-Transfer-Encoding: quoted-printable", "X-A: 1", " folded", "junk"]), max_size=3))
+        "Content-Transfer-Encoding: quoted-printable", "X-A: 1", " folded", "\tfolded", "junk",
+        "From someone", "From: a", ":x", "A B: c", "X:", "X:  \t", "Subject: é", "Sübject: x"]),
+        max_size=3))
     if depth < 2 and draw(st.booleans()):
         boundary = draw(st.sampled_from(["b", "b", "bb", "b c", "=_x"]))
         kind = draw(st.sampled_from(["mixed", "related", "related", "digest"]))

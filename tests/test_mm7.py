@@ -221,6 +221,13 @@ class VaspEndpoint:
     async def __aexit__(self, *exc: object) -> None:
         await self._runner.cleanup()
 
+    async def wait_for_reports(self, message_ids: list[str], timeout: float = 30) -> None:
+        """Until a request has come for each of ``message_ids`` (or the timeout)."""
+        for _ in range(int(timeout / 0.05)):
+            if {r.fields.get("MessageID") for r in self.received} >= set(message_ids):
+                return
+            await asyncio.sleep(0.05)
+
     async def wait_for(self, operation: str) -> list:
         for _ in range(300):
             found = [r for r in self.received if r.operation == operation]
@@ -228,6 +235,24 @@ class VaspEndpoint:
                 return found
             await asyncio.sleep(0.02)
         raise AssertionError(f"no {operation} arrived")
+
+
+async def submit_all(url: str, tids: list[str], *, user: str = "acme", password: str = "pw",
+                     new_connections: bool = False) -> list[str]:
+    """One SubmitReq per TransactionID to ``url``/mm7, each answered 200; their MessageIDs.
+    ``new_connections``: each on a connection of its own."""
+    auth = {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+    ids = []
+    connector = aiohttp.TCPConnector(force_close=new_connections)
+    async with aiohttp.ClientSession(connector=connector) as http:
+        for tid in tids:
+            body, ct = soap_with_attachments(envelope(submit_body(), tid=tid))
+            async with http.post(f"{url}/mm7", data=body,
+                                 headers={**auth, "Content-Type": ct}) as response:
+                text = await response.text()
+                assert response.status == 200, text
+                ids.append(text.split("MessageID>")[1].split("<")[0])
+    return ids
 
 
 # -- the server -----------------------------------------------------------------------------

@@ -7,7 +7,6 @@ The SMSC emulator and the handsets live in the test process, the server in a chi
 from __future__ import annotations
 
 import asyncio
-import base64
 import os
 import signal
 import socket
@@ -120,7 +119,7 @@ msisdn = "{B}"
 
 
 async def test_reports_pending_at_a_kill_reach_the_vasp_after_restart(tmp_path: Path) -> None:
-    from test_mm7 import VaspEndpoint, envelope, soap_with_attachments, submit_body
+    from test_mm7 import VaspEndpoint, submit_all
 
     vasp = VaspEndpoint()
     await vasp.__aenter__()
@@ -146,18 +145,9 @@ msisdn = "{B}"
     b = EmulatedHandset(B, "auto", url)
     network = HandsetNetwork(smsc, [b])
     server = start_server(config)
-    auth = {"Authorization": "Basic " + base64.b64encode(b"acme:pw").decode()}
     try:
         await wait_healthy(url, server)
-        ids = []
-        async with aiohttp.ClientSession() as http:
-            for i in range(5):
-                body, ct = soap_with_attachments(envelope(submit_body(), tid=f"vasp-{i}"))
-                async with http.post(f"{url}/mm7", data=body,
-                                     headers={**auth, "Content-Type": ct}) as response:
-                    text = await response.text()
-                    assert response.status == 200, text
-                    ids.append(text.split("MessageID>")[1].split("<")[0])
+        ids = await submit_all(url, [f"vasp-{i}" for i in range(5)])
         await b.wait_for(lambda h: len(h.inbox) == 5, timeout=30)
         server.send_signal(signal.SIGKILL)
         server.wait(10)
@@ -165,10 +155,7 @@ msisdn = "{B}"
         vasp.up = True
         server = start_server(config)
         await wait_healthy(url, server)
-        for _ in range(300):
-            if {r.fields["MessageID"] for r in vasp.received} >= set(ids):
-                break
-            await asyncio.sleep(0.05)
+        await vasp.wait_for_reports(ids)
         assert sorted({r.fields["MessageID"] for r in vasp.received}) == sorted(ids)
     finally:
         server.kill()

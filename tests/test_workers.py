@@ -8,7 +8,6 @@ a worker killed is started again; a worker whose first process is gone stops.
 from __future__ import annotations
 
 import asyncio
-import base64
 import os
 import re
 import signal
@@ -23,11 +22,8 @@ from mmsc.emulator.handsets import EmulatedHandset, HandsetNetwork
 from wap_push.smsc import SmscEmulator
 
 from test_loop import B
-from test_mm7 import VaspEndpoint, envelope, soap_with_attachments, submit_body
+from test_mm7 import VaspEndpoint, submit_all
 from test_restart import free_port, wait_healthy, write_config
-
-AUTH = {"Authorization": "Basic " + base64.b64encode(b"acme:pw").decode()}
-
 
 async def nodes_answering(url: str, wanted: int, seen: set[str], timeout: float = 60) -> None:
     """Ask /healthz on new connections until ``wanted`` node names have answered."""
@@ -86,21 +82,10 @@ msisdn = "{B}"
         worker = int(re.search(r"this one \(\d+\) and (\d+)",
                                (tmp_path / "out.log").read_text()).group(1))
 
-        ids = []
-        connector = aiohttp.TCPConnector(force_close=True)  # new connections spread over both
-        async with aiohttp.ClientSession(connector=connector) as http:
-            for i in range(24):
-                body, ct = soap_with_attachments(envelope(submit_body(), tid=f"w-{i}"))
-                async with http.post(f"{url}/mm7", data=body,
-                                     headers={**AUTH, "Content-Type": ct}) as response:
-                    text = await response.text()
-                    assert response.status == 200, text
-                    ids.append(text.split("MessageID>")[1].split("<")[0])
+        # new connections, which the kernel spreads over both processes
+        ids = await submit_all(url, [f"w-{i}" for i in range(24)], new_connections=True)
         await handset.wait_for(lambda h: len(h.inbox) >= len(ids), timeout=60)
-        for _ in range(600):
-            if len(vasp.received) >= len(ids):
-                break
-            await asyncio.sleep(0.05)
+        await vasp.wait_for_reports(ids)
         await asyncio.sleep(0.5)  # room for a second notification or report to show up
         assert sorted(m.envelope.message_id for m in handset.inbox) == sorted(ids)
         reports = Counter(r.fields["MessageID"] for r in vasp.received)
