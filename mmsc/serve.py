@@ -8,6 +8,7 @@ import asyncio
 import io
 import logging
 import os
+import signal
 
 from PIL import Image, ImageDraw
 
@@ -68,7 +69,9 @@ async def run(config: Config, *, demo: bool = True) -> None:
                      ", ".join(h.msisdn for h in others),
                      getattr(conf.response_status, "label", conf.response_status),
                      conf.message_id)
-        await asyncio.Event().wait()
+        stop = asyncio.Event()  # SIGTERM (docker stop, a supervisor) closes everything in order
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+        await stop.wait()
     finally:
         if workers is not None:
             await workers.close()

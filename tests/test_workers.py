@@ -116,3 +116,31 @@ msisdn = "{B}"
         await network.close()
         await smsc.close()
         await vasp.__aexit__()
+
+
+async def test_sigterm_stops_the_workers_first(tmp_path: Path) -> None:
+    smsc = SmscEmulator()
+    _, smpp_port = await smsc.start()
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    config = write_config(tmp_path, port, smpp_port, "").read_text()
+    (tmp_path / "mmsc.toml").write_text(config.replace("[http]\n", "[http]\nworkers = 3\n"))
+    out = open(tmp_path / "out.log", "wb")  # noqa: SIM115
+    server = subprocess.Popen([sys.executable, "-m", "mmsc", "serve", "--no-demo", "--config",
+                               str(tmp_path / "mmsc.toml")], stdout=out,
+                              stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        await wait_healthy(url, server)
+        await nodes_answering(url, 3, set())
+        line = re.search(r"this one \(\d+\) and ([\d, ]+)", (tmp_path / "out.log").read_text())
+        workers = [int(pid) for pid in line.group(1).split(", ")]
+        assert len(workers) == 2
+        server.send_signal(signal.SIGTERM)  # as docker stop does
+        # (waited for in a thread: the closing processes unbind from this loop's SMSC)
+        assert await asyncio.to_thread(server.wait, 15) == 0
+        assert not any(alive(pid) for pid in workers)  # closed before the first one exited
+    finally:
+        server.kill()
+        server.wait(10)
+        out.close()
+        await smsc.close()

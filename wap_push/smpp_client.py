@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import logging
+import queue
 import threading
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -165,6 +166,10 @@ class SmppClient:
         self._closing = False
         self._reference = 0
         self.binds = 0
+        #: Submits for the sender thread: a queue hand-off costs the loop less than a
+        #: thread-pool job per PDU (ThreadPoolExecutor.submit and its future).
+        self._outbox: queue.SimpleQueue[tuple[_Client, Any] | None] = queue.SimpleQueue()
+        self._sender: threading.Thread | None = None
 
     # -- link ----------------------------------------------------------------------------------
 
@@ -172,6 +177,8 @@ class SmppClient:
         """Connect and bind; raises SmppSendError or OSError if the first bind fails."""
         self._loop = asyncio.get_running_loop()
         self._first_bind = self._loop.create_future()
+        self._sender = threading.Thread(target=self._send_loop, name="smpp-send", daemon=True)
+        self._sender.start()
         self._runner = asyncio.create_task(self._run())
         await self._first_bind
 
@@ -192,6 +199,25 @@ class SmppClient:
                 self._runner.cancel()
         if client is not None:
             await asyncio.to_thread(client.disconnect)
+        if self._sender is not None:
+            self._outbox.put(None)
+            await asyncio.to_thread(self._sender.join, 2.0)
+
+    def _send_loop(self) -> None:
+        """The sender thread: each queued submit_sm goes out; a failed send fails its
+        submit (on the loop) with the reason."""
+        assert self._loop is not None
+        while (item := self._outbox.get()) is not None:
+            client, pdu = item
+            try:
+                client.send_pdu(pdu)
+            except Exception as exc:  # noqa: BLE001 - socket gone, or smpplib refused it
+                self._loop.call_soon_threadsafe(self._send_failed, pdu.sequence, exc)
+
+    def _send_failed(self, sequence: int, exc: Exception) -> None:
+        future, _ = self._pending.pop(sequence, (None, None))
+        if future is not None and not future.done():
+            future.set_exception(SmppSendError(0x08, f"send failed: {exc}"))
 
     async def _run(self) -> None:
         delay = self.config.reconnect_min
@@ -348,11 +374,7 @@ class SmppClient:
             short_message=short_message)
         future = self._loop.create_future()
         self._pending[pdu.sequence] = (future, tag)
-        try:
-            await asyncio.to_thread(client.send_pdu, pdu)
-        except OSError as exc:
-            self._pending.pop(pdu.sequence, None)
-            raise SmppSendError(0x08, f"send failed: {exc}") from None
+        self._outbox.put((client, pdu))
         try:
             return await asyncio.wait_for(future, self.config.response_timeout)
         except TimeoutError:

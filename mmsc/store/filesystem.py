@@ -127,19 +127,21 @@ class FilesystemStore(ObjectStore):
                                  f"may lead outside the store root {self.root}")
         return path
 
-    def _make_folder(self, folder: Path) -> None:
-        """Create ``folder`` and its missing parents, each new entry made durable."""
+    def _make_folder(self, folder: Path) -> list[Path]:
+        """Create ``folder`` and its missing parents; return the folders that got a new
+        entry, deepest last, for the writer to sync once its object is in place."""
         try:
             os.mkdir(folder)
         except FileExistsError:  # (a file of that name fails the write that follows)
-            return
+            return []
         except FileNotFoundError:
-            self._make_folder(folder.parent)
+            changed = self._make_folder(folder.parent)
             try:
                 os.mkdir(folder)
             except FileExistsError:
-                return
-        self._folder_sync.sync(folder.parent)
+                return changed
+            return [*changed, folder.parent]
+        return [folder.parent]
 
     def _prune(self, folder: Path) -> None:
         """Remove ``folder`` and its parents below the root while they are empty."""
@@ -150,14 +152,16 @@ class FilesystemStore(ObjectStore):
                 return
             folder = folder.parent
 
-    def _temporary(self, path: Path) -> tuple[Path, BinaryIO]:
-        """A new temporary file next to ``path``, its folder made first."""
+    def _temporary(self, path: Path) -> tuple[Path, BinaryIO, list[Path]]:
+        """A new temporary file next to ``path``, its folder made first (and the folders
+        that changed on the way, see :meth:`_make_folder`)."""
         attempts = _ATTEMPTS
+        changed: list[Path] = []
         while True:
-            self._make_folder(path.parent)
+            changed += self._make_folder(path.parent)
             tmp = path.parent / f"{TEMP_PREFIX}{secrets.token_hex(8)}"
             try:
-                return tmp, open(tmp, "xb")
+                return tmp, open(tmp, "xb"), changed
             except FileNotFoundError:  # a delete pruned the folder just made
                 attempts -= 1
                 if not attempts:
@@ -167,7 +171,7 @@ class FilesystemStore(ObjectStore):
 
     def _write(self, key: str, feed: ChunkFeed) -> None:
         path = self._path(key)
-        tmp, file = self._temporary(path)
+        tmp, file, changed = self._temporary(path)
         try:
             with file:
                 for chunk in feed:
@@ -178,7 +182,10 @@ class FilesystemStore(ObjectStore):
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
-        self._folder_sync.sync(path.parent)
+        # The object's folder, then the folders made for it, only now: on a journalling file
+        # system the first sync commits the others' entries too, and theirs cost nothing.
+        for folder in [path.parent, *reversed(changed)]:
+            self._folder_sync.sync(folder)
 
     def _reader(self, key: str) -> BinaryIO:
         try:
