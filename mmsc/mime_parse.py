@@ -56,8 +56,10 @@ def _entity(data: bytes, depth: int) -> MimeEntity | None:
         head, body = b"", data[2:]
     else:
         end = data.find(b"\r\n\r\n")
+        if end < 0:
+            return None
         head, body = data[:end + 4], data[end + 4:]
-        if end < 0 or not _crlf_only(head):  # or an empty line of another kind ends it earlier
+        if not _crlf_only(head):  # an empty line of another kind may end it earlier
             return None
     entity = _header_fields(head)
     if entity is None:
@@ -111,8 +113,9 @@ def _header_fields(head: bytes) -> MimeEntity | None:
 
 def _split(body: bytes, delimiter: bytes) -> list[bytes] | None:
     """The parts between the delimiter lines of a multipart body, or None without a first
-    or a close delimiter, or with two delimiter lines in a row. A delimiter starts a line (after CRLF, CR or LF, as the stdlib
-    splits lines); the line end before it belongs to it (RFC 2046 §5.1.1)."""
+    or a close delimiter, or with two delimiter lines in a row. A delimiter starts a line
+    (after CRLF, CR or LF, as the stdlib splits lines); the line end before it belongs to
+    it (RFC 2046 §5.1.1)."""
     lines: list[tuple[int, int]] = []  # each delimiter line: (start of the line end before it,
     search = 0                         # end of its own line)
     while True:
