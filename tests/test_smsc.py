@@ -16,6 +16,7 @@ from mmsc.pdu import MessageClass, MessageType, MmsPdu, decode, encode
 from wap_push.push import decode_push, encode_push
 from wap_push.smpp import Framer, Pdu, decode_pdu, encode_pdu, parse_receipt
 from wap_push.sms import encode_text, gsm7_septets, segment_push
+from wap_push.smpp_client import SmppClient, SmppConfig
 from wap_push.smsc import ReceivedSms, SmscEmulator
 
 ACCOUNTS = {"mmsc": "secret"}
@@ -212,3 +213,21 @@ async def test_smpplib_client_against_the_emulator(smsc: SmscEmulator) -> None:
         == sorted(out["sent"])
     [sms] = smsc.received
     assert sms.payload == push and sms.ports == (2948, 9200)
+
+
+async def test_the_emulator_keeps_the_latest_sms_only() -> None:
+    smsc = SmscEmulator(keep=3)
+    _, port = await smsc.start()
+    client = SmppClient(SmppConfig(port=port, max_rate=1000))
+    await client.start()
+    try:
+        for i in range(5):
+            await client.send_text("+33600000001", f"text {i}")
+        for _ in range(100):
+            if smsc.submitted >= 5:
+                break
+            await asyncio.sleep(0.01)
+        assert [sms.text for sms in smsc.received] == ["text 2", "text 3", "text 4"]
+    finally:
+        await client.close()
+        await smsc.close()

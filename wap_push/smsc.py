@@ -85,13 +85,15 @@ class _Session:
 
 
 class SmscEmulator:
-    """An SMPP server on loopback. ``accounts`` maps system_id to password (None: any)."""
+    """An SMPP server on loopback. ``accounts`` maps system_id to password (None: any).
+    ``received`` holds the latest ``keep`` complete SMS (an emulator left running for days
+    must not keep them all)."""
 
     def __init__(self, accounts: dict[str, str] | None = None, *, latency: float = 0.0,
                  reject_rate: float = 0.0, reject_status: int = STATUS_CODES["ESME_RSUBMITFAIL"],
                  throttle: float | None = None, drop_after: int | None = None,
                  receipt_delay: float = 0.0, seed: int | None = None,
-                 reassembly_timeout: float = 300.0) -> None:
+                 reassembly_timeout: float = 300.0, keep: int = 10_000) -> None:
         self.accounts = accounts
         self.latency = latency
         self.reject_rate = reject_rate
@@ -99,7 +101,7 @@ class SmscEmulator:
         self.throttle = throttle
         self.drop_after = drop_after
         self.receipt_delay = receipt_delay
-        self.received: list[ReceivedSms] = []
+        self.received: deque[ReceivedSms] = deque(maxlen=keep)
         self.submitted = 0
         self.commands: Counter[str] = Counter()  # every well-formed PDU received, by command
         self._random = random.Random(seed)
