@@ -246,3 +246,24 @@ async def test_version_2_databases_are_rebuilt_for_the_vasp_route(tmp_path: Path
         assert await store.events_of("m1") == [] and await store.recipients_of("m1") == []
     finally:
         await store.close()
+
+
+async def test_two_stores_on_one_file_write_side_by_side(tmp_path: Path) -> None:
+    """As two processes of ``[http] workers`` do: each store's writers queue on the flock,
+    none fails with "database is locked", and each sees the other's rows."""
+    first = await SqliteStateStore.open(tmp_path / "mmsc.db")
+    second = await SqliteStateStore.open(tmp_path / "mmsc.db")
+    try:
+        async def accept(store: SqliteStateStore, i: int) -> None:
+            await store.accept_message(message(f"m{i}"), [recipient(f"+3360000{i:04d}", f"m{i}")])
+
+        await asyncio.gather(*(accept(first if i % 2 else second, i) for i in range(120)))
+        assert sorted(await first.list_message_ids()) == sorted(f"m{i}" for i in range(120))
+        claimed = await asyncio.gather(
+            first.claim_due(now=2000.0, owner="a", limit=200, lease=60.0),
+            second.claim_due(now=2000.0, owner="b", limit=200, lease=60.0))
+        ids = [r.id for batch in claimed for r in batch]
+        assert len(ids) == len(set(ids)) == 120  # each recipient claimed by one store only
+    finally:
+        await first.close()
+        await second.close()

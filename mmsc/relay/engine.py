@@ -305,7 +305,8 @@ class Engine:
         return content.size
 
     async def original(self, message: MessageRecord) -> Message:
-        """The message as accepted, read from the object store (parsed in a worker)."""
+        """The message as accepted, read from the object store (parsed in a worker thread
+        when large, see :mod:`offload`)."""
         return await offload.decode(await self.objects.get(message.object_key))
 
     async def _send_link(self, r: RecipientRecord, message: MessageRecord) -> None:

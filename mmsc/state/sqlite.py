@@ -135,11 +135,12 @@ class SqliteStateStore(StateStore):
         db = self._db
         if db is None:
             raise StateError("the state store is closed")
-        if self._in_batch:
-            begin, undo, end = "SAVEPOINT op", "ROLLBACK TO op; RELEASE op", "RELEASE op"
-        else:
+        outermost = not self._in_batch
+        if outermost:
             begin, undo, end = "BEGIN IMMEDIATE", "ROLLBACK", "COMMIT"
             fcntl.flock(self._writer_lock, fcntl.LOCK_EX)
+        else:
+            begin, undo, end = "SAVEPOINT op", "ROLLBACK TO op; RELEASE op", "RELEASE op"
         try:
             db.execute(begin)
             try:
@@ -150,7 +151,7 @@ class SqliteStateStore(StateStore):
                 raise
             db.execute(end)
         finally:
-            if not self._in_batch:
+            if outermost:
                 fcntl.flock(self._writer_lock, fcntl.LOCK_UN)
 
     def _apply(self, ops: Sequence[tuple[Callable[..., Any], tuple[Any, ...]]]) -> list[Any]:
