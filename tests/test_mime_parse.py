@@ -101,6 +101,8 @@ CASES = {
                             b"x\r\n--b--",
     "non-ascii boundary": "Content-Type: multipart/mixed; boundary*=utf-8''%C3%A9\r\n\r\n--é"
                           "\r\n\r\nx\r\n--é--\r\n".encode(),
+    "8-bit transfer encoding": b"Content-Type: multipart/mixed; boundary=b\r\nContent-Transfer-"
+                               b"Encoding: \xa4\r\n\r\n--b\r\n\r\nx\r\n--b--\r\n",
     "no headers at all": b"just a body",
     "empty": b"",
 }
