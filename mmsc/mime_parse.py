@@ -73,7 +73,7 @@ def _entity(data: bytes, depth: int) -> MimeEntity | None:
     boundary = entity.get_boundary()
     if not boundary or not boundary.isascii() or depth >= MAX_DEPTH \
             or entity.get_content_subtype() == "digest" \
-            or str(entity.get("Content-Transfer-Encoding", "7bit")).strip().lower() \
+            or str(entity.get("Content-Transfer-Encoding", "8bit")).lower() \
             not in ("7bit", "8bit", "binary"):
         return None
     parts = _split(body, b"--" + boundary.encode("ascii"))

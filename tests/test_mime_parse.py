@@ -103,6 +103,8 @@ CASES = {
                           "\r\n\r\nx\r\n--é--\r\n".encode(),
     "8-bit transfer encoding": b"Content-Type: multipart/mixed; boundary=b\r\nContent-Transfer-"
                                b"Encoding: \xa4\r\n\r\n--b\r\n\r\nx\r\n--b--\r\n",
+    "folded transfer encoding": b"Content-Type: multipart/mixed; boundary=b\r\nContent-Transfer-"
+                                b"Encoding: 8bit\r\n \r\n\r\n--b\r\n\r\nx\r\n--b--\r\n",
     "no headers at all": b"just a body",
     "empty": b"",
 }
