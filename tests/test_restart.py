@@ -69,12 +69,17 @@ max_mps = 1000
     return path
 
 
-async def test_kill_and_restart_delivers_everything_once(tmp_path: Path) -> None:
+async def emulator_and_config(folder: Path, extra: str) -> tuple[SmscEmulator, str, Path]:
+    """An SMSC emulator started in the test, and the config of a server child bound to it
+    on a free port: (emulator, the child's URL, the config file)."""
     smsc = SmscEmulator()
     _, smpp_port = await smsc.start()
     port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    config = write_config(tmp_path, port, smpp_port, f"""
+    return smsc, f"http://127.0.0.1:{port}", write_config(folder, port, smpp_port, extra)
+
+
+async def test_kill_and_restart_delivers_everything_once(tmp_path: Path) -> None:
+    smsc, url, config = await emulator_and_config(tmp_path, f"""
 [delivery]
 renotify_backoff = ["1s"]
 claim_lease = "1s"
@@ -125,11 +130,7 @@ async def test_reports_pending_at_a_kill_reach_the_vasp_after_restart(tmp_path: 
     await vasp.__aenter__()
     vasp.up = False
 
-    smsc = SmscEmulator()
-    _, smpp_port = await smsc.start()
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    config = write_config(tmp_path, port, smpp_port, f"""
+    smsc, url, config = await emulator_and_config(tmp_path, f"""
 [delivery]
 renotify_backoff = ["0.5s"]
 claim_lease = "1s"

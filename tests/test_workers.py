@@ -19,11 +19,10 @@ from pathlib import Path
 import aiohttp
 
 from mmsc.emulator.handsets import EmulatedHandset, HandsetNetwork
-from wap_push.smsc import SmscEmulator
 
 from test_loop import B
 from test_mm7 import VaspEndpoint, submit_all
-from test_restart import free_port, wait_healthy, write_config
+from test_restart import emulator_and_config, wait_healthy
 
 async def nodes_answering(url: str, wanted: int, seen: set[str], timeout: float = 60) -> None:
     """Ask /healthz on new connections until ``wanted`` node names have answered."""
@@ -54,11 +53,7 @@ def alive(pid: int) -> bool:
 async def test_two_processes_share_the_port_and_the_work(tmp_path: Path) -> None:
     vasp = VaspEndpoint()
     await vasp.__aenter__()
-    smsc = SmscEmulator()
-    _, smpp_port = await smsc.start()
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    config = write_config(tmp_path, port, smpp_port, f"""
+    smsc, url, path = await emulator_and_config(tmp_path, f"""
 [delivery]
 scheduler_interval = "0.05s"
 [[vasp]]
@@ -67,13 +62,13 @@ password = "pw"
 report_url = "{vasp.url}"
 [[subscriber]]
 msisdn = "{B}"
-""").read_text().replace("[http]\n", "[http]\nworkers = 2\n")
-    (tmp_path / "mmsc.toml").write_text(config)
+""")
+    path.write_text(path.read_text().replace("[http]\n", "[http]\nworkers = 2\n"))
     handset = EmulatedHandset(B, "auto", url)
     network = HandsetNetwork(smsc, [handset])
     out, err = open(tmp_path / "out.log", "wb"), open(tmp_path / "err.log", "wb")  # noqa: SIM115
     server = subprocess.Popen([sys.executable, "-m", "mmsc", "serve", "--no-demo", "--config",
-                               str(tmp_path / "mmsc.toml")], stdout=out, stderr=err,
+                               str(path)], stdout=out, stderr=err,
                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:
         await wait_healthy(url, server)
@@ -119,15 +114,11 @@ msisdn = "{B}"
 
 
 async def test_sigterm_stops_the_workers_first(tmp_path: Path) -> None:
-    smsc = SmscEmulator()
-    _, smpp_port = await smsc.start()
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    config = write_config(tmp_path, port, smpp_port, "").read_text()
-    (tmp_path / "mmsc.toml").write_text(config.replace("[http]\n", "[http]\nworkers = 3\n"))
+    smsc, url, path = await emulator_and_config(tmp_path, "")
+    path.write_text(path.read_text().replace("[http]\n", "[http]\nworkers = 3\n"))
     out = open(tmp_path / "out.log", "wb")  # noqa: SIM115
     server = subprocess.Popen([sys.executable, "-m", "mmsc", "serve", "--no-demo", "--config",
-                               str(tmp_path / "mmsc.toml")], stdout=out,
+                               str(path)], stdout=out,
                               stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:
         await wait_healthy(url, server)
