@@ -338,6 +338,25 @@ async def test_security_and_errors(server: Server) -> None:
     assert status == 200 and status_of(doc)[1] == 1000  # still serving
 
 
+async def test_a_fault_of_ours_is_still_a_soap_fault(server: Server,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import mmsc.mm7.server
+
+    real = mmsc.mm7.server.parse_request
+
+    def broken(body: bytes, content_type: str) -> object:
+        raise AttributeError("a bug in reading")
+
+    monkeypatch.setattr(mmsc.mm7.server, "parse_request", broken)
+    body, ct = soap_with_attachments(envelope(submit_body(), tid="tx-bug"))
+    status, doc, _ = await call(server, body, ct)
+    assert status == 500 and status_of(doc)[1] == 3000
+    assert doc.find(f"{{{ENV}}}Body/{{{ENV}}}Fault/faultcode").text == "env:Server"
+    monkeypatch.setattr(mmsc.mm7.server, "parse_request", real)
+    status, doc, _ = await call(server, body, ct)
+    assert status == 200 and status_of(doc)[1] == 1000
+
+
 async def test_rate_limit(server: Server) -> None:
     codes = []
     for i in range(3):

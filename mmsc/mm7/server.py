@@ -118,6 +118,9 @@ class Mm7:
         except Mm7Error as exc:
             log.warning("MM7 from VASP %s refused (%d): %s", vasp.id, exc.status, exc.text)
             return self.fault(exc.status, exc.text)
+        except Exception:  # noqa: BLE001 - a fault of ours: the VASP still gets a SOAP Fault
+            log.exception("MM7 request of VASP %s could not be read", vasp.id)
+            return self.fault(3000, "the MMSC failed to read this request")
         handler = {"SubmitReq": self.submit, "CancelReq": self.cancel,
                    "ReplaceReq": self.replace}.get(parsed.operation)
         if handler is None:
