@@ -143,6 +143,17 @@ class Viewer:
             return token, None
         return token, await self.links.open(token, now=self.engine.clock())
 
+    async def _open_unlocked(self, request: web.Request,
+                             why: str) -> tuple[str, Link] | web.Response:
+        """The token and its link; or the answer for a link that does not open (``why`` is
+        logged), or for one locked by too many wrong PINs."""
+        token, link = await self._open(request)
+        if link is None:
+            return await self._gone(request, why)
+        if link.locked:
+            return self._render(request, "locked.html", {}, status=403)
+        return token, link
+
     def _admitted(self, link: Link, token: str, request: web.Request) -> bool:
         return not link.locked and self.links.has_session(link, token, request.cookies.get(COOKIE))
 
@@ -168,11 +179,10 @@ class Viewer:
         return await self._gone(request, "no such page")
 
     async def page(self, request: web.Request) -> web.Response:
-        token, link = await self._open(request)
-        if link is None:
-            return await self._gone(request, "unknown, expired or withdrawn")
-        if link.locked:
-            return self._render(request, "locked.html", {}, status=403)
+        opened = await self._open_unlocked(request, "unknown, expired or withdrawn")
+        if isinstance(opened, web.Response):
+            return opened
+        token, link = opened
         if not self._admitted(link, token, request):
             return self._render(request, "pin.html", {"token": token, "error": None,
                                                       "left": None})
@@ -196,11 +206,10 @@ class Viewer:
             "downloads": downloads(original)})
 
     async def pin(self, request: web.Request) -> web.Response:
-        token, link = await self._open(request)
-        if link is None:
-            return await self._gone(request, "PIN for a link that does not open")
-        if link.locked:
-            return self._render(request, "locked.html", {}, status=403)
+        opened = await self._open_unlocked(request, "PIN for a link that does not open")
+        if isinstance(opened, web.Response):
+            return opened
+        token, link = opened
         pin = await self._form_pin(request)
         if pin is None:
             log.warning("viewer: malformed PIN form from %s", request.remote)
