@@ -140,8 +140,11 @@ class Config:
     @property
     def sqlite_path(self) -> Path:
         url = self.state.url
-        if not url.startswith("sqlite:///"):
-            raise ConfigError(f"[state] url {url!r}: only sqlite:///PATH is supported")
+        if not url.startswith("sqlite:///") or not url[len("sqlite:///"):].strip():
+            # named by its scheme only: a database URL may carry a password
+            what = f"{url.partition('://')[0]}:// URL" if "://" in url else "value without a scheme"
+            raise ConfigError(f"[state] url: a {what} is not a state store this mmsc can use"
+                              " (only sqlite:///PATH)")
         return Path(url[len("sqlite:///"):])
 
 
@@ -282,4 +285,5 @@ def load(path: str | Path | None = None, environ: Mapping[str, str] | None = Non
         raise ConfigError(f"[http] workers {config.http.workers} must be 1 or more")
     if config.viewer.pin_attempts < 1:
         raise ConfigError(f"[viewer] pin_attempts {config.viewer.pin_attempts} must be 1 or more")
+    config.sqlite_path  # noqa: B018 - an unusable [state] url is a config error now, not later
     return config

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -18,9 +19,11 @@ VECTORS = Path(__file__).resolve().parent.parent / "fixtures" / "vectors"
 ALL_PDUS = sorted(p.name for p in VECTORS.glob("*m-*.bin"))
 
 
-def mmsc(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+def mmsc(*args: str, stdin: bytes | None = None,
+         env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run([sys.executable, "-m", "mmsc", *args], input=stdin,
-                          capture_output=True, timeout=60)
+                          capture_output=True, timeout=60,
+                          env={**os.environ, **env} if env else None)
 
 
 def test_decode_json_shape() -> None:
@@ -173,6 +176,20 @@ def test_serve_refuses_a_bad_config(tmp_path: Path) -> None:
     assert out.returncode == 2 and b"[http].port" in out.stderr
     bad.write_text("[smsc]\nmode = \"carrier-pigeon\"\n")
     assert b"carrier-pigeon" in mmsc("serve", "--config", str(bad)).stderr
+
+
+@pytest.mark.parametrize("url", ["postgresql://mmsc:s3cret@127.0.0.1:5432/mmsc", "sqlite://x.db",
+                                 "sqlite:///", "mmsc.db"])
+def test_serve_refuses_a_state_url_it_cannot_use(tmp_path: Path, url: str) -> None:
+    """One line naming the setting, exit status 2, and never the URL's password."""
+    config, empty = tmp_path / "mmsc.toml", tmp_path / "empty.toml"
+    config.write_text(f"[state]\nurl = \"{url}\"\n")
+    empty.write_text("")
+    for out in (mmsc("serve", "--config", str(config)),
+                mmsc("serve", "--config", str(empty), env={"MMSC_STATE_URL": url})):
+        assert out.returncode == 2, out.stderr
+        assert b"[state] url" in out.stderr and b"Traceback" not in out.stderr
+        assert b"s3cret" not in out.stderr and len(out.stderr.splitlines()) == 1
 
 
 async def test_smsc_command_prints_each_sms_decoded() -> None:
