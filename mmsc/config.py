@@ -29,6 +29,7 @@ class HttpConfig:
     public_url: str = ""  # default: http://<host>:<port>
     trusted_proxies: list[str] = field(default_factory=lambda: ["127.0.0.1", "::1"])
     msisdn_header: str = "X-MSISDN"
+    open_mm1: bool = False  # a lab: believe the From of a PDU no trusted header names
     workers: int = 1  # processes serving the port (mmsc/workers.py)
 
 

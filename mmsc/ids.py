@@ -12,6 +12,7 @@ import re
 import secrets
 
 _MESSAGE_ID = re.compile(r"[0-9a-f]{12}[0-9a-f]{20}")
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
 def new_message_id(now: float) -> str:
@@ -30,3 +31,9 @@ def new_token() -> str:
     """A URL-safe token of 128 random bits (22 characters), for content locations and
     viewer links: short for handsets with URL limits, unguessable."""
     return secrets.token_urlsafe(16)
+
+
+def is_token(text: str) -> bool:
+    """Whether ``text`` has the shape of a token :func:`new_token` makes: what a handset
+    sends as a transaction id or content location is checked with it before any lookup."""
+    return _TOKEN.fullmatch(text) is not None

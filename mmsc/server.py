@@ -126,7 +126,7 @@ class Server:
             adaptation_workers=a.workers))
         mm1 = Mm1(self.engine, max_message_size=d.max_message_size,
                   msisdn_header=config.http.msisdn_header,
-                  trusted_proxies=config.http.trusted_proxies)
+                  trusted_proxies=config.http.trusted_proxies, open_mm1=config.http.open_mm1)
         app = web.Application(client_max_size=d.max_message_size + 64 * 1024)
         mm7 = Mm7(self.engine, state, path=config.mm7.path, max_message_size=d.max_message_size)
         app.add_routes([*mm1.routes(), *mm7.routes(), web.get("/healthz", self.healthz)])

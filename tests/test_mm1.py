@@ -10,12 +10,13 @@ import aiohttp
 import pytest
 
 from mmsc.pdu import (
-    InsertAddress, MessageType, MmsPdu, ResponseStatus, RetrieveStatus, decode, encode,
+    InsertAddress, MessageType, MmsPdu, ReadStatus, ResponseStatus, RetrieveStatus, Status,
+    decode, encode,
 )
 from mmsc.server import Server
 from wap_push.wsp import ContentType, EncodedString, Part
 
-from test_loop import A, B, config, picture
+from test_loop import A, B, C, config, picture, running
 
 MMS = {"Content-Type": "application/vnd.wap.mms-message"}
 
@@ -31,6 +32,10 @@ async def server(tmp_path: Path):
 
 
 async def post(server: Server, body: bytes, **headers: str) -> tuple[int, bytes]:
+    """POST as a handset behind the trusted WAP gateway (loopback), whose header names ``A``
+    unless ``headers`` says otherwise (``X_MSISDN=""``: no header)."""
+    headers = {"X-MSISDN": A, **{k.replace("_", "-"): v for k, v in headers.items()}}
+    headers = {k: v for k, v in headers.items() if v}
     async with aiohttp.ClientSession() as http:
         async with http.post(f"{server.url}/mms", data=body, headers={**MMS, **headers}) as r:
             return r.status, await r.read()
@@ -59,7 +64,8 @@ async def test_send_req_errors(server: Server) -> None:
     no_type = decode((await post(server, encode(send_req(content_type=None, parts=None))))[1])
     assert no_type.response_status == ResponseStatus.ERROR_PERMANENT_MESSAGE_FORMAT_CORRUPT
     assert no_type.transaction_id == "t1"
-    insert = decode((await post(server, encode(send_req(sender=InsertAddress.TOKEN))))[1])
+    insert = decode((await post(server, encode(send_req(sender=InsertAddress.TOKEN)),
+                                X_MSISDN=""))[1])
     assert insert.response_status == ResponseStatus.ERROR_PERMANENT_SENDING_ADDRESS_UNRESOLVED
     nobody = decode((await post(server, encode(send_req(to=[]))))[1])
     assert nobody.response_status == ResponseStatus.ERROR_PERMANENT_MESSAGE_FORMAT_CORRUPT
@@ -137,3 +143,112 @@ async def test_fuzzed_posts_always_get_an_answer(server: Server) -> None:
         if status == 200:
             assert decode(answer).message_type == MessageType.SEND_CONF
     assert 200 in statuses
+
+
+async def _notified_token(server: Server, number: str) -> tuple[str, str]:
+    """An MMS from A to ``number`` (not an emulated handset: nobody fetches it), once
+    notified: its message id and the recipient's content token."""
+    conf = decode((await post(server, encode(send_req(to=[EncodedString(f"{number}/TYPE=PLMN")]))))[1])
+    assert conf.response_status == ResponseStatus.OK
+    for _ in range(100):
+        (r,) = await server.engine.state.recipients_of(conf.message_id)
+        if r.state.value == "notified":
+            return conf.message_id, r.content_token
+        await server.engine.run_due()
+    raise AssertionError("never notified")
+
+
+async def test_a_from_that_no_trusted_header_names_is_refused(tmp_path: Path) -> None:
+    """Issue 14 item 14: by default only a trusted proxy's header names the sender; the
+    PDU's From is believed only with ``[http] open_mm1``."""
+    cfg = config(tmp_path)
+    cfg.http.trusted_proxies = ["192.0.2.1"]  # loopback is not the WAP gateway here
+    async with running(cfg) as s:
+        for headers in ({}, {"X_MSISDN": A}):  # a header from an untrusted address is not one
+            conf = decode((await post(s, encode(send_req()), **headers))[1])
+            assert conf.response_status == \
+                ResponseStatus.ERROR_PERMANENT_SENDING_ADDRESS_UNRESOLVED
+        assert await s.engine.state.list_message_ids() == []
+    cfg.http.open_mm1 = True
+    async with running(cfg) as s:
+        conf = decode((await post(s, encode(send_req())))[1])
+        assert conf.response_status == ResponseStatus.OK
+        message = await s.engine.state.get_message(conf.message_id)
+        assert message.originator == f"{A}/TYPE=PLMN"
+
+
+async def test_retrieval_and_answers_are_tied_to_the_recipient(server: Server) -> None:
+    """Issue 14 item 15: B's token does not open B's message for a request whose trusted
+    header names C, nor does C's notifyresp for B's transaction count; without a header
+    the token alone is enough."""
+    unknown = "+33699999998"
+    message_id, token = await _notified_token(server, unknown)
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{server.url}/m/{token}", headers={"X-MSISDN": C}) as r:
+            refused = decode(await r.read())
+    assert refused.retrieve_status == RetrieveStatus.ERROR_PERMANENT_MESSAGE_NOT_FOUND
+    for kind in (MessageType.NOTIFYRESP_IND, MessageType.ACKNOWLEDGE_IND):
+        pdu = MmsPdu(kind, transaction_id=token, status=Status.REJECTED
+                     if kind == MessageType.NOTIFYRESP_IND else None)
+        assert (await post(server, encode(pdu), X_MSISDN=C))[0] == 204
+    (r,) = await server.engine.state.recipients_of(message_id)
+    assert r.state.value == "notified"
+    async with aiohttp.ClientSession() as http:
+        for headers in ({"X-MSISDN": unknown}, {}):
+            async with http.get(f"{server.url}/m/{token}", headers=headers) as response:
+                got = decode(await response.read())
+            assert got.retrieve_status is None and got.message_id == message_id
+    pdu = MmsPdu(MessageType.NOTIFYRESP_IND, transaction_id=token, status=Status.RETRIEVED)
+    assert (await post(server, encode(pdu), X_MSISDN=unknown))[0] == 204
+    (r,) = await server.engine.state.recipients_of(message_id)
+    assert r.state.value == "acknowledged"
+
+
+async def test_non_utf8_values_in_handset_pdus_are_not_a_server_error(server: Server) -> None:
+    """Issue 14 item 13: a non-UTF-8 octet in a transaction id, message id or content
+    location (the report's repro first) is answered as unknown, never a 500."""
+    repro = b"\x8c\x83\x98a\xff\x00\x8d\x92\x95\x81"
+    assert (await post(server, repro))[0] == 204
+    mark = "aQQQ"  # written by the encoder, then turned into non-UTF-8 octets
+    for pdu in (MmsPdu(MessageType.ACKNOWLEDGE_IND, transaction_id=mark),
+                MmsPdu(MessageType.NOTIFYRESP_IND, transaction_id=mark, status=Status.REJECTED),
+                MmsPdu(MessageType.READ_REC_IND, message_id=mark, to=[EncodedString(B)],
+                       read_status=ReadStatus.READ, date=None),
+                MmsPdu(MessageType.FORWARD_REQ, transaction_id="f1", content_location=mark,
+                       to=[EncodedString(f"{B}/TYPE=PLMN")], date=None)):
+        status, answer = await post(server, encode(pdu).replace(b"QQQ", b"\xff\xc3\x28"))
+        assert status in (200, 204)
+        if status == 200:
+            assert decode(answer).response_status == \
+                ResponseStatus.ERROR_PERMANENT_MESSAGE_NOT_FOUND
+
+
+@pytest.mark.parametrize("seed", range(4))
+async def test_mutated_handset_pdus_never_get_a_5xx(server: Server, seed: int) -> None:
+    """A seeded mutation campaign over every PDU a handset sends (issue 14 item 13):
+    answers are m-send-conf / m-forward-conf, 204 or 400, never a 5xx; the server serves on."""
+    import random
+
+    rng = random.Random(seed)
+    message_id, token = await _notified_token(server, "+33699999997")
+    seeds = [encode(send_req()),
+             encode(MmsPdu(MessageType.NOTIFYRESP_IND, transaction_id=token,
+                           status=Status.DEFERRED)),
+             encode(MmsPdu(MessageType.ACKNOWLEDGE_IND, transaction_id=token)),
+             encode(MmsPdu(MessageType.READ_REC_IND, message_id=message_id,
+                           to=[EncodedString(f"{A}/TYPE=PLMN")], read_status=ReadStatus.READ,
+                           date=None)),
+             encode(MmsPdu(MessageType.FORWARD_REQ, transaction_id="f1", content_location=
+                           f"{server.url}/m/{token}", to=[EncodedString(f"{B}/TYPE=PLMN")],
+                           date=None))]
+    for _ in range(80):
+        mutated = bytearray(rng.choice(seeds))
+        for _ in range(rng.randint(1, 3)):
+            where = rng.randrange(len(mutated))
+            if rng.random() < 0.8:
+                mutated[where] = rng.choice((0xFF, 0x80, 0xC3, 0x00, rng.randrange(256)))
+            else:
+                del mutated[where:where + rng.randint(1, 4)]
+        status, _ = await post(server, bytes(mutated), X_MSISDN=rng.choice((A, "")))
+        assert status in (200, 204, 400), (status, bytes(mutated))
+    assert (await post(server, encode(send_req())))[0] == 200

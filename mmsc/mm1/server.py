@@ -18,7 +18,7 @@ from wap_push.wsp import ContentType, EncodedString
 from mmsc.message import Message
 from mmsc.mms_body import from_pdu, to_pdu
 from mmsc.pdu import (
-    InsertAddress, MessageType, MmsPdu, PduDecodeError, PduEncodeError, ResponseStatus,
+    MessageType, MmsPdu, PduDecodeError, PduEncodeError, ResponseStatus,
     RetrieveStatus, Status, decode, encode, problems,
 )
 from mmsc.relay.accept import AcceptError
@@ -61,11 +61,13 @@ class Mm1:
     """The MM1 handlers around one engine."""
 
     def __init__(self, engine: Engine, *, max_message_size: int, msisdn_header: str = "X-MSISDN",
-                 trusted_proxies: Collection[str] = ("127.0.0.1", "::1")) -> None:
+                 trusted_proxies: Collection[str] = ("127.0.0.1", "::1"),
+                 open_mm1: bool = False) -> None:
         self.engine = engine
         self.max_message_size = max_message_size
         self.msisdn_header = msisdn_header
         self.trusted_proxies = set(trusted_proxies)
+        self.open_mm1 = open_mm1
 
     def routes(self) -> list[web.RouteDef]:
         return [web.post("/mms", self.post), web.get("/m/{token:.+}", self.retrieve)]
@@ -96,15 +98,22 @@ class Mm1:
             raise web.HTTPBadRequest(text="not an MM1 request PDU\n")
         return await handler(request, pdu)
 
-    async def _originator(self, request: web.Request, pdu: MmsPdu) -> str | None:
-        """The sender: the trusted header wins over the PDU's From (no spoofing); without the
-        header, a From address is taken as given (a lab without a WAP gateway)."""
+    def _originator(self, request: web.Request, pdu: MmsPdu) -> str | None:
+        """The sender: the number a trusted proxy's header names (OMA-MMS-ENC §6.1.1: the
+        MMSC inserts the address it knows). A From written in the PDU is believed only under
+        ``[http] open_mm1`` (a lab without a WAP gateway); otherwise a request that no
+        trusted header names is not taken (no spoofing)."""
         number = self.msisdn(request)
         if number is not None:
             return mms_address(number)
-        if isinstance(pdu.sender, str) and pdu.sender.strip():
+        if self.open_mm1 and isinstance(pdu.sender, str) and pdu.sender.strip():
             return str(pdu.sender).strip()
         return None
+
+    def _unidentified(self, request: web.Request, what: str) -> None:
+        log.warning("%s from %s refused: no %s header from a trusted proxy%s", what,
+                    request.remote, self.msisdn_header,
+                    "" if self.open_mm1 else " and [http] open_mm1 is off")
 
     async def send_req(self, request: web.Request, pdu: MmsPdu) -> web.Response:
         tid = pdu.transaction_id or ""
@@ -113,10 +122,11 @@ class Mm1:
             log.warning("m-send-req %s refused: %s", tid, "; ".join(missing))
             return send_conf(tid, ResponseStatus.ERROR_PERMANENT_MESSAGE_FORMAT_CORRUPT,
                              "; ".join(missing))
-        originator = await self._originator(request, pdu)
+        originator = self._originator(request, pdu)
         if originator is None:
+            self._unidentified(request, f"m-send-req {tid!r}")
             return send_conf(tid, ResponseStatus.ERROR_PERMANENT_SENDING_ADDRESS_UNRESOLVED,
-                             "no sender address")
+                             "sender not identified")
         message = from_pdu(pdu)
         message.envelope.originator = originator
         return await self._submit(tid, message, MessageType.SEND_CONF)
@@ -141,28 +151,37 @@ class Mm1:
         return send_conf(tid, ResponseStatus.OK, message_id=done.message_id, message_type=conf)
 
     async def notifyresp(self, request: web.Request, pdu: MmsPdu) -> web.Response:
+        """M-NotifyResp.ind: taken when its transaction id is a delivery of the number the
+        trusted header names (any, without that header). No answer PDU exists (§6.2): 204."""
         known = await self.engine.notify_response(pdu.transaction_id or "",
-                                                  pdu.status or Status.RETRIEVED)
+                                                  pdu.status or Status.RETRIEVED,
+                                                  caller=self.msisdn(request))
         if not known:
-            log.warning("m-notifyresp-ind for unknown transaction %r", pdu.transaction_id)
+            log.warning("m-notifyresp-ind from %s for unknown transaction %r", request.remote,
+                        pdu.transaction_id)
         return web.Response(status=204)
 
     async def acknowledge(self, request: web.Request, pdu: MmsPdu) -> web.Response:
-        if not await self.engine.acknowledge(pdu.transaction_id or ""):
-            log.warning("m-acknowledge-ind for unknown transaction %r", pdu.transaction_id)
+        if not await self.engine.acknowledge(pdu.transaction_id or "",
+                                             caller=self.msisdn(request)):
+            log.warning("m-acknowledge-ind from %s for unknown transaction %r", request.remote,
+                        pdu.transaction_id)
         return web.Response(status=204)
 
     async def read_rec(self, request: web.Request, pdu: MmsPdu) -> web.Response:
-        reader = self.msisdn(request) or (str(pdu.sender) if isinstance(pdu.sender, str) else "")
-        if not pdu.message_id or not reader or pdu.read_status is None or \
+        reader = self._originator(request, pdu)
+        if reader is None:
+            self._unidentified(request, "m-read-rec-ind")
+        elif not pdu.message_id or pdu.read_status is None or \
                 not await self.engine.read_report(pdu.message_id, reader, pdu.read_status):
             log.warning("m-read-rec-ind for %r from %r not matched", pdu.message_id, reader)
         return web.Response(status=204)
 
     async def forward_req(self, request: web.Request, pdu: MmsPdu) -> web.Response:
         tid = pdu.transaction_id or ""
-        originator = await self._originator(request, pdu)
-        if originator is None or pdu.sender is InsertAddress.TOKEN and self.msisdn(request) is None:
+        originator = self._originator(request, pdu)
+        if originator is None:
+            self._unidentified(request, f"m-forward-req {tid!r}")
             return send_conf(tid, ResponseStatus.ERROR_PERMANENT_SENDING_ADDRESS_UNRESOLVED,
                              "no sender address", message_type=MessageType.FORWARD_CONF)
         envelope = replace(from_pdu(pdu).envelope, originator=originator)
@@ -187,7 +206,7 @@ class Mm1:
     async def retrieve(self, request: web.Request) -> web.Response:
         token = request.match_info["token"]
         try:
-            found = await self.engine.fetch(token, request.headers)
+            found = await self.engine.fetch(token, request.headers, caller=self.msisdn(request))
         except (ObjectStoreError, StateError, OSError) as exc:
             log.error("retrieval of %s failed: %s", token, exc)
             return retrieve_error(RetrieveStatus.ERROR_TRANSIENT_FAILURE, "try again later")

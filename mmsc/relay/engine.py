@@ -24,7 +24,7 @@ from typing import Any, Protocol
 from urllib.parse import unquote
 
 from mmsc.cache import TtlCache
-from mmsc.ids import new_token
+from mmsc.ids import is_token, new_token
 from adaptation.ffmpeg import Ffmpeg
 from adaptation.plan import MediaPart, plan
 from adaptation.profile_fetch import ProfileFetcher
@@ -430,7 +430,26 @@ class Engine:
 
     # -- what handsets say over MM1 --------------------------------------------------------------
 
+    async def by_content_location(self, text: str,
+                                  caller: str | None = None) -> RecipientRecord | None:
+        """The recipient a content location (or its token, the transaction id of its
+        notification) belongs to. What a handset sent is checked for a token's shape before
+        any lookup. ``caller`` is the number a trusted proxy's header names: when given, the
+        token must belong to that number (a token alone is enough only without one)."""
+        token = token_from_path(text)
+        if not is_token(token):
+            return None
+        r = await self.state.recipient_by_token(content_token=token)
+        if r is not None and caller is not None and \
+                (notices.plmn_number(r.address) or r.address) != \
+                (notices.plmn_number(caller) or caller):
+            log.warning("token of %s's delivery of %s used by %s: refused", r.address,
+                        r.message_id, caller)
+            return None
+        return r
+
     async def fetch(self, token: str, headers: Mapping[str, str] | None = None,
+                    caller: str | None = None,
                     ) -> tuple[RecipientRecord, MessageRecord, Message] | None:
         """``GET /m/<token>``: the recipient and its message adapted for the device, or None
         when the token is unknown, the message expired, or the recipient may no longer
@@ -438,7 +457,7 @@ class Engine:
         host), else the subscriber's configured profile, else the device class its
         ``User-Agent`` names, else what its ``Accept`` header says, else the conservative
         class (see :mod:`adaptation.uaprof`)."""
-        r = await self.state.recipient_by_token(content_token=token_from_path(token))
+        r = await self.by_content_location(token, caller)
         if r is None or r.state not in _FETCHABLE:
             return None
         message = await self.state.get_message(r.message_id)
@@ -529,10 +548,12 @@ class Engine:
                                    detail={"profile": profile.name, "report": result.report})
         return adapted
 
-    async def notify_response(self, token: str, status: Status | int) -> bool:
+    async def notify_response(self, token: str, status: Status | int,
+                              caller: str | None = None) -> bool:
         """M-NotifyResp.ind (OMA-MMS-ENC §6.3): Retrieved confirms, Deferred postpones,
-        Rejected and Unrecognised end the delivery. False when the token is unknown."""
-        r = await self.state.recipient_by_token(content_token=token_from_path(token))
+        Rejected and Unrecognised end the delivery. False when the token is unknown or
+        belongs to another number than ``caller``."""
+        r = await self.by_content_location(token, caller)
         if r is None:
             return False
         message = await self.state.get_message(r.message_id)
@@ -554,9 +575,9 @@ class Engine:
                                        recipient_id=r.id, detail={"status": int(status)})
         return True
 
-    async def acknowledge(self, token: str) -> bool:
+    async def acknowledge(self, token: str, caller: str | None = None) -> bool:
         """M-Acknowledge.ind (OMA-MMS-ENC §6.4): the deferred retrieval is complete."""
-        r = await self.state.recipient_by_token(content_token=token_from_path(token))
+        r = await self.by_content_location(token, caller)
         message = await self.state.get_message(r.message_id) if r else None
         if r is None or message is None:
             return False
@@ -594,8 +615,8 @@ class Engine:
         """M-Forward.req (OMA-MMS-ENC §6.5.1): the content a recipient was notified of,
         sent on to new recipients with ``message``'s envelope. None when the forwarder is not
         a recipient of that content or it has expired."""
-        r = await self.state.recipient_by_token(content_token=token_from_path(content_location))
-        if r is None or notices.plmn_number(r.address) != notices.plmn_number(forwarder):
+        r = await self.by_content_location(content_location, forwarder)
+        if r is None:
             return None
         original = await self.state.get_message(r.message_id)
         if original is None or self.clock() >= self.expiry(original):

@@ -196,7 +196,11 @@ class SqliteStateStore(StateStore):
                     future.set_result(result)
 
     def _query(self, cls: type[R], sql: str, *args: Any) -> list[R]:
+        """Rows of ``sql`` as ``cls``. Text arguments go through :func:`_storable` as stored
+        text did: a value a decoder kept with surrogate escapes (a PDU's non-UTF-8 octets)
+        is compared with what was stored for it, instead of failing to encode."""
         assert self._db is not None
+        args = tuple(_storable(a) if isinstance(a, str) else a for a in args)
         return [_record(cls, row) for row in self._db.execute(sql, args)]  # type: ignore[misc]
 
     def _accept(self, message: MessageRecord, recipients: Sequence[RecipientRecord],
@@ -302,7 +306,7 @@ class SqliteStateStore(StateStore):
 
     def _execute(self, sql: str, *args: Any) -> None:
         with self._tx() as tx:
-            tx.execute(sql, args)
+            tx.execute(sql, tuple(_storable(a) if isinstance(a, str) else a for a in args))
 
     def _upsert(self, table: str, record: Any) -> None:
         with self._tx() as tx:
