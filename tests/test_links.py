@@ -68,10 +68,12 @@ async def store(tmp_path: Path):
 async def _linked(store: SqliteStateStore, *, pin: bool, state: RecipientState = S.FALLBACK_SENT):
     link = new_link(now=1000.0, ttl=3000.0, message_expiry=4500.0, with_pin=pin)
     (row,) = await store.accept_message(message(), [recipient("+33600000009")])
-    row = await store.transition(row.id, expected=[S.ACCEPTED], to=state, now=1000.0,
-                                 viewer_token=link.digest, viewer_pin=link.pin_digest,
-                                 viewer_expires_at=link.expires_at)
-    assert row is not None and row.route == Route.MMS
+    moved = await store.transition(row.id, expected=[S.ACCEPTED], to=state, now=1000.0,
+                                   viewer_token=link.digest, viewer_pin=link.pin_digest,
+                                   viewer_expires_at=link.expires_at)
+    assert moved is not None
+    row = moved.record
+    assert row and row.route == Route.MMS
     return link, row
 
 

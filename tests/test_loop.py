@@ -18,7 +18,7 @@ from datetime import timedelta
 from mmsc.pdu import MessageType, MmsPdu, ReadStatus, ResponseStatus, Status, decode
 from wap_push.wsp import EncodedString
 from mmsc.server import Server
-from mmsc.state import Route
+from mmsc.state import RecipientState, Route
 
 A, B, C, D = "+33611111111", "+33622222222", "+33633333333", "+33644444444"
 E, F = "+33655555555", "+33666666666"
@@ -408,3 +408,24 @@ async def test_an_operators_own_profile_folder(tmp_path: Path) -> None:
         assert Image.open(io.BytesIO(got.data)).size[0] <= 96
         events = await server.engine.state.events_of(conf.message_id)
         assert [e.detail["profile"] for e in events if e.kind == "adapted"] == ["lab-phone"]
+
+
+async def test_the_log_names_the_state_a_transition_really_left(server: Server, caplog) -> None:
+    """Issue 14 item 5: a step that acts on a stale copy of its recipient (the handset
+    fetched while the notification's own move was being written) logs the state the row was
+    really in, not the one its copy shows."""
+    message = send_to("+33699999999")  # not an emulated handset: nobody fetches
+    conf = await server.handsets.handsets[A].send(message, server.handsets.http)
+    (stale,) = await server.engine.state.recipients_of(conf.message_id)
+    assert stale.state.value == "accepted"
+    for _ in range(100):
+        (r,) = await server.engine.state.recipients_of(conf.message_id)
+        if r.state.value == "notified":
+            break
+        await asyncio.sleep(0.02)
+    caplog.clear()
+    with caplog.at_level("INFO", logger="mmsc.relay.engine"):  # as fetch() moves it
+        await server.engine._move(stale, RecipientState.RETRIEVED, kind="fetched",
+                                  expected=(RecipientState.ACCEPTED, RecipientState.NOTIFIED))
+    lines = [m for m in caplog.messages if "(fetched)" in m]
+    assert lines == [f"{conf.message_id} {stale.address}: notified -> retrieved (fetched)"]

@@ -83,17 +83,20 @@ async def test_a_failure_inside_accept_leaves_nothing(store: SqliteStateStore) -
 
 async def test_transition_is_compare_and_set(store: SqliteStateStore) -> None:
     (row,) = await store.accept_message(message(), [recipient("+1")])
-    moved = await store.transition(row.id, expected=[S.ACCEPTED, S.ADAPTED], to=S.NOTIFIED,
-                                   now=1200.0, next_attempt_at=1500.0, attempts=1,
-                                   content_token="tok", detail={"segments": 2})
-    assert moved is not None and (moved.state, moved.attempts, moved.next_attempt_at,
+    done = await store.transition(row.id, expected=[S.ACCEPTED, S.ADAPTED], to=S.NOTIFIED,
+                                  now=1200.0, next_attempt_at=1500.0, attempts=1,
+                                  content_token="tok", detail={"segments": 2})
+    assert done is not None and done.before == S.ACCEPTED  # the state really left
+    moved = done.record
+    assert (moved.state, moved.attempts, moved.next_attempt_at,
                                   moved.content_token) == (S.NOTIFIED, 1, 1500.0, "tok")
     assert await store.transition(row.id, expected=[S.ACCEPTED], to=S.NOTIFIED, now=1300.0) is None
     assert await store.recipient_by_token(content_token="tok") == moved
     assert await store.recipient_by_token(viewer_token="tok") is None
-    done = await store.transition(row.id, expected=[S.NOTIFIED], to=S.RETRIEVED, now=1400.0,
-                                  kind="fetched", next_attempt_at=None)
-    assert done is not None and done.next_attempt_at is None and done.attempts == 1
+    done = await store.transition(row.id, expected=[S.ACCEPTED, S.NOTIFIED], to=S.RETRIEVED,
+                                  now=1400.0, kind="fetched", next_attempt_at=None)
+    assert done is not None and done.before == S.NOTIFIED
+    assert done.record.next_attempt_at is None and done.record.attempts == 1
     kinds = [(e.kind, e.at) for e in await store.events_of("m1")]
     assert kinds[-2:] == [("notified", 1200.0), ("fetched", 1400.0)]
 
@@ -111,7 +114,7 @@ async def test_claim_due_orders_leases_and_skips_final(store: SqliteStateStore) 
     assert [r.address for r in again] == ["+early"]  # the lease ran out
     released = await store.transition(again[0].id, expected=[S.ACCEPTED], to=S.NOTIFIED,
                                       now=1462.0)
-    assert released is not None and released.claimed_by is None
+    assert released is not None and released.record.claimed_by is None
 
 
 async def test_two_stores_never_claim_the_same_row(tmp_path: Path) -> None:

@@ -244,10 +244,11 @@ class Engine:
         moved = await self.state.transition(r.id or 0, expected=expected or (r.state,), to=to,
                                             now=self.clock(), kind=kind, detail=detail,
                                             **changes)
-        if moved is not None:
-            log.info("%s %s: %s -> %s (%s)", r.message_id, r.address, r.state.value,
-                     to.value, kind)
-        return moved
+        if moved is None:
+            return None
+        log.info("%s %s: %s -> %s (%s)", r.message_id, r.address, moved.before.value,
+                 to.value, kind)
+        return moved.record
 
     # -- transitions -----------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from collections.abc import Collection, Sequence
 from typing import Any
 
 from .records import (
-    Event, MessageRecord, RecipientRecord, RecipientState, ReportRecord, Subscriber, VaspRecord,
+    Event, MessageRecord, Moved, RecipientRecord, RecipientState, ReportRecord, Subscriber, VaspRecord,
 )
 
 
@@ -80,12 +80,12 @@ class StateStore(abc.ABC):
                          viewer_pin: str | None | _Unchanged = UNCHANGED,
                          viewer_expires_at: float | None | _Unchanged = UNCHANGED,
                          release: bool = True,
-                         report: tuple[str, str] | None = None) -> RecipientRecord | None:
+                         report: tuple[str, str] | None = None) -> Moved | None:
         """Compare-and-set: when the recipient is in one of ``expected``, move it to ``to``,
         set the given columns, release its claim (unless ``release`` is False: a step that
         is not over yet) and write one event (``kind``, default the new state) in one
         transaction, with, when ``report`` is (kind, status), the report it owes to a VASP.
-        Returns the new row, or None (nothing written)."""
+        Returns the state left and the new row, or None (nothing written)."""
 
     @abc.abstractmethod
     async def count_pin_attempt(self, recipient_id: int, *, now: float) -> int:

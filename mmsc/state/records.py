@@ -103,6 +103,15 @@ class RecipientRecord:
 
 
 @dataclass(frozen=True)
+class Moved:
+    """A transition done: the state the recipient really left (which a caller's stale copy
+    may not show) and the row as it is now."""
+
+    before: RecipientState
+    record: RecipientRecord
+
+
+@dataclass(frozen=True)
 class Event:
     """One line of a message's timeline (append-only)."""
 

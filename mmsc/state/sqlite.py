@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 from .base import UNCHANGED, DuplicateMessage, StateError, StateStore
 from .records import (
-    FINAL_STATES, Event, Interface, MessageRecord, RecipientRecord, RecipientState,
+    FINAL_STATES, Event, Interface, MessageRecord, Moved, RecipientRecord, RecipientState,
     ReportRecord, Route, Subscriber, VaspRecord,
 )
 from .schema import MIGRATIONS
@@ -247,7 +247,7 @@ class SqliteStateStore(StateStore):
     def _transition(self, recipient_id: int, expected: Collection[RecipientState],
                     to: RecipientState, now: float, kind: str | None,
                     detail: dict[str, Any] | None, changes: dict[str, Any],
-                    release: bool, report: tuple[str, str] | None) -> RecipientRecord | None:
+                    release: bool, report: tuple[str, str] | None) -> Moved | None:
         states = [state.value for state in expected]
         if not states:
             return None
@@ -256,7 +256,9 @@ class SqliteStateStore(StateStore):
                 **{k: v for k, v in changes.items() if v is not UNCHANGED}}
         assignments = ", ".join(f"{name} = :{name}" for name in sets)
         marks = ", ".join(f":s{i}" for i in range(len(states)))
-        with self._tx() as tx:
+        with self._tx() as tx:  # the write lock is held from here: the state read stays true
+            before = tx.execute("SELECT state FROM recipients WHERE id = ?",
+                                (recipient_id,)).fetchone()
             done = tx.execute(
                 f"UPDATE recipients SET {assignments} WHERE id = :rid AND state IN ({marks})",
                 {**sets, "rid": recipient_id, **{f"s{i}": s for i, s in enumerate(states)}})
@@ -268,7 +270,7 @@ class SqliteStateStore(StateStore):
             self._event(tx, row.message_id, recipient_id, now, kind or to.value, detail or {})
             if report is not None:
                 self._report(tx, row.message_id, recipient_id, report, now)
-        return row
+        return Moved(RecipientState(before[0]), row)
 
     @staticmethod
     def _report(db: sqlite3.Connection, message_id: str, recipient_id: int | None,
@@ -378,7 +380,7 @@ class SqliteStateStore(StateStore):
                          content_token: Any = UNCHANGED, viewer_token: Any = UNCHANGED,
                          viewer_pin: Any = UNCHANGED, viewer_expires_at: Any = UNCHANGED,
                          release: bool = True,
-                         report: tuple[str, str] | None = None) -> RecipientRecord | None:
+                         report: tuple[str, str] | None = None) -> Moved | None:
         changes = {"next_attempt_at": next_attempt_at, "attempts": attempts,
                    "device_profile": device_profile, "content_token": content_token,
                    "viewer_token": viewer_token, "viewer_pin": viewer_pin,
