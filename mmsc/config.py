@@ -31,6 +31,10 @@ class HttpConfig:
     msisdn_header: str = "X-MSISDN"
     open_mm1: bool = False  # a lab: believe the From of a PDU no trusted header names
     workers: int = 1  # processes serving the port (mmsc/workers.py)
+    header_timeout: float = 10.0  # to send a request head (and idle between requests)
+    read_timeout: float = 15.0  # without an octet of a request body
+    body_timeout: float = 120.0  # to send a whole request body
+    max_connections_per_client: int = 32  # per client address; 0: no limit; proxies exempt
 
 
 @dataclass
@@ -163,7 +167,7 @@ _SECTIONS = {"http": HttpConfig, "storage": StorageConfig, "state": StateConfig,
              "viewer": ViewerConfig}
 _DURATIONS = {"default_expiry", "fallback_after", "scheduler_interval", "renotify_backoff",
               "claim_lease", "report_backoff", "profile_timeout", "ffmpeg_timeout",
-              "link_ttl"}
+              "link_ttl", "header_timeout", "read_timeout", "body_timeout"}
 _UNITS = {"": 1, "s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
 _SIZES = {"": 1, "b": 1, "kb": 1024, "mb": 1024 * 1024}
 

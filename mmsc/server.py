@@ -24,6 +24,7 @@ from wap_push.smsc import SmscEmulator
 
 from mmsc.config import DEMO_SUBSCRIBERS, Config
 from mmsc.emulator.handsets import EmulatedHandset, HandsetNetwork
+from mmsc.http_limits import BODY_LIMITS, BodyLimits, LimitedSite, client_gone
 from mmsc.mm1.server import Mm1
 from mmsc.mm7.auth import hash_password
 from mmsc.mm7.client import VaspReporter
@@ -127,16 +128,22 @@ class Server:
         mm1 = Mm1(self.engine, max_message_size=d.max_message_size,
                   msisdn_header=config.http.msisdn_header,
                   trusted_proxies=config.http.trusted_proxies, open_mm1=config.http.open_mm1)
-        app = web.Application(client_max_size=d.max_message_size + 64 * 1024)
+        h = config.http
+        app = web.Application(client_max_size=d.max_message_size + 64 * 1024,
+                              middlewares=[client_gone])
+        app[BODY_LIMITS] = BodyLimits(idle=h.read_timeout, total=h.body_timeout)
         mm7 = Mm7(self.engine, state, path=config.mm7.path, max_message_size=d.max_message_size)
         app.add_routes([*mm1.routes(), *mm7.routes(), web.get("/healthz", self.healthz)])
         viewer = Viewer(self.engine, Links(state, max_attempts=config.viewer.pin_attempts),
                         secure_cookie=config.public_url.startswith("https:"))
         app.add_subapp("/v", viewer.app())
-        self._runner = web.AppRunner(app, access_log=None)
+        # lingering: after an answer given before its body was read (401, 408, 413), the rest
+        # of that body is read and dropped for at most read_timeout, then the connection closes
+        self._runner = web.AppRunner(app, access_log=None, keepalive_timeout=h.header_timeout,
+                                     lingering_time=h.read_timeout)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, config.http.host, config.http.port,
-                           reuse_port=config.http.workers > 1 or None)
+        site = LimitedSite(self._runner, h.host, h.port, per_client=h.max_connections_per_client,
+                           exempt=h.trusted_proxies, reuse_port=h.workers > 1 or None)
         await site.start()
         self.port = self._runner.addresses[0][1]
         self.url = f"http://{config.http.host}:{self.port}"

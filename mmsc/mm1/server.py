@@ -15,6 +15,7 @@ from aiohttp import web
 
 from wap_push.wsp import ContentType, EncodedString
 
+from mmsc.http_limits import BodyTooLarge, read_body
 from mmsc.message import Message
 from mmsc.mms_body import from_pdu, to_pdu
 from mmsc.pdu import (
@@ -81,7 +82,11 @@ class Mm1:
         return plmn_number(value.strip())
 
     async def post(self, request: web.Request) -> web.Response:
-        body = await request.read()
+        try:
+            body = await read_body(request, self.max_message_size + 64 * 1024)
+        except BodyTooLarge:
+            raise web.HTTPRequestEntityTooLarge(self.max_message_size + 64 * 1024,
+                                                request.content_length or 0) from None
         try:
             pdu = decode(body)
         except PduDecodeError as exc:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from mmsc.cache import TtlCache
+from mmsc.http_limits import BodyTooLarge, read_body
 from mmsc.relay.accept import AcceptError
 from mmsc.relay.engine import Engine
 from mmsc.state import Interface, StateError, StateStore, VaspRecord
@@ -81,15 +82,10 @@ class Mm7:
 
     async def _read(self, request: web.Request) -> bytes | None:
         """The body, or None when it exceeds the limit (read no further than that)."""
-        if request.content_length is not None and request.content_length > self.max_body:
+        try:
+            return await read_body(request, self.max_body)
+        except BodyTooLarge:
             return None
-        chunks, size = [], 0
-        async for chunk in request.content.iter_chunked(64 * 1024):
-            size += len(chunk)
-            if size > self.max_body:
-                return None
-            chunks.append(chunk)
-        return b"".join(chunks)
 
     async def authenticate(self, request: web.Request) -> VaspRecord | None:
         credentials = basic_credentials(request.headers.get("Authorization"))
