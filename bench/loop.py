@@ -91,7 +91,7 @@ async def main(total: int, window: int) -> None:
         latencies = []
         for message_id, start in submitted.items():
             (r,) = await server.engine.state.recipients_of(message_id)
-            latencies.append((pushes[r.content_token] - start) * 1000)
+            latencies.append((pushes[r.transaction_id] - start) * 1000)
         floor_start = time.perf_counter()
         for _ in range(300):
             async with http.get(f"{server.url}/healthz") as response:

@@ -8,6 +8,7 @@ on MessageID. The time prefix lets recovery tell an orphan object from an accept
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 
@@ -37,3 +38,9 @@ def is_token(text: str) -> bool:
     """Whether ``text`` has the shape of a token :func:`new_token` makes: what a handset
     sends as a transaction id or content location is checked with it before any lookup."""
     return _TOKEN.fullmatch(text) is not None
+
+
+def token_digest(token: str) -> str:
+    """What the state store keeps of a token that opens content (a content location's, a
+    web link's): its SHA-256, in hex, so that a copy of the database opens nothing."""
+    return hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest()

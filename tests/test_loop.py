@@ -19,6 +19,7 @@ from mmsc.pdu import MessageType, MmsPdu, ReadStatus, ResponseStatus, Status, de
 from wap_push.wsp import EncodedString
 from mmsc.server import Server
 from mmsc.state import RecipientState, Route
+from wap_push.push import decode_push
 
 A, B, C, D = "+33611111111", "+33622222222", "+33633333333", "+33644444444"
 E, F = "+33655555555", "+33666666666"
@@ -232,6 +233,18 @@ async def test_retrieval_is_adapted_for_the_subscribers_device(tmp_path: Path) -
         assert adapted.detail["profile"] == "basic-2005" and adapted.detail["report"]
 
 
+def pushed_token(server: Server, address: str) -> str:
+    """The content token of the latest notification pushed to ``address``, as the SMSC
+    emulator received it (the state store keeps only its digest)."""
+    number = address.split("/")[0]
+    for sms in reversed(server.smsc.received):
+        if sms.destination.lstrip("+") == number.lstrip("+") and sms.ports:
+            pdu = decode(decode_push(bytes(sms.payload)).data)
+            if pdu.message_type == MessageType.NOTIFICATION_IND:
+                return pdu.content_location.rsplit("/", 1)[-1]
+    raise AssertionError(f"no notification was pushed to {address}")
+
+
 async def notified(server: Server, message_id: str):  # type: ignore[no-untyped-def]
     """The message's only recipient, once it is notified."""
     for _ in range(100):
@@ -253,7 +266,7 @@ async def test_a_user_agent_names_the_device_class(tmp_path: Path) -> None:
                           [MessagePart("image/png", big, content_id="p")])
         conf = await server.handsets.handsets[A].send(message, server.handsets.http)
         r = await notified(server, conf.message_id)
-        found = await server.engine.fetch(r.content_token, {
+        found = await server.engine.fetch(pushed_token(server, r.address), {
             "User-Agent": "Nokia3510i/1.0 (05.30) Profile/MIDP-1.0 Configuration/CLDC-1.0"})
         assert found is not None
         image = Image.open(io.BytesIO(found[2].parts[0].data))
@@ -276,7 +289,7 @@ async def test_adapted_copies_are_made_once_per_profile(tmp_path: Path) -> None:
                           [MessagePart("image/png", big, content_id="p")])
         conf = await server.handsets.handsets[A].send(message, server.handsets.http)
         r = await notified(server, conf.message_id)
-        results = await aio.gather(*(server.engine.fetch(r.content_token) for _ in range(10)))
+        results = await aio.gather(*(server.engine.fetch(pushed_token(server, r.address)) for _ in range(10)))
         images = {bytes(found[2].parts[0].data) for found in results}
         assert len(images) == 1 and next(iter(images)).startswith(b"\xff\xd8")
         events = await server.engine.state.events_of(conf.message_id)
@@ -302,7 +315,7 @@ async def test_a_handsets_own_profile_url_is_used_when_its_host_is_allowed(
                               [MessagePart("image/jpeg", big, content_id="p")])
             conf = await server.handsets.handsets[A].send(message, server.handsets.http)
             r = await notified(server, conf.message_id)
-            found = await server.engine.fetch(r.content_token, {
+            found = await server.engine.fetch(pushed_token(server, r.address), {
                 "x-wap-profile": f'"{web.url}/basic.rdf"', "Accept": "*/*"})
             image = Image.open(io.BytesIO(found[2].parts[0].data))
             assert max(image.size) <= 160 and web.hits == ["/basic.rdf"]

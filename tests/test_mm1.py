@@ -16,7 +16,7 @@ from mmsc.pdu import (
 from mmsc.server import Server
 from wap_push.wsp import ContentType, EncodedString, Part
 
-from test_loop import A, B, C, config, picture, running
+from test_loop import A, B, C, config, picture, pushed_token, running
 
 MMS = {"Content-Type": "application/vnd.wap.mms-message"}
 
@@ -113,7 +113,7 @@ async def test_a_twice_escaped_token_is_retrieved(server: Server) -> None:
         if r.state.value == "notified":
             break
         await server.engine.run_due()
-    token = r.content_token
+    token = pushed_token(server, r.address)
     assert len(token) >= 22
     twice = quote(quote(token, safe=""), safe="").replace("-", "%252D")
     async with aiohttp.ClientSession() as http:
@@ -121,7 +121,7 @@ async def test_a_twice_escaped_token_is_retrieved(server: Server) -> None:
             got = decode(await response.read())
             assert int(response.headers["Content-Length"]) == response.content_length
     assert got.message_type == MessageType.RETRIEVE_CONF and got.retrieve_status is None
-    assert got.message_id == conf.message_id and got.transaction_id == token
+    assert got.message_id == conf.message_id and got.transaction_id == r.transaction_id
     assert [bytes(p.data) for p in got.parts] == [p.data for p in picture().parts]
 
 
@@ -145,15 +145,15 @@ async def test_fuzzed_posts_always_get_an_answer(server: Server) -> None:
     assert 200 in statuses
 
 
-async def _notified_token(server: Server, number: str) -> tuple[str, str]:
+async def _notified_token(server: Server, number: str) -> tuple[str, str, str]:
     """An MMS from A to ``number`` (not an emulated handset: nobody fetches it), once
-    notified: its message id and the recipient's content token."""
+    notified: its message id, the content token pushed, the notification's transaction id."""
     conf = decode((await post(server, encode(send_req(to=[EncodedString(f"{number}/TYPE=PLMN")]))))[1])
     assert conf.response_status == ResponseStatus.OK
     for _ in range(100):
         (r,) = await server.engine.state.recipients_of(conf.message_id)
         if r.state.value == "notified":
-            return conf.message_id, r.content_token
+            return conf.message_id, pushed_token(server, number), r.transaction_id
         await server.engine.run_due()
     raise AssertionError("never notified")
 
@@ -182,13 +182,13 @@ async def test_retrieval_and_answers_are_tied_to_the_recipient(server: Server) -
     header names C, nor does C's notifyresp for B's transaction count; without a header
     the token alone is enough."""
     unknown = "+33699999998"
-    message_id, token = await _notified_token(server, unknown)
+    message_id, token, tid = await _notified_token(server, unknown)
     async with aiohttp.ClientSession() as http:
         async with http.get(f"{server.url}/m/{token}", headers={"X-MSISDN": C}) as r:
             refused = decode(await r.read())
     assert refused.retrieve_status == RetrieveStatus.ERROR_PERMANENT_MESSAGE_NOT_FOUND
     for kind in (MessageType.NOTIFYRESP_IND, MessageType.ACKNOWLEDGE_IND):
-        pdu = MmsPdu(kind, transaction_id=token, status=Status.REJECTED
+        pdu = MmsPdu(kind, transaction_id=tid, status=Status.REJECTED
                      if kind == MessageType.NOTIFYRESP_IND else None)
         assert (await post(server, encode(pdu), X_MSISDN=C))[0] == 204
     (r,) = await server.engine.state.recipients_of(message_id)
@@ -198,7 +198,7 @@ async def test_retrieval_and_answers_are_tied_to_the_recipient(server: Server) -
             async with http.get(f"{server.url}/m/{token}", headers=headers) as response:
                 got = decode(await response.read())
             assert got.retrieve_status is None and got.message_id == message_id
-    pdu = MmsPdu(MessageType.NOTIFYRESP_IND, transaction_id=token, status=Status.RETRIEVED)
+    pdu = MmsPdu(MessageType.NOTIFYRESP_IND, transaction_id=tid, status=Status.RETRIEVED)
     assert (await post(server, encode(pdu), X_MSISDN=unknown))[0] == 204
     (r,) = await server.engine.state.recipients_of(message_id)
     assert r.state.value == "acknowledged"
@@ -230,11 +230,11 @@ async def test_mutated_handset_pdus_never_get_a_5xx(server: Server, seed: int) -
     import random
 
     rng = random.Random(seed)
-    message_id, token = await _notified_token(server, "+33699999997")
+    message_id, token, tid = await _notified_token(server, "+33699999997")
     seeds = [encode(send_req()),
-             encode(MmsPdu(MessageType.NOTIFYRESP_IND, transaction_id=token,
+             encode(MmsPdu(MessageType.NOTIFYRESP_IND, transaction_id=tid,
                            status=Status.DEFERRED)),
-             encode(MmsPdu(MessageType.ACKNOWLEDGE_IND, transaction_id=token)),
+             encode(MmsPdu(MessageType.ACKNOWLEDGE_IND, transaction_id=tid)),
              encode(MmsPdu(MessageType.READ_REC_IND, message_id=message_id,
                            to=[EncodedString(f"{A}/TYPE=PLMN")], read_status=ReadStatus.READ,
                            date=None)),
@@ -252,3 +252,23 @@ async def test_mutated_handset_pdus_never_get_a_5xx(server: Server, seed: int) -
         status, _ = await post(server, bytes(mutated), X_MSISDN=rng.choice((A, "")))
         assert status in (200, 204, 400), (status, bytes(mutated))
     assert (await post(server, encode(send_req())))[0] == 200
+
+
+async def test_the_database_holds_no_content_token(server: Server) -> None:
+    """Issue 14 item 16: only digests of content tokens are stored, so a copy of the
+    database opens no message; the pushed token still retrieves, and each re-notification's
+    token too."""
+    message_id, first, tid = await _notified_token(server, "+33699999996")
+    server.engine.settings.renotify_backoff = (0.0,)
+    (r,) = await server.engine.state.recipients_of(message_id)
+    await server.engine._notify(r, await server.engine.state.get_message(message_id))
+    second = pushed_token(server, "+33699999996")
+    assert second != first
+    db = server.config.sqlite_path
+    stored = b"".join(p.read_bytes() for p in db.parent.glob(db.name + "*") if p.is_file())
+    assert first.encode() not in stored and second.encode() not in stored
+    async with aiohttp.ClientSession() as http:
+        for token in (first, second):
+            async with http.get(f"{server.url}/m/{token}") as response:
+                got = decode(await response.read())
+            assert got.retrieve_status is None and got.transaction_id == tid

@@ -14,6 +14,7 @@ from mmsc.state import (
     DuplicateMessage, Interface, MessageRecord, RecipientRecord, RecipientState, Route,
     SqliteStateStore, StateError, Subscriber, VaspRecord,
 )
+from mmsc.ids import token_digest
 from mmsc.state.schema import MIGRATIONS
 
 S = RecipientState
@@ -85,14 +86,19 @@ async def test_transition_is_compare_and_set(store: SqliteStateStore) -> None:
     (row,) = await store.accept_message(message(), [recipient("+1")])
     done = await store.transition(row.id, expected=[S.ACCEPTED, S.ADAPTED], to=S.NOTIFIED,
                                   now=1200.0, next_attempt_at=1500.0, attempts=1,
-                                  content_token="tok", detail={"segments": 2})
+                                  transaction_id="tid", detail={"segments": 2})
     assert done is not None and done.before == S.ACCEPTED  # the state really left
     moved = done.record
     assert (moved.state, moved.attempts, moved.next_attempt_at,
-                                  moved.content_token) == (S.NOTIFIED, 1, 1500.0, "tok")
+            moved.transaction_id) == (S.NOTIFIED, 1, 1500.0, "tid")
     assert await store.transition(row.id, expected=[S.ACCEPTED], to=S.NOTIFIED, now=1300.0) is None
-    assert await store.recipient_by_token(content_token="tok") == moved
-    assert await store.recipient_by_token(viewer_token="tok") is None
+    assert await store.recipient_by_transaction("tid") == moved
+    await store.add_content_token(row.id, "digest-1", now=1250.0)
+    await store.add_content_token(row.id, "digest-2", now=1260.0)  # a re-notification's
+    assert await store.recipient_by_token(content_digest="digest-1") == moved
+    assert await store.recipient_by_token(content_digest="digest-2") == moved
+    assert await store.recipient_by_token(content_digest="tid") is None
+    assert await store.recipient_by_token(viewer_token="digest-1") is None
     done = await store.transition(row.id, expected=[S.ACCEPTED, S.NOTIFIED], to=S.RETRIEVED,
                                   now=1400.0, kind="fetched", next_attempt_at=None)
     assert done is not None and done.before == S.NOTIFIED
@@ -249,6 +255,35 @@ async def test_version_2_databases_are_rebuilt_for_the_vasp_route(tmp_path: Path
         assert await store.events_of("m1") == [] and await store.recipients_of("m1") == []
     finally:
         await store.close()
+
+
+async def test_version_4_content_tokens_become_digests(tmp_path: Path) -> None:
+    """Issue 14 item 16: a database of schema 4 kept every content token as sent. Opened by
+    this mmsc, only their digests remain (the token still retrieves), the transaction ids
+    are new, and the plain token is nowhere in the database's files."""
+    path = tmp_path / "old.db"
+    old = "OldPlainToken_0123456789"
+    with sqlite3.connect(path) as db:
+        for script in MIGRATIONS[:4]:
+            db.executescript(script)
+        db.execute("PRAGMA user_version = 4")
+        db.execute("INSERT INTO messages (id, interface, originator, object_key, size, "
+                   "created_at) VALUES ('m1', 'mm1', '+1', 'k', 1, 0)")
+        db.execute("INSERT INTO recipients (message_id, address, kind, route, state, "
+                   "content_token, updated_at) VALUES ('m1', '+2', 'to', 'mms', 'notified', ?, 0)",
+                   (old,))
+        db.execute("INSERT INTO recipients (message_id, address, kind, route, state, "
+                   "updated_at) VALUES ('m1', '+3', 'to', 'legacy', 'accepted', 0)")
+    store = await SqliteStateStore.open(path)
+    try:
+        found = await store.recipient_by_token(content_digest=token_digest(old))
+        assert found is not None and found.address == "+2"
+        assert found.transaction_id not in (None, old) and len(found.transaction_id) == 22
+        assert (await store.recipients_of("m1"))[1].transaction_id is None
+    finally:
+        await store.close()
+    for file in tmp_path.iterdir():
+        assert old.encode() not in file.read_bytes(), file.name
 
 
 async def test_two_stores_on_one_file_write_side_by_side(tmp_path: Path) -> None:

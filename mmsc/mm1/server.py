@@ -221,7 +221,7 @@ class Mm1:
                                   "message not found or expired")
         recipient, record, content = found
         pdu = to_pdu(content, MessageType.RETRIEVE_CONF)
-        pdu.transaction_id = recipient.content_token
+        pdu.transaction_id = recipient.transaction_id
         pdu.message_id = record.id
         pdu.date = pdu.date or datetime.fromtimestamp(record.created_at, timezone.utc)
         if content.envelope.sender_visibility == "Hide":

@@ -83,7 +83,8 @@ async def accept(message: Message, *, objects: ObjectStore, state: StateStore,
     rows = [RecipientRecord(id=None, message_id=message_id, address=address, kind=kind,
                             route=routes[address], state=RecipientState.ACCEPTED,
                             next_attempt_at=due, updated_at=now,
-                            content_token=new_token() if routes[address] == Route.MMS else None)
+                            transaction_id=new_token() if routes[address] == Route.MMS
+                            else None)
             for address, kind in addresses]
     try:
         stored = await state.accept_message(record, rows, {"octets": len(data)})

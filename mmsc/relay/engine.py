@@ -24,7 +24,7 @@ from typing import Any, Protocol
 from urllib.parse import unquote
 
 from mmsc.cache import TtlCache
-from mmsc.ids import is_token, new_token
+from mmsc.ids import is_token, new_token, token_digest
 from adaptation.ffmpeg import Ffmpeg
 from adaptation.plan import MediaPart, plan
 from adaptation.profile_fetch import ProfileFetcher
@@ -254,17 +254,22 @@ class Engine:
 
     async def _notify(self, r: RecipientRecord, message: MessageRecord) -> None:
         """accepted|notified|retrieved → notified: an M-Notification.ind by WAP push."""
-        if r.content_token is None:  # the token is made at acceptance, in the same commit, so
-            # that a notification repeated after a crash carries the same transaction id
-            # (handsets de-duplicate on it); a row without one gets it before the push goes out
-            token = new_token()
-            r = await self._move(r, r.state, kind="token", content_token=token, release=False) or r
-            if r.content_token != token:
+        if r.transaction_id is None:  # made at acceptance, in the same commit, so that a
+            # notification repeated after a crash carries the same transaction id (handsets
+            # de-duplicate on it); a row without one gets it before the push goes out
+            tid = new_token()
+            r = await self._move(r, r.state, kind="transaction-id", transaction_id=tid,
+                                 release=False) or r
+            if r.transaction_id != tid:
                 return
-        token = r.content_token
+        # each notification carries a token of its own; the store keeps only its digest, so
+        # it is written before the push leaves (a handset may fetch at once)
+        token = new_token()
+        await self.state.add_content_token(r.id or 0, token_digest(token), now=self.clock())
         attempts = r.attempts + 1
         push = notices.notification(
-            transaction_id=token, content_location=f"{self.settings.public_url}/m/{token}",
+            transaction_id=r.transaction_id,
+            content_location=f"{self.settings.public_url}/m/{token}",
             size=await self._retrieval_size(r, message), expiry=self.expiry(message),
             message_class=message.message_class, subject=message.subject,
             sender=message.originator or None)
@@ -433,18 +438,34 @@ class Engine:
 
     async def by_content_location(self, text: str,
                                   caller: str | None = None) -> RecipientRecord | None:
-        """The recipient a content location (or its token, the transaction id of its
-        notification) belongs to. What a handset sent is checked for a token's shape before
-        any lookup. ``caller`` is the number a trusted proxy's header names: when given, the
-        token must belong to that number (a token alone is enough only without one)."""
+        """The recipient a content location (or its token) was sent to. What a handset sent
+        is checked for a token's shape before any lookup, which is by the token's digest.
+        ``caller`` is the number a trusted proxy's header names: when given, the token must
+        have been sent to that number (a token alone is enough only without one)."""
         token = token_from_path(text)
         if not is_token(token):
             return None
-        r = await self.state.recipient_by_token(content_token=token)
+        return self._callers(await self.state.recipient_by_token(
+            content_digest=token_digest(token)), caller)
+
+    async def by_transaction(self, transaction_id: str,
+                             caller: str | None = None) -> RecipientRecord | None:
+        """The recipient of the notifications that carry ``transaction_id`` (what
+        m-notifyresp-ind and m-acknowledge-ind echo), with ``caller`` as above. Before
+        schema 5 the transaction id was the content token: such an id is found by digest."""
+        if not is_token(transaction_id):
+            return None
+        r = await self.state.recipient_by_transaction(transaction_id) or \
+            await self.state.recipient_by_token(content_digest=token_digest(transaction_id))
+        return self._callers(r, caller)
+
+    @staticmethod
+    def _callers(r: RecipientRecord | None, caller: str | None) -> RecipientRecord | None:
+        """``r`` when no trusted header named a caller, or when it names r's number."""
         if r is not None and caller is not None and \
                 (notices.plmn_number(r.address) or r.address) != \
                 (notices.plmn_number(caller) or caller):
-            log.warning("token of %s's delivery of %s used by %s: refused", r.address,
+            log.warning("%s's delivery of %s named by %s: refused", r.address,
                         r.message_id, caller)
             return None
         return r
@@ -549,12 +570,12 @@ class Engine:
                                    detail={"profile": profile.name, "report": result.report})
         return adapted
 
-    async def notify_response(self, token: str, status: Status | int,
+    async def notify_response(self, transaction_id: str, status: Status | int,
                               caller: str | None = None) -> bool:
         """M-NotifyResp.ind (OMA-MMS-ENC §6.3): Retrieved confirms, Deferred postpones,
-        Rejected and Unrecognised end the delivery. False when the token is unknown or
+        Rejected and Unrecognised end the delivery. False when the transaction is unknown or
         belongs to another number than ``caller``."""
-        r = await self.by_content_location(token, caller)
+        r = await self.by_transaction(transaction_id, caller)
         if r is None:
             return False
         message = await self.state.get_message(r.message_id)
@@ -576,9 +597,9 @@ class Engine:
                                        recipient_id=r.id, detail={"status": int(status)})
         return True
 
-    async def acknowledge(self, token: str, caller: str | None = None) -> bool:
+    async def acknowledge(self, transaction_id: str, caller: str | None = None) -> bool:
         """M-Acknowledge.ind (OMA-MMS-ENC §6.4): the deferred retrieval is complete."""
-        r = await self.by_content_location(token, caller)
+        r = await self.by_transaction(transaction_id, caller)
         message = await self.state.get_message(r.message_id) if r else None
         if r is None or message is None:
             return False

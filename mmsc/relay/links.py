@@ -26,7 +26,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
-from mmsc.ids import new_token
+from mmsc.ids import new_token, token_digest
 from mmsc.state import MessageRecord, RecipientRecord, RecipientState, StateStore
 
 S = RecipientState
@@ -35,11 +35,6 @@ S = RecipientState
 PIN_DIGITS = 6
 #: Delivery states after which the link is withdrawn.
 WITHDRAWN = frozenset({S.REJECTED, S.EXPIRED, S.UNREACHABLE, S.FORWARDED})
-
-
-def token_digest(token: str) -> str:
-    """What the state store keeps of a link token: its SHA-256, in hex."""
-    return hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest()
 
 
 def pin_digest(token: str, pin: str) -> str:

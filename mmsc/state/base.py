@@ -65,8 +65,18 @@ class StateStore(abc.ABC):
     async def get_recipient(self, recipient_id: int) -> RecipientRecord | None: ...
 
     @abc.abstractmethod
-    async def recipient_by_token(self, *, content_token: str | None = None,
-                                 viewer_token: str | None = None) -> RecipientRecord | None: ...
+    async def recipient_by_token(self, *, content_digest: str | None = None,
+                                 viewer_token: str | None = None) -> RecipientRecord | None:
+        """The recipient of a content location token (by its digest, ``content_tokens``) or
+        of a web link (``viewer_token``, itself a digest); exactly one is given."""
+
+    @abc.abstractmethod
+    async def recipient_by_transaction(self, transaction_id: str) -> RecipientRecord | None:
+        """The recipient whose notifications carry ``transaction_id``."""
+
+    @abc.abstractmethod
+    async def add_content_token(self, recipient_id: int, digest: str, *, now: float) -> None:
+        """Record the digest of a content location token about to be sent to a recipient."""
 
     @abc.abstractmethod
     async def transition(self, recipient_id: int, *, expected: Collection[RecipientState],
@@ -75,7 +85,7 @@ class StateStore(abc.ABC):
                          next_attempt_at: float | None | _Unchanged = UNCHANGED,
                          attempts: int | _Unchanged = UNCHANGED,
                          device_profile: str | None | _Unchanged = UNCHANGED,
-                         content_token: str | None | _Unchanged = UNCHANGED,
+                         transaction_id: str | None | _Unchanged = UNCHANGED,
                          viewer_token: str | None | _Unchanged = UNCHANGED,
                          viewer_pin: str | None | _Unchanged = UNCHANGED,
                          viewer_expires_at: float | None | _Unchanged = UNCHANGED,

@@ -93,7 +93,7 @@ class RecipientRecord:
     attempts: int = 0
     next_attempt_at: float | None = None
     device_profile: str | None = None
-    content_token: str | None = None
+    transaction_id: str | None = None  # of its notifications (the content tokens are elsewhere)
     viewer_token: str | None = None
     updated_at: float = 0.0
     claimed_by: str | None = None

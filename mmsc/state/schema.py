@@ -143,5 +143,26 @@ CREATE TABLE pin_attempts (
 );
 """
 
+#: A content location's token is no longer kept, only its SHA-256 (``token_digest``, a function
+#: the store gives SQLite), one row per notification sent (each carries a fresh token; every
+#: one stays valid while the recipient may fetch). ``recipients.transaction_id`` is the
+#: notification's X-Mms-Transaction-Id, the same in every re-notification (handsets
+#: de-duplicate on it). It used to be the token itself: rows in flight get a new one, so that
+#: no token is left in the database (their handsets may show one repeated notification).
+_V5 = """
+ALTER TABLE recipients RENAME COLUMN content_token TO transaction_id;
+CREATE TABLE content_tokens (
+    digest TEXT PRIMARY KEY,
+    recipient_id INTEGER NOT NULL REFERENCES recipients (id) ON DELETE CASCADE,
+    created_at REAL NOT NULL
+);
+CREATE INDEX content_tokens_recipient ON content_tokens (recipient_id);
+INSERT INTO content_tokens (digest, recipient_id, created_at)
+    SELECT token_digest(transaction_id), id, updated_at FROM recipients
+    WHERE transaction_id IS NOT NULL;
+UPDATE recipients SET transaction_id = lower(hex(randomblob(11)))
+    WHERE transaction_id IS NOT NULL
+"""
+
 #: Migrations in order; never edit one that has shipped, append a new one.
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5)

@@ -20,6 +20,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+from mmsc.ids import token_digest
+
 from .base import UNCHANGED, DuplicateMessage, StateError, StateStore
 from .records import (
     FINAL_STATES, Event, Interface, MessageRecord, Moved, RecipientRecord, RecipientState,
@@ -110,7 +112,9 @@ class SqliteStateStore(StateStore):
         db.execute("PRAGMA journal_mode = WAL")
         db.execute("PRAGMA synchronous = FULL")
         self._db = db
+        db.create_function("token_digest", 1, token_digest, deterministic=True)  # migration 5
         db.execute("PRAGMA foreign_keys = OFF")  # a table rebuild must not cascade
+        db.execute("PRAGMA secure_delete = ON")  # what a migration drops is overwritten
         with self._tx() as tx:
             version = tx.execute("PRAGMA user_version").fetchone()[0]
             if version > len(MIGRATIONS):
@@ -122,7 +126,11 @@ class SqliteStateStore(StateStore):
             if tx.execute("PRAGMA foreign_key_check").fetchone() is not None:
                 raise StateError(f"{self.path}: a migration broke a foreign key")
             tx.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
+            migrated = version < len(MIGRATIONS)
         db.execute("PRAGMA foreign_keys = ON")
+        db.execute("PRAGMA secure_delete = OFF")
+        if migrated:  # the pages as they were before leave the write-ahead log too
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
@@ -363,26 +371,41 @@ class SqliteStateStore(StateStore):
                                "SELECT * FROM recipients WHERE id = ?", recipient_id)
         return rows[0] if rows else None
 
-    async def recipient_by_token(self, *, content_token: str | None = None,
+    async def recipient_by_token(self, *, content_digest: str | None = None,
                                  viewer_token: str | None = None) -> RecipientRecord | None:
-        if (content_token is None) == (viewer_token is None):
-            raise ValueError("give exactly one of content_token and viewer_token")
-        column, token = (("content_token", content_token) if content_token is not None
-                         else ("viewer_token", viewer_token))
-        rows = await self._run(self._query, RecipientRecord,
-                               f"SELECT * FROM recipients WHERE {column} = ?", token)
+        if (content_digest is None) == (viewer_token is None):
+            raise ValueError("give exactly one of content_digest and viewer_token")
+        if content_digest is not None:
+            rows = await self._run(
+                self._query, RecipientRecord, "SELECT recipients.* FROM content_tokens JOIN "
+                "recipients ON recipients.id = content_tokens.recipient_id WHERE digest = ?",
+                content_digest)
+        else:
+            rows = await self._run(self._query, RecipientRecord,
+                                   "SELECT * FROM recipients WHERE viewer_token = ?",
+                                   viewer_token)
         return rows[0] if rows else None
+
+    async def recipient_by_transaction(self, transaction_id: str) -> RecipientRecord | None:
+        rows = await self._run(self._query, RecipientRecord,
+                               "SELECT * FROM recipients WHERE transaction_id = ?",
+                               transaction_id)
+        return rows[0] if rows else None
+
+    async def add_content_token(self, recipient_id: int, digest: str, *, now: float) -> None:
+        await self._write(self._execute, "INSERT INTO content_tokens (digest, recipient_id, "
+                          "created_at) VALUES (?, ?, ?)", digest, recipient_id, now)
 
     async def transition(self, recipient_id: int, *, expected: Collection[RecipientState],
                          to: RecipientState, now: float, kind: str | None = None,
                          detail: dict[str, Any] | None = None, next_attempt_at: Any = UNCHANGED,
                          attempts: Any = UNCHANGED, device_profile: Any = UNCHANGED,
-                         content_token: Any = UNCHANGED, viewer_token: Any = UNCHANGED,
+                         transaction_id: Any = UNCHANGED, viewer_token: Any = UNCHANGED,
                          viewer_pin: Any = UNCHANGED, viewer_expires_at: Any = UNCHANGED,
                          release: bool = True,
                          report: tuple[str, str] | None = None) -> Moved | None:
         changes = {"next_attempt_at": next_attempt_at, "attempts": attempts,
-                   "device_profile": device_profile, "content_token": content_token,
+                   "device_profile": device_profile, "transaction_id": transaction_id,
                    "viewer_token": viewer_token, "viewer_pin": viewer_pin,
                    "viewer_expires_at": viewer_expires_at}
         return await self._write(self._transition, recipient_id, expected, to, now, kind, detail,
