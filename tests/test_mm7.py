@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from mmsc.config import VaspConfig
-from mmsc.mm7.soap import Mm7Error, build_report, build_response, parse_request, to_message
+from mmsc.mm7.soap import Mm7Error, ReplyTo, build_report, build_response, parse_request, \
+    scan_reply_to, to_message
 from mmsc.mm7.status import STATUS, status_text
 from mmsc.mime import from_mime
 from mmsc.server import Server
@@ -558,3 +559,91 @@ def test_utf16_entity_declarations_are_refused_too() -> None:
     with pytest.raises(Mm7Error) as error:
         parse_request(doc.encode("utf-16"), "text/xml")
     assert error.value.status == 2007 and "entities" in error.value.text
+
+
+# -- every fault in the request's namespace, MM7Version and TransactionID ---------------------
+
+NS6_0 = NS6.replace("REL-6-MM7-1-4", "REL-6-MM7-1-0")
+
+
+def echoes(doc: etree._Element, status: int, ns: str, version: str, tid: str) -> None:
+    """``doc`` is a SOAP Fault with ``status`` that answers in ``ns``, ``version``, ``tid``."""
+    assert doc.find(f"{{{ENV}}}Body/{{{ENV}}}Fault") is not None
+    assert status_of(doc) == (ns, status)
+    assert doc.find(f".//{{{ns}}}RSErrorRsp/{{{ns}}}MM7Version").text == version, status
+    assert doc.find(f"{{{ENV}}}Header/{{{ns}}}TransactionID").text == tid, status
+
+
+def test_a_request_that_does_not_read_is_answered_where_it_came_from() -> None:
+    soap = envelope(submit_body(ns=None, version="6.3.0"), ns=NS6_0, tid="t&amp;1").replace(
+        f'xmlns="{NS6_0}"', f'xmlns="{NS6_0[:40]}\n  {NS6_0[40:]}"')
+    with pytest.raises(Mm7Error) as error:
+        parse_request(soap[:-40].encode())
+    assert error.value.reply_to == ReplyTo(NS6_0, "6.3.0", "t&1")
+    prefixed = envelope(submit_body(ns=None), ns=NS5).replace("TransactionID", "mm7:Transaction"
+                                                                "ID").replace("<MM7", "<x:MM7")
+    assert scan_reply_to(prefixed.encode()) == ReplyTo(NS5, "6.8.0", "tx-1")
+    for garbage in (b"", b"\xff" * 40, b"<TransactionID>\x01</TransactionID>"):
+        assert scan_reply_to(garbage) == ReplyTo()
+    with pytest.raises(Mm7Error) as error:  # unsupported: answered in what mmsc speaks
+        parse_request(envelope(submit_body(ns=NS5, version="4.0.0"), ns=NS5).encode())
+    assert error.value.reply_to == ReplyTo(NS5, "5.3.0", "tx-1")
+
+
+@pytest.mark.parametrize("ns, version", [(NS5, "5.3.0"), (NS6_0, "6.3.0")])
+async def test_every_fault_echoes_the_request(server: Server, monkeypatch: pytest.MonkeyPatch,
+                                              ns: str, version: str) -> None:
+    def submit(tid: str, **changes: str) -> tuple[bytes, str]:
+        return soap_with_attachments(envelope(submit_body(ns=ns, version=version, **changes),
+                                              ns=ns, tid=tid))
+
+    async def fault(status: int, tid: str, body: bytes, ct: str = "text/xml",
+                    user: str = "acme", password: str = "s3cret", answer_version: str = version,
+                    ) -> None:
+        http_status, doc, _ = await call(server, body, ct, user, password)
+        assert http_status == (401 if status == 4001 else 500), (status, tid)
+        echoes(doc, status, ns, answer_version, tid)
+
+    await fault(4001, "f-auth", *submit("f-auth"), password="wrong")
+    await fault(4001, "f-nobody", *submit("f-nobody"), user="nobody")
+    big = submit("f-big")
+    await fault(2004, "f-big", big[0].replace(b"Bonjour", b"x" * 600_000), big[1])
+    huge = submit("f-huge")  # under the body limit, over the message size
+    await fault(2004, "f-huge", huge[0].replace(b"Bonjour", b"x" * 150_000), huge[1])
+    cut = envelope(submit_body(ns=ns, version=version), ns=ns, tid="f-cut").encode()
+    await fault(2007, "f-cut", cut[:len(cut) // 2])  # XML cut short: found by the scan
+    await fault(2007, "f-date", *submit("f-date", extra="<ExpiryDate>soon</ExpiryDate>"))
+    await fault(2001, "f-sender", *submit(
+        "f-sender", sender="<SenderAddress><ShortCode>99999</ShortCode></SenderAddress>"))
+    await fault(2002, "f-to", *submit("f-to", to=""))
+    await fault(2007, "f-empty", envelope(submit_body(ns=ns, version=version, content=""),
+                                          ns=ns, tid="f-empty").encode())
+    await fault(4002, "f-version", envelope(submit_body(ns=ns, version="1.0.0"), ns=ns,
+                                            tid="f-version").encode(),
+                answer_version="5.3.0" if "REL-5" in ns else "6.8.0")
+    await fault(4003, "f-op", envelope(f'<DeliverReq xmlns="{ns}"><MM7Version>{version}'
+                                       "</MM7Version></DeliverReq>", ns=ns, tid="f-op").encode())
+    await fault(2005, "f-cancel", envelope(
+        f'<CancelReq xmlns="{ns}"><MM7Version>{version}</MM7Version><MessageID>nope'
+        "</MessageID></CancelReq>", ns=ns, tid="f-cancel").encode())
+    for i in range(3):
+        http_status, doc, _ = await call(server, *submit(f"f-rate{i}"), "slow", "pw")
+        if http_status == 500:
+            echoes(doc, 4006, ns, version, f"f-rate{i}")
+            break
+    else:
+        raise AssertionError("no 4006 for a VASP over its rate")
+
+    async def down(*args: object, **kwargs: object) -> None:
+        raise StateError("database is locked")
+
+    from mmsc.state import StateError
+    monkeypatch.setattr(server.engine, "submit", down)
+    await fault(4006, "f-store", *submit("f-store"))
+
+    def broken(body: bytes, content_type: str) -> object:
+        raise AttributeError("a bug in reading")
+
+    import mmsc.mm7.server
+    monkeypatch.setattr(mmsc.mm7.server, "parse_request", broken)
+    await fault(3000, "f-bug", *submit("f-bug"))
