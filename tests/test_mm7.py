@@ -647,3 +647,81 @@ async def test_every_fault_echoes_the_request(server: Server, monkeypatch: pytes
     import mmsc.mm7.server
     monkeypatch.setattr(mmsc.mm7.server, "parse_request", broken)
     await fault(3000, "f-bug", *submit("f-bug"))
+
+
+# -- damaged bodies: refused with 2007, never delivered ---------------------------------------
+
+async def stored_parts(server: Server, message_id: str) -> list[tuple[str, bytes]]:
+    record = await server.engine.state.get_message(message_id)
+    stored = from_mime(await server.engine.objects.get(record.object_key))
+    return [(p.content_type, p.data) for p in stored.parts]
+
+
+async def test_a_submit_cut_anywhere_is_refused_or_whole(server: Server) -> None:
+    """A SubmitReq (with an epilogue after its close delimiter) cut at every 7th octet from a
+    seeded start: each answer is a 2xxx fault, or, only for a cut after the close
+    delimiter, a 1000 whose stored content is the original's."""
+    import random
+
+    def sample(tid: str) -> tuple[bytes, str]:
+        body, ct = soap_with_attachments(envelope(submit_body(), tid=tid))
+        return body + b"an epilogue, which RFC 2046 says to ignore\r\n", ct
+
+    whole, ct = sample("cut-00000")
+    original = [(p.content_type, p.data) for p in to_message(parse_request(whole, ct)).parts]
+    closed = whole.index(b"--outer--") + len(b"--outer--")
+    offsets = sorted({*range(random.Random(14).randrange(7), len(whole), 7),
+                      closed - 1, closed, len(whole) - 1})
+    accepted = []
+    for n in offsets:
+        body = sample(f"cut-{n:05d}")[0][:n]
+        http_status, doc, _ = await call(server, body, ct)
+        code = status_of(doc)[1]
+        if n >= closed:
+            assert (http_status, code) == (200, 1000), n
+            accepted.append(doc.find(".//{*}MessageID").text)
+        else:
+            assert http_status == 500 and 2000 <= code < 3000, (n, code)
+            assert doc.find(f"{{{ENV}}}Body/{{{ENV}}}Fault") is not None
+    assert len(set(accepted)) == len(accepted) > 1
+    for message_id in accepted:
+        assert await stored_parts(server, message_id) == original
+
+
+@pytest.mark.parametrize("name, damage, says", [
+    ("no close delimiter", lambda b: b[:b.index(b"--outer--")], "without its close delimiter"),
+    ("no inner close delimiter", lambda b: b.replace(b"--inner--\r\n", b""),
+     "multipart/related <content-1> without its close delimiter"),
+    ("broken base64", lambda b: b.replace(b"R0lGODlh", b"R0lG%%lh"),
+     "image/gif <pic>: base64 with characters outside its alphabet"),
+    ("base64 cut short", lambda b: b.replace(b"AOw==", b"AO"), "base64 cut short"),
+    ("broken quoted-printable", lambda b: b.replace(
+        b"Content-Transfer-Encoding: 8bit\r\n\r\nBonjour \xc3\xa9",
+        b"Content-Transfer-Encoding: quoted-printable\r\n\r\nBonjour =C3=ZZ"),
+     "quoted-printable with a broken escape"),
+])
+async def test_damaged_content_is_refused_with_2007(server: Server, name: str, damage: object,
+                                                    says: str) -> None:
+    body, ct = soap_with_attachments(envelope(submit_body(), tid=f"dmg-{name}"))
+    http_status, doc, _ = await call(server, damage(body), ct)
+    assert http_status == 500 and status_of(doc) == (NS6, 2007), name
+    assert says in doc.find(".//{*}StatusText").text, name
+    assert doc.find(f"{{{ENV}}}Header/{{{NS6}}}TransactionID").text == f"dmg-{name}"
+
+
+@pytest.mark.parametrize("name, quirk", [
+    ("base64 without its padding", lambda b: b.replace(b"AOw==", b"AOw")),
+    ("Content-ID without brackets", lambda b: b.replace(b"Content-ID: <pic>", b"Content-ID: pic")),
+    ("raw binary part", lambda b: b.replace(
+        b"Content-Transfer-Encoding: base64\r\n\r\n" + base64.b64encode(GIF),
+        b"Content-Transfer-Encoding: binary\r\n\r\n" + GIF)),
+    ("quoted-printable soft line break", lambda b: b.replace(
+        b"Content-Transfer-Encoding: 8bit\r\n\r\nBonjour \xc3\xa9",
+        b"Content-Transfer-Encoding: quoted-printable\r\n\r\nBon=\r\njour =c3=a9")),
+])
+async def test_quirks_are_still_taken(server: Server, name: str, quirk: object) -> None:
+    body, ct = soap_with_attachments(envelope(submit_body(), tid=f"quirk-{name}"))
+    http_status, doc, _ = await call(server, quirk(body), ct)
+    assert (http_status, status_of(doc)) == (200, (NS6, 1000)), name
+    parts = await stored_parts(server, doc.find(".//{*}MessageID").text)
+    assert parts[1:] == [("text/plain", "Bonjour é".encode()), ("image/gif", GIF)], name

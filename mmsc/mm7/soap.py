@@ -22,7 +22,7 @@ from lxml import etree
 from mmsc import xmlsafe
 from mmsc.message import Envelope, Message, strip_brackets
 from mmsc.mime import content_from_mime, content_to_mime
-from mmsc.mime_parse import parse_entity
+from mmsc.mime_parse import damage, parse_entity
 
 from .status import SUCCESS, fault_code, status_text
 
@@ -122,6 +122,9 @@ def split_attachments(body: bytes, content_type: str) -> tuple[bytes, list[MimeE
             warnings.append("multipart Content-Type over a plain XML body")
             return body, [], warnings
         raise Mm7Error(2007, "multipart body without parts")
+    broken = damage(entity)
+    if broken:
+        raise Mm7Error(2007, f"the MIME body is damaged: {broken}")
     start = entity.get_param("start")
     root = parts[0]
     if isinstance(start, str) and start.strip():
