@@ -173,8 +173,8 @@ def damage(entity: MimeEntity) -> str | None:
         encoding = str(part.get("Content-Transfer-Encoding", "")).lower()
         if encoding not in ("base64", "quoted-printable"):
             continue
-        payload = part.get_payload()
-        data = payload.encode("ascii", "surrogateescape") if isinstance(payload, str) else b""
+        payload = part.get_payload()  # 8-bit octets come as U+FFFD: "?" for these checks
+        data = payload.encode("ascii", "replace") if isinstance(payload, str) else b""
         fault = _base64_fault(data) if encoding == "base64" else \
             "quoted-printable with a broken escape" if _QP_BROKEN.search(data) else None
         if fault:

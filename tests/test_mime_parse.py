@@ -262,6 +262,10 @@ INNER = b"Content-Type: multipart/related; boundary=in\r\n\r\n--in\r\n" + \
                                                          "text/plain")), "broken escape"),
     ("quoted-printable lower case, padding, final soft break", multipart(leaf(
         "quoted-printable", b"caf=c3=a9 =  \r\nnext=", "text/plain")), None),
+    ("8-bit octets in base64", multipart(leaf("base64", GIF64[:20] + b"\x80" + GIF64[20:])),
+     "outside its alphabet"),
+    ("8-bit octets in quoted-printable", multipart(leaf("quoted-printable", b"caf\xc3\xa9",
+                                                        "text/plain; charset=utf-8")), None),
     ("raw binary", multipart(leaf("binary", bytes(range(256)))), None),
     ("unknown encoding left alone", multipart(leaf("x-gzip64", b"!!!")), None),
 ])
