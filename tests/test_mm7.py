@@ -612,6 +612,8 @@ async def test_every_fault_echoes_the_request(server: Server, monkeypatch: pytes
     await fault(2004, "f-huge", huge[0].replace(b"Bonjour", b"x" * 150_000), huge[1])
     cut = envelope(submit_body(ns=ns, version=version), ns=ns, tid="f-cut").encode()
     await fault(2007, "f-cut", cut[:len(cut) // 2])  # XML cut short: found by the scan
+    trunc = submit("f-trunc")  # a multipart cut short: 2007 before the envelope is read
+    await fault(2007, "f-trunc", trunc[0][:len(trunc[0]) - 40], trunc[1])
     await fault(2007, "f-date", *submit("f-date", extra="<ExpiryDate>soon</ExpiryDate>"))
     await fault(2001, "f-sender", *submit(
         "f-sender", sender="<SenderAddress><ShortCode>99999</ShortCode></SenderAddress>"))
