@@ -114,6 +114,8 @@ class VaspConfig:
     namespace: str = ""  # for requests mmsc sends (reports); empty: REL-6-MM7-1-4
     version: str = ""  # MM7Version of those requests; empty: 6.8.0
     report_url: str = ""  # where DeliveryReportReq and ReadReplyReq go
+    report_username: str = ""  # HTTP Basic towards report_url; empty: none (or the URL's)
+    report_password: str = ""
 
 
 @dataclass
@@ -250,6 +252,12 @@ def _vasp(entry: Mapping[str, Any], where: str) -> VaspConfig:
         raise ConfigError(f"{where}: a VASP needs an id and a password")
     vasp = VaspConfig(str(entry["id"]))
     _apply(vasp, {k: v for k, v in entry.items() if k != "id"}, where)
+    if vasp.report_password and not vasp.report_username:
+        raise ConfigError(f"{where}: report_password needs a report_username")
+    if ":" in vasp.report_username:
+        raise ConfigError(f"{where}.report_username: no colon in an HTTP Basic user name")
+    if vasp.report_username and "@" in vasp.report_url.partition("://")[2].partition("/")[0]:
+        raise ConfigError(f"{where}: credentials both in report_url and in report_username")
     return vasp
 
 

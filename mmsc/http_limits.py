@@ -39,7 +39,12 @@ BODY_LIMITS = web.AppKey("mmsc.body_limits", BodyLimits)
 
 
 class BodyTooLarge(Exception):
-    """The body is over the limit the handler gave (read no further than that)."""
+    """The body is over the limit the handler gave; ``received`` is what was read of it (a
+    little past the limit, no further)."""
+
+    def __init__(self, received: bytes) -> None:
+        super().__init__(f"request body over the limit ({len(received)} octets read)")
+        self.received = received
 
 
 class ClientGone(Exception):
@@ -50,8 +55,6 @@ async def read_body(request: web.Request, limit: int) -> bytes:
     """The request's body, at most ``limit`` octets (else :class:`BodyTooLarge`), within the
     application's :class:`BodyLimits` (else HTTP 408, connection closed). A client that
     hangs up raises :class:`ClientGone` after one INFO line."""
-    if request.content_length is not None and request.content_length > limit:
-        raise BodyTooLarge()
     limits = request.config_dict.get(BODY_LIMITS) or BodyLimits()
     chunks: list[bytes] = []
     size = 0
@@ -59,9 +62,9 @@ async def read_body(request: web.Request, limit: int) -> bytes:
         async with asyncio.timeout(limits.total):
             while chunk := await asyncio.wait_for(request.content.readany(), limits.idle):
                 size += len(chunk)
-                if size > limit:
-                    raise BodyTooLarge()
                 chunks.append(chunk)
+                if size > limit:
+                    raise BodyTooLarge(b"".join(chunks))
     except TimeoutError:
         log.info("%s %s from %s: body not received in time (%d octets came); 408",
                  request.method, request.path, request.remote, size)

@@ -15,11 +15,16 @@ nesting no deeper than :data:`MAX_DEPTH`. Bodies may hold any octets. Anything e
 including the quirks of real peers, goes to the stdlib parser whole, with its leniency and
 its defect reports. The entity built here does not keep the preamble and the epilogue,
 which RFC 2046 §5.1.1 says to ignore.
+
+:func:`damage` tells what of an entity read either way is not what its sender wrote (a body
+cut short, a transfer encoding that does not decode), for the interfaces that refuse such a
+message rather than deliver it damaged (MM7 answers 2007).
 """
 
 from __future__ import annotations
 
 import re
+from email.errors import CloseBoundaryNotFoundDefect, StartBoundaryNotFoundDefect
 from email.message import Message as MimeEntity
 from email.parser import BytesParser
 from email.policy import compat32
@@ -138,3 +143,53 @@ def _split(body: bytes, delimiter: bytes) -> list[bytes] | None:
             break
         search = tail.end()
     return [body[lines[i][1]:max(lines[i][1], lines[i + 1][0])] for i in range(len(lines) - 1)]
+
+
+#: Defects of the stdlib's parser that mean a multipart is not whole (RFC 2046 §5.1.1: the
+#: body parts lie between a first delimiter and a close delimiter).
+_CUT = {CloseBoundaryNotFoundDefect: "without its close delimiter (cut short?)",
+        StartBoundaryNotFoundDefect: "without any delimiter line"}
+_BASE64 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+#: A quoted-printable "=" that is neither an escape (two hex digits; lower case accepted)
+#: nor a soft line break (transport padding allowed before it), RFC 2045 §6.7.
+_QP_BROKEN = re.compile(rb"=(?![0-9A-Fa-f]{2}|[ \t]*(?:\r\n|\r|\n|\Z))")
+
+
+def damage(entity: MimeEntity) -> str | None:
+    """What makes ``entity`` differ from what its sender wrote, or None: a multipart, at
+    any depth, without its close delimiter (a body cut short) or without delimiters, or a
+    part whose base64 or quoted-printable does not decode. Base64 without its final
+    padding (``=``) decodes without loss and is not damage; lines of any length, white
+    space and raw 8-bit or binary parts are not either."""
+    for part in entity.walk():
+        label = part.get_content_type() + (f" {part['Content-ID']}" if part["Content-ID"]
+                                           else "")
+        for defect in part.defects:
+            if type(defect) in _CUT:
+                return f"{label} {_CUT[type(defect)]}"
+        if part.is_multipart():
+            continue
+        # the value compared as the stdlib compares it when it decodes the payload
+        encoding = str(part.get("Content-Transfer-Encoding", "")).lower()
+        if encoding not in ("base64", "quoted-printable"):
+            continue
+        payload = part.get_payload()  # 8-bit octets come as U+FFFD: "?" for these checks
+        data = payload.encode("ascii", "replace") if isinstance(payload, str) else b""
+        fault = _base64_fault(data) if encoding == "base64" else \
+            "quoted-printable with a broken escape" if _QP_BROKEN.search(data) else None
+        if fault:
+            return f"part {label}: {fault}"
+    return None
+
+
+def _base64_fault(data: bytes) -> str | None:
+    """Why base64 text (RFC 2045 §6.8) does not decode, or None: characters outside its
+    alphabet other than white space, padding before the end, or a lone last character
+    (6 bits, not an octet: the text was cut)."""
+    text = data.translate(None, b" \t\r\n")
+    core = text.rstrip(b"=")
+    if core.translate(None, _BASE64) or len(text) - len(core) > 2:
+        return "base64 with characters outside its alphabet"
+    if len(core) % 4 == 1:
+        return "base64 cut short (a lone last character)"
+    return None

@@ -26,8 +26,8 @@ from mmsc.config import DEMO_SUBSCRIBERS, Config
 from mmsc.emulator.handsets import EmulatedHandset, HandsetNetwork
 from mmsc.http_limits import BODY_LIMITS, BodyLimits, LimitedSite, client_gone
 from mmsc.mm1.server import Mm1
-from mmsc.mm7.auth import hash_password
-from mmsc.mm7.client import VaspReporter
+from mmsc.mm7.auth import basic_authorization, hash_password
+from mmsc.mm7.client import VaspReporter, split_credentials
 from mmsc.mm7.server import Mm7
 from mmsc.relay.accept import recover
 from mmsc.relay.engine import Engine, Settings
@@ -52,6 +52,20 @@ def load_profiles(folder: Path) -> dict[str, DeviceProfile]:
         except ProfileError as exc:
             log.warning("device profile %s skipped: %s", path, exc)
     return profiles
+
+
+def report_credentials(config: Config) -> dict[str, str]:
+    """The HTTP Basic ``Authorization`` towards each VASP's report_url that takes one, by
+    VASP id; kept in memory only (the state store holds the URL without credentials)."""
+    credentials = {}
+    for vasp in config.vasps:
+        in_url = split_credentials(vasp.report_url)[1]
+        if vasp.report_username:
+            credentials[vasp.id] = basic_authorization(vasp.report_username,
+                                                       vasp.report_password)
+        elif in_url is not None:
+            credentials[vasp.id] = in_url
+    return credentials
 
 
 def object_store(config: Config) -> ObjectStore:
@@ -98,7 +112,7 @@ class Server:
                 await state.put_vasp(VaspRecord(
                     vasp.id, vasp.id, hash_password(vasp.password), tuple(vasp.allowed_senders),
                     vasp.rate_limit or None, vasp.namespace or None, vasp.version or None,
-                    vasp.report_url or None))
+                    split_credentials(vasp.report_url)[0] or None))
         host, port = config.smsc.host, config.smsc.port
         if config.smsc.mode == "emulator":
             self.smsc = SmscEmulator()
@@ -112,7 +126,7 @@ class Server:
         await self.smpp.start()
         self._closers.append(self.smpp.close)
         d, a = config.delivery, config.adaptation
-        reporter = VaspReporter(state)
+        reporter = VaspReporter(state, credentials=report_credentials(config))
         self._closers.append(reporter.close)
         self.engine = Engine(objects, state, self.smpp, reporter=reporter, settings=Settings(
             public_url=config.public_url, default_expiry=d.default_expiry,

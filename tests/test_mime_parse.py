@@ -14,12 +14,13 @@ from email.parser import BytesParser
 from email.policy import compat32
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mmsc.message import RELATED, Envelope, Message, MessagePart
 from mmsc.mime import to_mime
-from mmsc.mime_parse import parse_entity, regular_entity
+from mmsc.mime_parse import damage, parse_entity, regular_entity
 from mmsc.mm7.soap import DEFAULT_NAMESPACE, build_submit
 
 STDLIB = BytesParser(policy=compat32)
@@ -217,3 +218,65 @@ def test_mutated_messages_read_as_the_stdlib_reads_them() -> None:
         except AssertionError as exc:
             raise AssertionError(repr(data)) from exc
     assert fast > 500  # the campaign reaches the fast road, not only the stdlib's
+
+
+def multipart(*parts: bytes, close: bool = True) -> bytes:
+    """A multipart/mixed of ``parts`` (each headers, empty line, body), closed or not."""
+    body = b"".join(b"--b\r\n" + part + b"\r\n" for part in parts)
+    return b"Content-Type: multipart/mixed; boundary=b\r\n\r\n" + body + \
+        (b"--b--\r\n" if close else b"")
+
+
+def leaf(encoding: str, body: bytes, media: str = "image/gif") -> bytes:
+    return (f"Content-Type: {media}\r\nContent-ID: pic\r\nContent-Transfer-Encoding: "
+            f"{encoding}\r\n\r\n").encode() + body
+
+
+GIF64 = b"R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw=="
+INNER = b"Content-Type: multipart/related; boundary=in\r\n\r\n--in\r\n" + \
+    leaf("base64", GIF64) + b"\r\n"
+
+
+@pytest.mark.parametrize("name, data, damaged", [
+    ("whole", multipart(leaf("base64", GIF64), leaf("quoted-printable", b"caf=C3=A9 =\r\nx",
+                                                    "text/plain")), None),
+    ("outer close missing", multipart(leaf("base64", GIF64), close=False),
+     "multipart/mixed without its close delimiter"),
+    ("outer close cut", multipart(leaf("base64", GIF64))[:-4], "without its close delimiter"),
+    ("inner close missing", multipart(INNER), "multipart/related without its close delimiter"),
+    ("inner closed", multipart(INNER + b"--in--"), None),
+    ("nested without delimiters", multipart(b"Content-Type: multipart/related; boundary=in"
+                                            b"\r\n\r\njust text"), "without any delimiter"),
+    ("base64 with foreign characters", multipart(leaf("base64", GIF64[:20] + b"!*" + GIF64[20:])),
+     "part image/gif pic: base64 with characters outside its alphabet"),
+    ("base64 padding inside", multipart(leaf("base64", b"QQ==QUFB")), "outside its alphabet"),
+    ("base64 lone last character", multipart(leaf("base64", GIF64[:-3])),
+     "base64 cut short"),
+    ("base64 without its padding", multipart(leaf("base64", GIF64.rstrip(b"="))), None),
+    ("base64 in short lines with spaces", multipart(leaf("Base64", b"\r\n".join(
+        GIF64[i:i + 10] + b" \t" for i in range(0, len(GIF64), 10)))), None),
+    ("quoted-printable broken escape", multipart(leaf("quoted-printable", b"caf=C3=Z9",
+                                                      "text/plain")),
+     "quoted-printable with a broken escape"),
+    ("quoted-printable cut in an escape", multipart(leaf("quoted-printable", b"caf=C3=A",
+                                                         "text/plain")), "broken escape"),
+    ("quoted-printable lower case, padding, final soft break", multipart(leaf(
+        "quoted-printable", b"caf=c3=a9 =  \r\nnext=", "text/plain")), None),
+    ("8-bit octets in base64", multipart(leaf("base64", GIF64[:20] + b"\x80" + GIF64[20:])),
+     "outside its alphabet"),
+    ("8-bit octets in quoted-printable", multipart(leaf("quoted-printable", b"caf\xc3\xa9",
+                                                        "text/plain; charset=utf-8")), None),
+    ("raw binary", multipart(leaf("binary", bytes(range(256)))), None),
+    ("unknown encoding left alone", multipart(leaf("x-gzip64", b"!!!")), None),
+])
+def test_damage(name: str, data: bytes, damaged: str | None) -> None:
+    found = damage(parse_entity(data))
+    assert (found is None) if damaged is None else (found is not None and damaged in found), \
+        (name, found)
+
+
+def test_base64_without_padding_decodes_to_the_same_octets() -> None:
+    padded, bare = (parse_entity(multipart(leaf("base64", text))) for text in (
+        GIF64, GIF64.rstrip(b"=")))
+    assert padded.get_payload()[0].get_payload(decode=True) == \
+        bare.get_payload()[0].get_payload(decode=True)

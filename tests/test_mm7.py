@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from mmsc.config import VaspConfig
-from mmsc.mm7.soap import Mm7Error, build_report, build_response, parse_request, to_message
+from mmsc.mm7.soap import Mm7Error, ReplyTo, build_report, build_response, parse_request, \
+    scan_reply_to, to_message
 from mmsc.mm7.status import STATUS, status_text
 from mmsc.mime import from_mime
 from mmsc.server import Server
@@ -558,3 +559,271 @@ def test_utf16_entity_declarations_are_refused_too() -> None:
     with pytest.raises(Mm7Error) as error:
         parse_request(doc.encode("utf-16"), "text/xml")
     assert error.value.status == 2007 and "entities" in error.value.text
+
+
+# -- every fault in the request's namespace, MM7Version and TransactionID ---------------------
+
+NS6_0 = NS6.replace("REL-6-MM7-1-4", "REL-6-MM7-1-0")
+
+
+def echoes(doc: etree._Element, status: int, ns: str, version: str, tid: str) -> None:
+    """``doc`` is a SOAP Fault with ``status`` that answers in ``ns``, ``version``, ``tid``."""
+    assert doc.find(f"{{{ENV}}}Body/{{{ENV}}}Fault") is not None
+    assert status_of(doc) == (ns, status)
+    assert doc.find(f".//{{{ns}}}RSErrorRsp/{{{ns}}}MM7Version").text == version, status
+    assert doc.find(f"{{{ENV}}}Header/{{{ns}}}TransactionID").text == tid, status
+
+
+def test_a_request_that_does_not_read_is_answered_where_it_came_from() -> None:
+    soap = envelope(submit_body(ns=None, version="6.3.0"), ns=NS6_0, tid="t&amp;1").replace(
+        f'xmlns="{NS6_0}"', f'xmlns="{NS6_0[:40]}\n  {NS6_0[40:]}"')
+    with pytest.raises(Mm7Error) as error:
+        parse_request(soap[:-40].encode())
+    assert error.value.reply_to == ReplyTo(NS6_0, "6.3.0", "t&1")
+    prefixed = envelope(submit_body(ns=None), ns=NS5).replace("TransactionID", "mm7:Transaction"
+                                                                "ID").replace("<MM7", "<x:MM7")
+    assert scan_reply_to(prefixed.encode()) == ReplyTo(NS5, "6.8.0", "tx-1")
+    for garbage in (b"", b"\xff" * 40, b"<TransactionID>\x01</TransactionID>"):
+        assert scan_reply_to(garbage) == ReplyTo()
+    with pytest.raises(Mm7Error) as error:  # unsupported: answered in what mmsc speaks
+        parse_request(envelope(submit_body(ns=NS5, version="4.0.0"), ns=NS5).encode())
+    assert error.value.reply_to == ReplyTo(NS5, "5.3.0", "tx-1")
+
+
+@pytest.mark.parametrize("ns, version", [(NS5, "5.3.0"), (NS6_0, "6.3.0")])
+async def test_every_fault_echoes_the_request(server: Server, monkeypatch: pytest.MonkeyPatch,
+                                              ns: str, version: str) -> None:
+    def submit(tid: str, **changes: str) -> tuple[bytes, str]:
+        return soap_with_attachments(envelope(submit_body(ns=ns, version=version, **changes),
+                                              ns=ns, tid=tid))
+
+    async def fault(status: int, tid: str, body: bytes, ct: str = "text/xml",
+                    user: str = "acme", password: str = "s3cret", answer_version: str = version,
+                    ) -> None:
+        http_status, doc, _ = await call(server, body, ct, user, password)
+        assert http_status == (401 if status == 4001 else 500), (status, tid)
+        echoes(doc, status, ns, answer_version, tid)
+
+    await fault(4001, "f-auth", *submit("f-auth"), password="wrong")
+    await fault(4001, "f-nobody", *submit("f-nobody"), user="nobody")
+    big = submit("f-big")
+    await fault(2004, "f-big", big[0].replace(b"Bonjour", b"x" * 600_000), big[1])
+    huge = submit("f-huge")  # under the body limit, over the message size
+    await fault(2004, "f-huge", huge[0].replace(b"Bonjour", b"x" * 150_000), huge[1])
+    cut = envelope(submit_body(ns=ns, version=version), ns=ns, tid="f-cut").encode()
+    await fault(2007, "f-cut", cut[:len(cut) // 2])  # XML cut short: found by the scan
+    trunc = submit("f-trunc")  # a multipart cut short: 2007 before the envelope is read
+    await fault(2007, "f-trunc", trunc[0][:len(trunc[0]) - 40], trunc[1])
+    await fault(2007, "f-date", *submit("f-date", extra="<ExpiryDate>soon</ExpiryDate>"))
+    await fault(2001, "f-sender", *submit(
+        "f-sender", sender="<SenderAddress><ShortCode>99999</ShortCode></SenderAddress>"))
+    await fault(2002, "f-to", *submit("f-to", to=""))
+    await fault(2007, "f-empty", envelope(submit_body(ns=ns, version=version, content=""),
+                                          ns=ns, tid="f-empty").encode())
+    await fault(4002, "f-version", envelope(submit_body(ns=ns, version="1.0.0"), ns=ns,
+                                            tid="f-version").encode(),
+                answer_version="5.3.0" if "REL-5" in ns else "6.8.0")
+    await fault(4003, "f-op", envelope(f'<DeliverReq xmlns="{ns}"><MM7Version>{version}'
+                                       "</MM7Version></DeliverReq>", ns=ns, tid="f-op").encode())
+    await fault(2005, "f-cancel", envelope(
+        f'<CancelReq xmlns="{ns}"><MM7Version>{version}</MM7Version><MessageID>nope'
+        "</MessageID></CancelReq>", ns=ns, tid="f-cancel").encode())
+    for i in range(3):
+        http_status, doc, _ = await call(server, *submit(f"f-rate{i}"), "slow", "pw")
+        if http_status == 500:
+            echoes(doc, 4006, ns, version, f"f-rate{i}")
+            break
+    else:
+        raise AssertionError("no 4006 for a VASP over its rate")
+
+    async def down(*args: object, **kwargs: object) -> None:
+        raise StateError("database is locked")
+
+    from mmsc.state import StateError
+    monkeypatch.setattr(server.engine, "submit", down)
+    await fault(4006, "f-store", *submit("f-store"))
+
+    def broken(body: bytes, content_type: str) -> object:
+        raise AttributeError("a bug in reading")
+
+    import mmsc.mm7.server
+    monkeypatch.setattr(mmsc.mm7.server, "parse_request", broken)
+    await fault(3000, "f-bug", *submit("f-bug"))
+
+
+# -- damaged bodies: refused with 2007, never delivered ---------------------------------------
+
+async def stored_parts(server: Server, message_id: str) -> list[tuple[str, bytes]]:
+    record = await server.engine.state.get_message(message_id)
+    stored = from_mime(await server.engine.objects.get(record.object_key))
+    return [(p.content_type, p.data) for p in stored.parts]
+
+
+async def test_a_submit_cut_anywhere_is_refused_or_whole(server: Server) -> None:
+    """A SubmitReq (with an epilogue after its close delimiter) cut at every 7th octet from a
+    seeded start: each answer is a 2xxx fault, or, only for a cut after the close
+    delimiter, a 1000 whose stored content is the original's."""
+    import random
+
+    def sample(tid: str) -> tuple[bytes, str]:
+        body, ct = soap_with_attachments(envelope(submit_body(), tid=tid))
+        return body + b"an epilogue, which RFC 2046 says to ignore\r\n", ct
+
+    whole, ct = sample("cut-00000")
+    original = [(p.content_type, p.data) for p in to_message(parse_request(whole, ct)).parts]
+    closed = whole.index(b"--outer--") + len(b"--outer--")
+    offsets = sorted({*range(random.Random(14).randrange(7), len(whole), 7),
+                      closed - 1, closed, len(whole) - 1})
+    accepted = []
+    for n in offsets:
+        body = sample(f"cut-{n:05d}")[0][:n]
+        http_status, doc, _ = await call(server, body, ct)
+        code = status_of(doc)[1]
+        if n >= closed:
+            assert (http_status, code) == (200, 1000), n
+            accepted.append(doc.find(".//{*}MessageID").text)
+        else:
+            assert http_status == 500 and 2000 <= code < 3000, (n, code)
+            assert doc.find(f"{{{ENV}}}Body/{{{ENV}}}Fault") is not None
+    assert len(set(accepted)) == len(accepted) > 1
+    for message_id in accepted:
+        assert await stored_parts(server, message_id) == original
+
+
+@pytest.mark.parametrize("name, damage, says", [
+    ("no close delimiter", lambda b: b[:b.index(b"--outer--")], "without its close delimiter"),
+    ("no inner close delimiter", lambda b: b.replace(b"--inner--\r\n", b""),
+     "multipart/related <content-1> without its close delimiter"),
+    ("broken base64", lambda b: b.replace(b"R0lGODlh", b"R0lG%%lh"),
+     "image/gif <pic>: base64 with characters outside its alphabet"),
+    ("base64 cut short", lambda b: b.replace(b"AOw==", b"AO"), "base64 cut short"),
+    ("broken quoted-printable", lambda b: b.replace(
+        b"Content-Transfer-Encoding: 8bit\r\n\r\nBonjour \xc3\xa9",
+        b"Content-Transfer-Encoding: quoted-printable\r\n\r\nBonjour =C3=ZZ"),
+     "quoted-printable with a broken escape"),
+])
+async def test_damaged_content_is_refused_with_2007(server: Server, name: str, damage: object,
+                                                    says: str) -> None:
+    body, ct = soap_with_attachments(envelope(submit_body(), tid=f"dmg-{name}"))
+    http_status, doc, _ = await call(server, damage(body), ct)
+    assert http_status == 500 and status_of(doc) == (NS6, 2007), name
+    assert says in doc.find(".//{*}StatusText").text, name
+    assert doc.find(f"{{{ENV}}}Header/{{{NS6}}}TransactionID").text == f"dmg-{name}"
+
+
+@pytest.mark.parametrize("name, quirk", [
+    ("base64 without its padding", lambda b: b.replace(b"AOw==", b"AOw")),
+    ("Content-ID without brackets", lambda b: b.replace(b"Content-ID: <pic>", b"Content-ID: pic")),
+    ("raw binary part", lambda b: b.replace(
+        b"Content-Transfer-Encoding: base64\r\n\r\n" + base64.b64encode(GIF),
+        b"Content-Transfer-Encoding: binary\r\n\r\n" + GIF)),
+    ("quoted-printable soft line break", lambda b: b.replace(
+        b"Content-Transfer-Encoding: 8bit\r\n\r\nBonjour \xc3\xa9",
+        b"Content-Transfer-Encoding: quoted-printable\r\n\r\nBon=\r\njour =c3=a9")),
+])
+async def test_quirks_are_still_taken(server: Server, name: str, quirk: object) -> None:
+    body, ct = soap_with_attachments(envelope(submit_body(), tid=f"quirk-{name}"))
+    http_status, doc, _ = await call(server, quirk(body), ct)
+    assert (http_status, status_of(doc)) == (200, (NS6, 1000)), name
+    parts = await stored_parts(server, doc.find(".//{*}MessageID").text)
+    assert parts[1:] == [("text/plain", "Bonjour é".encode()), ("image/gif", GIF)], name
+
+
+# -- a VASP's report endpoint with credentials --------------------------------------------------
+
+class Refusing:
+    """A VASP endpoint on loopback (raw asyncio) that answers every request 401 with neither
+    Content-Length nor chunking and keeps the connection open, as a China Mobile MM7
+    gateway does; it records the Authorization header of each request."""
+
+    def __init__(self) -> None:
+        self.authorizations: list[str | None] = []
+        self.port = 0
+        self._server: asyncio.Server | None = None
+        self._writers: list[asyncio.StreamWriter] = []
+
+    async def __aenter__(self) -> "Refusing":
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        for writer in self._writers:
+            writer.close()
+        self._server.close()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._writers.append(writer)
+        try:
+            while True:
+                head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
+                fields = dict(line.lower().split(": ", 1)[0:1] + [line.split(": ", 1)[1]]
+                              for line in head.split("\r\n")[1:] if ": " in line)
+                await reader.readexactly(int(fields.get("content-length", 0)))
+                self.authorizations.append(fields.get("authorization"))
+                writer.write(b'HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm="mm7"'
+                             b"\r\nContent-Type: text/html\r\n\r\n<html>no entry")
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+
+
+@pytest.mark.parametrize("in_url", [False, True])
+async def test_reports_to_an_endpoint_with_credentials(tmp_path: Path, in_url: bool,
+                                                       caplog: pytest.LogCaptureFixture) -> None:
+    """The credentials reach the VASP, from report_username/report_password or from the
+    URL's userinfo; a 401 without length on a kept-alive connection fails the try at once
+    (not after the 15 s timeout); the password is nowhere in the log, the events or the
+    state store."""
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    password = "pa55-Wörd"
+    async with Refusing() as vasp:
+        cfg = config(tmp_path)
+        url = f"http://127.0.0.1:{vasp.port}/mm7/reports"
+        cfg.vasps = [VaspConfig("acme", "s3cret", ["36000"], report_url=url)]
+        if in_url:
+            cfg.vasps[0].report_url = url.replace("//", "//cmcc:pa55-W%C3%B6rd@")
+        else:
+            cfg.vasps[0].report_username, cfg.vasps[0].report_password = "cmcc", password
+        server = Server(cfg)
+        await server.start()
+        try:
+            _, doc, _ = await call(server, *soap_with_attachments(envelope(submit_body())))
+            message_id = doc.find(".//{*}MessageID").text
+            events: list = []
+            for _ in range(200):  # 10 s: well under the reporter's 15 s timeout
+                events = await server.engine.state.events_of(message_id)
+                if "report-retry" in [e.kind for e in events]:
+                    break
+                await asyncio.sleep(0.05)
+            (failed,) = [e for e in events if e.kind == "report-retry"]
+            assert "401" in failed.detail["why"] and failed.detail["to"] == url
+            assert vasp.authorizations[0] == "Basic " + base64.b64encode(
+                f"cmcc:{password}".encode()).decode()
+            assert (await server.engine.state.get_vasp("acme")).report_url == url
+        finally:
+            await server.close()
+    for secret in (password, "pa55"):
+        assert secret not in caplog.text
+        assert all(secret not in str(e.detail) for e in events)
+        for file in tmp_path.glob("mmsc.db*"):
+            assert secret.encode() not in file.read_bytes()
+
+
+def test_report_credentials_settings(tmp_path: Path) -> None:
+    from mmsc.config import ConfigError, load
+
+    def vasp(extra: str) -> Path:
+        path = tmp_path / "mmsc.toml"
+        path.write_text(f'[[vasp]]\nid = "acme"\npassword = "pw"\n{extra}\n')
+        return path
+
+    loaded = load(vasp('report_url = "http://v.example/r"\nreport_username = "u"\n'
+                       'report_password = "p"'), environ={}).vasps[0]
+    assert (loaded.report_username, loaded.report_password) == ("u", "p")
+    for wrong in ('report_password = "p"', 'report_username = "a:b"',
+                  'report_url = "http://x:y@v.example/r"\nreport_username = "u"'):
+        with pytest.raises(ConfigError, match="report_"):
+            load(vasp(wrong), environ={})

@@ -82,11 +82,13 @@ class Mm1:
         return plmn_number(value.strip())
 
     async def post(self, request: web.Request) -> web.Response:
+        limit = self.max_message_size + 64 * 1024  # the PDU's headers around the content
         try:
-            body = await read_body(request, self.max_message_size + 64 * 1024)
+            if (request.content_length or 0) > limit:  # refused before reading it
+                raise BodyTooLarge(b"")
+            body = await read_body(request, limit)
         except BodyTooLarge:
-            raise web.HTTPRequestEntityTooLarge(self.max_message_size + 64 * 1024,
-                                                request.content_length or 0) from None
+            raise web.HTTPRequestEntityTooLarge(limit, request.content_length or 0) from None
         try:
             pdu = decode(body)
         except PduDecodeError as exc:

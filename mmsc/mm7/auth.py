@@ -31,6 +31,11 @@ def check_password(password: str, stored: str) -> bool:
                                stored)
 
 
+def basic_authorization(user: str, password: str) -> str:
+    """The ``Authorization`` header value of HTTP Basic (RFC 7617 §2, UTF-8 as §2.1 allows)."""
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+
+
 def basic_credentials(header: str | None) -> tuple[str, str] | None:
     """(user, password) of an ``Authorization: Basic`` header (RFC 7617), or None."""
     if not header or not header[:6].lower() == "basic ":

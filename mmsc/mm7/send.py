@@ -5,7 +5,6 @@ also receives the DeliveryReportReq for that message and prints it."""
 from __future__ import annotations
 
 import asyncio
-import base64
 import mimetypes
 import secrets
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from aiohttp import web
 from mmsc.message import RELATED, Envelope, Message, MessagePart
 from mmsc.smil import build_smil, default_presentation
 
+from .auth import basic_authorization
 from .soap import NS_PREFIX, Mm7Error, build_response, build_submit, parse_request
 from .status import status_text
 
@@ -74,8 +74,7 @@ async def submit(s: Submission) -> tuple[str, int, str]:
         vasp_id=s.user, vas_id=None, sender=s.sender, message=compose(s))
     headers = {"Content-Type": content_type, "SOAPAction": '""'}
     if s.user:
-        token = base64.b64encode(f"{s.user}:{s.password or ''}".encode()).decode()
-        headers["Authorization"] = f"Basic {token}"
+        headers["Authorization"] = basic_authorization(s.user, s.password or "")
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as http:
         async with http.post(s.url, data=body, headers=headers) as response:
             answer = await response.read()

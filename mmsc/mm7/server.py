@@ -22,11 +22,13 @@ from mmsc.state import Interface, StateError, StateStore, VaspRecord
 from mmsc.store import ObjectStoreError
 
 from .auth import basic_credentials, check_password
-from .soap import DEFAULT_NAMESPACE, DEFAULT_VERSIONS, Mm7Error, Mm7Request, build_fault, \
-    build_response, parse_request, to_message
+from .soap import Mm7Error, Mm7Request, ReplyTo, build_fault, build_response, parse_request, \
+    scan_reply_to, to_message
 
 log = logging.getLogger(__name__)
 XML = "text/xml"
+#: How much of a body too large to take is read, to find where to answer.
+SCAN_HEAD = 64 * 1024
 
 
 @dataclass
@@ -69,23 +71,27 @@ class Mm7:
         return web.Response(status=200, content_type=XML)
 
     @staticmethod
-    def fault(status: int, text: str, request: Mm7Request | None = None,
+    def fault(status: int, text: str, to: ReplyTo | Mm7Request,
               http_status: int = 500) -> web.Response:
-        namespace = request.namespace if request else DEFAULT_NAMESPACE
-        version = request.version if request else DEFAULT_VERSIONS["REL-6"]
-        body = build_fault(namespace=namespace, version=version, status=status, text=text,
-                           transaction_id=request.transaction_id if request else "")
+        """A SOAP Fault echoing the request's namespace, MM7Version and TransactionID."""
+        body = build_fault(namespace=to.namespace, version=to.version, status=status, text=text,
+                           transaction_id=to.transaction_id)
         response = web.Response(status=http_status, body=body, content_type=XML)
         if http_status == 401:
             response.headers["WWW-Authenticate"] = 'Basic realm="mmsc MM7"'
         return response
 
-    async def _read(self, request: web.Request) -> bytes | None:
-        """The body, or None when it exceeds the limit (read no further than that)."""
+    async def _read(self, request: web.Request) -> tuple[bytes, bool]:
+        """The body and whether it is whole. One over the limit is read no further than the
+        limit, or than its first 64 KB when its Content-Length says so at once: enough to
+        find the SOAP envelope's namespace and TransactionID, which the fault echoes."""
+        limit = self.max_body
+        if request.content_length is not None and request.content_length > limit:
+            limit = SCAN_HEAD
         try:
-            return await read_body(request, self.max_body)
-        except BodyTooLarge:
-            return None
+            return await read_body(request, limit), True
+        except BodyTooLarge as exc:
+            return exc.received, False
 
     async def authenticate(self, request: web.Request) -> VaspRecord | None:
         credentials = basic_credentials(request.headers.get("Authorization"))
@@ -101,28 +107,36 @@ class Mm7:
         return vasp
 
     async def post(self, request: web.Request) -> web.Response:
+        """Every answer, faults included, in the request's namespace and MM7Version with its
+        TransactionID: from the envelope when it reads, else from a scan of the body."""
+        body, whole = await self._read(request)
         vasp = await self.authenticate(request)
         if vasp is None:
             log.warning("MM7 from %s refused: missing or wrong credentials", request.remote)
-            return self.fault(4001, "Improper identification", http_status=401)
-        body = await self._read(request)
-        if body is None:
+            return self.fault(4001, "Improper identification", scan_reply_to(body),
+                              http_status=401)
+        if not whole:
             log.warning("MM7 from VASP %s refused: body over %d octets", vasp.id, self.max_body)
-            return self.fault(2004, f"message larger than {self.max_message_size} octets")
+            return self.fault(2004, f"message larger than {self.max_message_size} octets",
+                              scan_reply_to(body))
         try:
             parsed = parse_request(body, request.headers.get("Content-Type", XML))
         except Mm7Error as exc:
             log.warning("MM7 from VASP %s refused (%d): %s", vasp.id, exc.status, exc.text)
-            return self.fault(exc.status, exc.text)
+            return self.fault(exc.status, exc.text, exc.reply_to or scan_reply_to(body))
         except Exception:  # noqa: BLE001 - a fault of ours: the VASP still gets a SOAP Fault
             log.exception("MM7 request of VASP %s could not be read", vasp.id)
-            return self.fault(3000, "the MMSC failed to read this request")
+            return self.fault(3000, "the MMSC failed to read this request", scan_reply_to(body))
         handler = {"SubmitReq": self.submit, "CancelReq": self.cancel,
                    "ReplaceReq": self.replace}.get(parsed.operation)
         if handler is None:
             return self.fault(4003, f"{parsed.operation} is not supported by this MMSC", parsed)
         try:
             return await handler(vasp, parsed)
+        except Mm7Error as exc:  # a SOAP element read as the request is handled (a date)
+            log.warning("%s %s of VASP %s refused (%d): %s", parsed.operation,
+                        parsed.transaction_id, vasp.id, exc.status, exc.text)
+            return self.fault(exc.status, exc.text, parsed)
         except (ObjectStoreError, StateError, OSError) as exc:
             log.error("%s %s of VASP %s failed: %s", parsed.operation, parsed.transaction_id,
                       vasp.id, exc)

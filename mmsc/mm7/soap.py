@@ -15,13 +15,14 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from email.message import Message as MimeEntity
+from xml.sax.saxutils import unescape
 
 from lxml import etree
 
 from mmsc import xmlsafe
 from mmsc.message import Envelope, Message, strip_brackets
 from mmsc.mime import content_from_mime, content_to_mime
-from mmsc.mime_parse import parse_entity
+from mmsc.mime_parse import damage, parse_entity
 
 from .status import SUCCESS, fault_code, status_text
 
@@ -33,13 +34,25 @@ DEFAULT_VERSIONS = {"REL-5": "5.3.0", "REL-6": "6.8.0"}
 MAX_SOAP = 512 * 1024
 
 
-class Mm7Error(ValueError):
-    """A request mmsc cannot take: ``status`` is the MM7 StatusCode to answer with."""
+@dataclass(frozen=True)
+class ReplyTo:
+    """What an answer echoes of its request (TS 23.140 §8.7: the TransactionID, and the
+    namespace and MM7Version of the release the VASP speaks), faults included."""
 
-    def __init__(self, status: int, text: str) -> None:
+    namespace: str = DEFAULT_NAMESPACE
+    version: str = DEFAULT_VERSIONS["REL-6"]
+    transaction_id: str = ""
+
+
+class Mm7Error(ValueError):
+    """A request mmsc cannot take: ``status`` is the MM7 StatusCode to answer with,
+    ``reply_to`` what the fault echoes (set by :func:`parse_request`)."""
+
+    def __init__(self, status: int, text: str, reply_to: ReplyTo | None = None) -> None:
         super().__init__(text)
         self.status = status
         self.text = text
+        self.reply_to = reply_to
 
 
 @dataclass(frozen=True)
@@ -79,6 +92,10 @@ class Mm7Request:
     status_code: int | None = None  # of a response or fault
     warnings: list[str] = field(default_factory=list)
 
+    @property
+    def reply_to(self) -> ReplyTo:
+        return ReplyTo(self.namespace, self.version, self.transaction_id)
+
 
 # -- reading -----------------------------------------------------------------------------------
 
@@ -105,6 +122,9 @@ def split_attachments(body: bytes, content_type: str) -> tuple[bytes, list[MimeE
             warnings.append("multipart Content-Type over a plain XML body")
             return body, [], warnings
         raise Mm7Error(2007, "multipart body without parts")
+    broken = damage(entity)
+    if broken:
+        raise Mm7Error(2007, f"the MIME body is damaged: {broken}")
     start = entity.get_param("start")
     root = parts[0]
     if isinstance(start, str) and start.strip():
@@ -158,8 +178,27 @@ _XMLNS = re.compile(rb'xmlns(?::[\w.-]+)?\s*=\s*"[^"]*"')
 
 def parse_request(body: bytes, content_type: str = "text/xml", *,
                   max_soap: int = MAX_SOAP) -> Mm7Request:
-    """Read an MM7 request (the HTTP body and its Content-Type)."""
-    soap, attachments, warnings = split_attachments(body, content_type)
+    """Read an MM7 request (the HTTP body and its Content-Type). An :class:`Mm7Error` says
+    where to answer: the request's namespace, version and TransactionID when its envelope
+    could be read, else what :func:`scan_reply_to` finds in the body."""
+    try:
+        soap, attachments, warnings = split_attachments(body, content_type)
+        request, op = _read_envelope(soap, max_soap, warnings)
+    except Mm7Error as exc:
+        exc.reply_to = exc.reply_to or scan_reply_to(body)
+        raise
+    try:
+        _read_operation(request, op, attachments)
+    except Mm7Error as exc:
+        exc.reply_to = exc.reply_to or request.reply_to
+        raise
+    return request
+
+
+def _read_envelope(soap: bytes, max_soap: int,
+                   warnings: list[str]) -> tuple[Mm7Request, etree._Element]:
+    """The request as far as the SOAP envelope says where to answer, and its operation's
+    element."""
     soap = _XMLNS.sub(lambda m: re.sub(rb"\s+", b"", m.group(0)), soap)
     try:
         root = xmlsafe.parse(soap, max_size=max_soap, what="the SOAP envelope")
@@ -184,8 +223,15 @@ def parse_request(body: bytes, content_type: str = "text/xml", *,
                          fields=fields, warnings=warnings)
     if not request.transaction_id:
         warnings.append("no TransactionID in the SOAP Header")
-    if not re.fullmatch(r"[5-9]\.\d+\.\d+", version):
-        raise Mm7Error(4002, f"MM7Version {version!r} is not supported")
+    if not _VERSION.fullmatch(version):  # answered in the version mmsc speaks in that release
+        raise Mm7Error(4002, f"MM7Version {version!r} is not supported", ReplyTo(
+            namespace, _default_version(namespace), request.transaction_id))
+    return request, op
+
+
+def _read_operation(request: Mm7Request, op: etree._Element,
+                    attachments: list[MimeEntity]) -> None:
+    """The status, addresses and content of the operation's element into ``request``."""
     code = op.find(".//{*}StatusCode")
     if code is None:
         code = op.find(".//StatusCode")
@@ -209,7 +255,31 @@ def parse_request(body: bytes, content_type: str = "text/xml", *,
     if attachments:
         request.content = content_from_mime(_content_part(request, attachments))
         request.warnings += request.content.warnings
-    return request
+
+
+_VERSION = re.compile(r"[5-9]\.\d+\.\d+")
+#: What a lenient scan looks for in a body that does not parse: namespace declarations (of
+#: 3GPP's schema, possibly wrapped over lines), the TransactionID, the MM7Version.
+_SCAN_XMLNS = re.compile(rb'xmlns(?::[\w.-]+)?\s*=\s*["\']([^"\'<>]*)["\']')
+_SCAN_TID = re.compile(rb"<(?:[\w.-]+:)?TransactionID(?:\s[^>]*)?>([^<]{1,256})<")
+_SCAN_VERSION = re.compile(rb"<(?:[\w.-]+:)?MM7Version\s*>\s*([5-9]\.\d{1,3}\.\d{1,3})\s*<")
+
+
+def scan_reply_to(body: bytes) -> ReplyTo:
+    """Where to answer a request whose envelope cannot be read (cut short, not XML, not
+    authenticated yet): the first 3GPP MM7 namespace declared, the first TransactionID
+    and MM7Version elements, found by pattern; the defaults for what is not found."""
+    namespace = next((uri for uri in (re.sub(r"\s+", "", m.group(1).decode("latin-1"))
+                                      for m in _SCAN_XMLNS.finditer(body))
+                      if uri.startswith(NS_PREFIX) and re.fullmatch(r"[\w.-]+",
+                                                                     uri[len(NS_PREFIX):])),
+                     DEFAULT_NAMESPACE)
+    found = _SCAN_TID.search(body)
+    tid = unescape(found.group(1).decode("utf-8", "replace").strip()) if found else ""
+    version = _SCAN_VERSION.search(body)
+    return ReplyTo(namespace,
+                   version.group(1).decode() if version else _default_version(namespace),
+                   tid if tid.isprintable() else "")
 
 
 def _default_version(namespace: str) -> str:
