@@ -485,11 +485,11 @@ def unresolved_references(presentation: Presentation, parts: Sequence[PartLike])
 @dataclass(frozen=True)
 class Unshown:
     """The parts with a SMIL role (image, video, audio, text/plain) that no slide shows, as
-    :func:`unshown` places them: ``matched`` maps a ``src`` that names no part to the part
-    it stands for; ``slides`` holds the others, grouped as :func:`default_presentation`
+    :func:`unshown` places them: ``matched`` maps a media element's kind and ``src`` that
+    names no part (``("text", "Hello")``) to the part it stands for; ``slides`` holds the others, grouped as :func:`default_presentation`
     groups parts, for slides after the last."""
 
-    matched: Mapping[str, PartLike]
+    matched: Mapping[tuple[str, str], PartLike]
     slides: tuple[tuple[PartLike, ...], ...]
 
     def __bool__(self) -> bool:
@@ -516,11 +516,11 @@ def unshown(presentation: Presentation, parts: Sequence[PartLike]) -> Unshown:
             elif media.src not in failing.setdefault(media.kind, []):
                 failing[media.kind].append(media.src)
     waiting = [p for p in parts if _role(p) is not None and id(p) not in shown]
-    matched: dict[str, PartLike] = {}
+    matched: dict[tuple[str, str], PartLike] = {}
     for kind, sources in failing.items():
         candidates = [p for p in waiting if _role(p) == kind]
         if len(sources) == 1 and len(candidates) == 1:
-            matched[sources[0]] = candidates[0]
+            matched[kind, sources[0]] = candidates[0]
     placed = {id(p) for p in matched.values()}
     rest = [p for p in waiting if id(p) not in placed]
     return Unshown(matched, tuple(tuple(group) for group in _grouped(rest)))
@@ -546,8 +546,8 @@ def complete(presentation: Presentation, parts: Sequence[PartLike]) -> Presentat
     if not found:
         return presentation
     slides = [Slide(slide.duration_ms, tuple(
-        replace(media, src=reference_of(found.matched[media.src]))
-        if media.src in found.matched else media for media in slide.media))
+        replace(media, src=reference_of(found.matched[media.kind, media.src]))
+        if (media.kind, media.src) in found.matched else media for media in slide.media))
         for slide in presentation.slides]
     return replace(presentation, slides=(*slides, *_added_slides(presentation, found)))
 
@@ -565,13 +565,18 @@ def complete_document(data: bytes, parts: Sequence[PartLike], *,
         return data
     root = _parse(data, max_size, keep_everything=True)
     namespace = etree.QName(root).namespace
-    for element in root.iter(etree.Element):
-        src = element.get("src")
-        if src in found.matched and _name(element, namespace) in MEDIA_KINDS:
-            element.set("src", reference_of(found.matched[src]))
     body = next((c for c in _children(root, namespace) if _name(c, namespace) == "body"), root)
-    for slide in _added_slides(presentation, found):
-        _write_slide(body, slide)
+    try:
+        for element in root.iter(etree.Element):
+            key = (_name(element, namespace), element.get("src") or "")
+            if key in found.matched:
+                element.set("src", reference_of(found.matched[key]))
+        for slide in _added_slides(presentation, found):
+            _write_slide(body, slide)
+    except ValueError as exc:  # lxml refuses a reference XML 1.0 cannot hold
+        if isinstance(exc, SmilError):
+            raise
+        raise SmilError(f"a reference cannot be written as XML: {exc}") from None
     declared = data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<?xml")
     return etree.tostring(root.getroottree(), encoding="UTF-8", xml_declaration=declared)
 

@@ -482,7 +482,7 @@ def test_a_text_whose_src_is_its_words_is_shown_where_it_stands() -> None:
     photo, words = P("image/jpeg", None, "photo.jpg"), P("text/plain", "part3")
     parts = [P("application/smil", "0000"), photo, words]
     found = unshown(parse_smil(WORDS_AS_SRC), parts)
-    assert dict(found.matched) == {"Bonjour €": words} and found.slides == ()
+    assert dict(found.matched) == {("text", "Bonjour €"): words} and found.slides == ()
     shown = complete(parse_smil(WORDS_AS_SRC), parts)
     assert shown.slides[0].media == (img("photo.jpg"), text("cid:part3"))
     out = complete_document(WORDS_AS_SRC, parts)
@@ -503,7 +503,7 @@ def test_parts_no_slide_shows_go_after_the_last_unless_one_candidate_matches() -
     parts = [photo, hello, bye, song, clip, vcard]
     found = unshown(parse_smil(doc), parts)
     # two failing text srcs, two candidates: no guess; one failing audio, one audio: matched
-    assert dict(found.matched) == {"gone.amr": song}
+    assert dict(found.matched) == {("audio", "gone.amr"): song}
     assert found.slides == ((hello,), (bye,), (clip,))
     shown = complete(parse_smil(doc), parts)
     assert [m.src for m in shown.slides[0].media] == ["IMG_1.JPG", "Hello", "cid:song"]
@@ -516,6 +516,8 @@ def test_parts_no_slide_shows_go_after_the_last_unless_one_candidate_matches() -
     assert out.startswith(b'<smil xmlns="http://www.w3.org/2001/SMIL20/Language">')
     with pytest.raises(SmilError):
         complete(parse_smil(doc), [photo, P("video/mp4")])  # a part SMIL cannot name
+    with pytest.raises(SmilError):
+        complete_document(doc, [photo, P("video/mp4", None, "bad\x01name.mp4")])
 
 
 def test_nothing_unshown_leaves_the_document_alone() -> None:
