@@ -57,10 +57,12 @@ class AdaptedImage:
     notes: tuple[str, ...] = field(default_factory=tuple)
 
 
-def _open(data: bytes, max_pixels: int, limits: ImageLimits) -> Image.Image:
-    """Decode, refusing bombs first. A JPEG is decoded straight at the smallest DCT scale
-    that still covers the device's resolution (Pillow's draft mode), as bare Pillow's
-    thumbnail does: a 12 MP photo for a 640x480 screen is never decoded in full."""
+def _open(data: bytes, max_pixels: int,
+          limits: ImageLimits) -> tuple[Image.Image, tuple[int, int]]:
+    """Decode, refusing bombs first; the image and the size the file has. A JPEG is decoded
+    straight at the smallest DCT scale that still covers the device's resolution (Pillow's
+    draft mode), as bare Pillow's thumbnail does: a 12 MP photo for a 640x480 screen is
+    never decoded in full, so the image decoded can be smaller than the file's."""
     failure = "unknown format"
     try:
         with warnings.catch_warnings():
@@ -76,7 +78,7 @@ def _open(data: bytes, max_pixels: int, limits: ImageLimits) -> Image.Image:
                     (limits.max_width, limits.max_height)
                 image.draft("RGB", _fit((width, height), ImageLimits(*box)))
             image.load()
-            return image
+            return image, (width, height)
     except ImageAdaptationError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -84,7 +86,8 @@ def _open(data: bytes, max_pixels: int, limits: ImageLimits) -> Image.Image:
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         failure = type(exc).__name__
     try:
-        return wbmp.decode(data)
+        image = wbmp.decode(data)
+        return image, image.size
     except wbmp.WbmpError:
         raise ImageAdaptationError(f"not a readable image ({failure})") from None
 
@@ -159,7 +162,7 @@ def adapt_image(data: bytes, limits: ImageLimits, *,
 
 
 def _adapt(data: bytes, limits: ImageLimits, max_pixels: int) -> AdaptedImage:
-    image = _open(data, max_pixels, limits)
+    image, stored = _open(data, max_pixels, limits)
     original = image.format or ("WBMP" if image.mode == "1" and data[:2] == b"\0\0" else None)
     notes: list[str] = []
     frames = [f.copy() for f in ImageSequence.Iterator(image)] if getattr(
@@ -176,7 +179,7 @@ def _adapt(data: bytes, limits: ImageLimits, max_pixels: int) -> AdaptedImage:
         notes.append(f"animation of {len(frames)} frames reduced to its first frame")
         frames = frames[:1]
     size = _fit(frames[0].size, limits)
-    fits_screen = size == frames[0].size
+    fits_screen = size == frames[0].size == stored  # a JPEG decoded at 1/2 is not the file
     if (fits_screen and fmt == original and not notes and not has_metadata
             and (limits.max_bytes is None or len(data) <= limits.max_bytes)):
         return AdaptedImage(data, FORMATS[fmt], size[0], size[1], len(frames), changed=False)

@@ -133,16 +133,29 @@ def apply_diff(profile: DeviceProfile, diff: bytes) -> DeviceProfile:
 
 def from_accept_header(header: str, base: DeviceProfile = CONSERVATIVE) -> DeviceProfile:
     """A profile for a device that sent no UAProf but an ``Accept`` header: its media types
-    over the conservative limits. Types with q=0 are left out, and so is ``*/*``: every
-    browser sends it, so it says nothing of what the MMS client can show."""
-    media = set()
+    over the conservative limits, trusted kind by kind. A header that names no type of a
+    kind (no ``image/...``, no ``audio/...``, no ``video/...``) says nothing of that kind,
+    so the ``base`` types of that kind stay, less those it refuses with q=0
+    (``image/gif;q=0``, ``audio/*;q=0``): MMS clients send
+    ``application/vnd.wap.mms-message`` alone, or after ``*/*``, and show pictures all the
+    same. ``*/*`` names no kind: every browser sends it."""
+    named: set[str] = set()
+    refused: set[str] = set()
     for item in header.split(","):
         kind, _, params = item.strip().partition(";")
-        if re.search(r"\bq\s*=\s*0(?:\.0*)?\s*$", params):
+        media = kind.strip().lower()
+        if "/" not in media or media == "*/*":
             continue
-        if "/" in kind and kind.strip() != "*/*":
-            media.add(kind.strip().lower())
-    return replace(base, name="accept-header", accept=frozenset(media)) if media else base
+        if re.search(r"\bq\s*=\s*0(?:\.0*)?\s*$", params):
+            refused.add(media)
+        else:
+            named.add(media)
+    if not named and not refused:
+        return base
+    majors = {media.split("/")[0] for media in named}
+    kept = {media for media, major in ((m, m.split("/")[0]) for m in base.accept)
+            if major not in majors and not {media, f"{major}/*"} & refused}
+    return replace(base, name="accept-header", accept=frozenset(named | kept))
 
 
 #: User-Agent patterns of MMS clients -> the fixture device class closest to them, for a

@@ -12,6 +12,7 @@ import codecs
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from mmsc.smil import SmilError, complete_document
 from wap_push.wsp import python_codec
 
 #: The media type of the SMIL presentation (OMA-MMS-CONF §8.1: ``application/smil``).
@@ -184,6 +185,45 @@ class Message:
         if root is None or self.parts[0] is root:
             return self
         return replace(self, parts=[root, *(p for p in self.parts if p is not root)])
+
+    def with_every_part_shown(self) -> Message:
+        """The message whose SMIL shows every image, audio, video and text part, as phones
+        show them (:func:`mmsc.smil.complete_document`; a part it must name and that has
+        neither Content-ID nor Content-Location gets a Content-ID, :func:`referable`).
+        The message itself when its SMIL already shows them all, or it has none, or one
+        that cannot be read (a phone then presents the parts its own way)."""
+        smil = self.smil
+        if smil is None:
+            return self
+        parts = referable(self.parts)
+        try:
+            data = complete_document(smil.data, parts)
+        except SmilError:
+            return self
+        if data is smil.data:
+            return self
+        index = next(i for i, p in enumerate(self.parts) if p is smil)
+        parts[index] = replace(smil, data=data, charset="utf-8" if smil.charset else None)
+        return replace(self, parts=parts)
+
+
+def referable(parts: list[MessagePart]) -> list[MessagePart]:
+    """The parts, each that has neither Content-ID nor Content-Location replaced by a copy
+    with the Content-ID ``part<N>`` (N its place from 1, then a suffix while another part
+    has that Content-ID), so that SMIL can name it (RFC 2392)."""
+    taken = {p.content_id for p in parts if p.content_id}
+    named = []
+    for n, part in enumerate(parts, start=1):
+        if part.content_id or part.content_location:
+            named.append(part)
+            continue
+        content_id, suffix = f"part{n}", 1
+        while content_id in taken:
+            suffix += 1
+            content_id = f"part{n}-{suffix}"
+        taken.add(content_id)
+        named.append(replace(part, content_id=content_id))
+    return named
 
 
 def strip_brackets(content_id: str) -> str:

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 from itertools import islice
-from typing import Protocol
+from typing import Protocol, TypeVar
 from urllib.parse import unquote
 
 from lxml import etree
@@ -56,6 +56,9 @@ class PartLike(Protocol):
     @property
     def content_location(self) -> str | None:
         """The Content-Location (RFC 2557 §4.2)."""
+
+
+P = TypeVar("P", bound=PartLike)
 
 
 @dataclass(frozen=True)
@@ -311,19 +314,25 @@ def build_smil(presentation: Presentation) -> bytes:
             _set(etree.SubElement(layout, "region"), id=region.id, left=region.left,
                  top=region.top, width=region.width, height=region.height, fit=region.fit)
         for slide in presentation.slides:
-            par = etree.SubElement(body, "par")
-            _set(par, dur=_clock_text(slide.duration_ms))
-            for media in slide.media:
-                if media.kind not in MEDIA_KINDS:
-                    raise SmilError(f"<{media.kind}> is not a SMIL media element")
-                _set(etree.SubElement(par, media.kind), src=media.src, region=media.region,
-                     begin=_clock_text(media.begin_ms), end=_clock_text(media.end_ms),
-                     alt=media.alt)
+            _write_slide(body, slide)
     except SmilError:
         raise
     except ValueError as exc:  # lxml refuses text XML 1.0 cannot hold
         raise SmilError(f"the presentation cannot be written as XML: {exc}") from None
     return etree.tostring(smil, encoding="utf-8", pretty_print=True)
+
+
+def _write_slide(parent: etree._Element, slide: Slide) -> None:
+    """A ``par`` for ``slide`` at the end of ``parent``, in ``parent``'s namespace."""
+    namespace = etree.QName(parent).namespace
+    par = etree.SubElement(parent, etree.QName(namespace, "par").text)
+    _set(par, dur=_clock_text(slide.duration_ms))
+    for media in slide.media:
+        if media.kind not in MEDIA_KINDS:
+            raise SmilError(f"<{media.kind}> is not a SMIL media element")
+        _set(etree.SubElement(par, etree.QName(namespace, media.kind).text), src=media.src,
+             region=media.region, begin=_clock_text(media.begin_ms),
+             end=_clock_text(media.end_ms), alt=media.alt)
 
 
 def _set(element: etree._Element, **values: str | None) -> None:
@@ -381,17 +390,31 @@ def default_presentation(parts: Sequence[PartLike],
     each slide keeps the MMS SMIL limit of one visual, one text and one audio.
     Parts with no SMIL role are left out; SmilError when a presented part has no
     Content-ID or Content-Location to refer to (the caller gives every part one)."""
-    slides: list[list[MediaRef]] = []
+    return Presentation(DEFAULT_ROOT_LAYOUT, DEFAULT_REGIONS, tuple(
+        Slide(duration_ms, tuple(_shown(part, _DEFAULT_REGION) for part in group))
+        for group in _grouped(parts)))
+
+
+def _grouped(parts: Iterable[P]) -> list[list[P]]:
+    """The parts that have a SMIL role, in slides as :func:`default_presentation` makes
+    them."""
+    slides: list[list[P]] = []
     for part in parts:
         role = _role(part)
         if role is None:
             continue
         slot = _slot(role)
-        if slot == "visual" or not slides or any(_slot(m.kind) == slot for m in slides[-1]):
+        if slot == "visual" or not slides or any(_slot(_role(p) or "") == slot
+                                                 for p in slides[-1]):
             slides.append([])
-        slides[-1].append(MediaRef(role, reference_of(part), _DEFAULT_REGION.get(slot)))
-    return Presentation(DEFAULT_ROOT_LAYOUT, DEFAULT_REGIONS,
-                        tuple(Slide(duration_ms, tuple(media)) for media in slides))
+        slides[-1].append(part)
+    return slides
+
+
+def _shown(part: PartLike, regions: Mapping[str, str]) -> MediaRef:
+    """The media element that shows ``part`` (it has a role), in the region of its slot."""
+    role = _role(part) or "ref"
+    return MediaRef(role, reference_of(part), regions.get(_slot(role)))
 
 
 # -- references ------------------------------------------------------------------------------------
@@ -457,6 +480,105 @@ def unresolved_references(presentation: Presentation, parts: Sequence[PartLike])
     broken = [media.src for slide in presentation.slides for media in slide.media
               if resolve(media.src, parts) is None]
     return list(dict.fromkeys(broken))
+
+
+@dataclass(frozen=True)
+class Unshown:
+    """The parts with a SMIL role (image, video, audio, text/plain) that no slide shows, as
+    :func:`unshown` places them: ``matched`` maps a media element's kind and ``src`` that
+    names no part (``("text", "Hello")``) to the part it stands for; ``slides`` holds the others, grouped as :func:`default_presentation`
+    groups parts, for slides after the last."""
+
+    matched: Mapping[tuple[str, str], PartLike]
+    slides: tuple[tuple[PartLike, ...], ...]
+
+    def __bool__(self) -> bool:
+        return bool(self.matched or self.slides)
+
+
+def unshown(presentation: Presentation, parts: Sequence[PartLike]) -> Unshown:
+    """Where the parts that no ``src`` of ``presentation`` resolves to (:func:`resolve`)
+    belong, as phones show them: clients write the text itself as a text's ``src``, or a
+    location the part does not carry, and phones show the parts anyway.
+
+    A ``src`` that names no part takes the one part of its element's kind (``img``, a
+    picture; ``text``, text/plain; ``audio``; ``video``) that no slide shows, when it is
+    the only such ``src`` of its kind and that part the only candidate; anything less
+    certain would guess. Every other such part goes on slides after the last, in message
+    order. Parts without a SMIL role (the SMIL itself, vCards, ...) stay attachments."""
+    shown: set[int] = set()
+    failing: dict[str, list[str]] = {}
+    for slide in presentation.slides:
+        for media in slide.media:
+            part = resolve(media.src, parts)
+            if part is not None:
+                shown.add(id(part))
+            elif media.src not in failing.setdefault(media.kind, []):
+                failing[media.kind].append(media.src)
+    waiting = [p for p in parts if _role(p) is not None and id(p) not in shown]
+    matched: dict[tuple[str, str], PartLike] = {}
+    for kind, sources in failing.items():
+        candidates = [p for p in waiting if _role(p) == kind]
+        if len(sources) == 1 and len(candidates) == 1:
+            matched[kind, sources[0]] = candidates[0]
+    placed = {id(p) for p in matched.values()}
+    rest = [p for p in waiting if id(p) not in placed]
+    return Unshown(matched, tuple(tuple(group) for group in _grouped(rest)))
+
+
+def _added_slides(presentation: Presentation, found: Unshown) -> list[Slide]:
+    """The slides after the last for the unmatched parts, each medium in the region that
+    the presentation's media of the same slot use first (none when they use none)."""
+    regions: dict[str, str] = {}
+    for slide in presentation.slides:
+        for media in slide.media:
+            if media.region is not None:
+                regions.setdefault(_slot(media.kind), media.region)
+    return [Slide(DEFAULT_DURATION_MS, tuple(_shown(part, regions) for part in group))
+            for group in found.slides]
+
+
+def complete(presentation: Presentation, parts: Sequence[PartLike]) -> Presentation:
+    """``presentation`` showing every part :func:`unshown` finds: a matched ``src`` replaced
+    by its part's reference (:func:`reference_of`), the other parts on slides after the
+    last. SmilError when a part to show has neither Content-ID nor Content-Location."""
+    found = unshown(presentation, parts)
+    if not found:
+        return presentation
+    slides = [Slide(slide.duration_ms, tuple(
+        replace(media, src=reference_of(found.matched[media.kind, media.src]))
+        if (media.kind, media.src) in found.matched else media for media in slide.media))
+        for slide in presentation.slides]
+    return replace(presentation, slides=(*slides, *_added_slides(presentation, found)))
+
+
+def complete_document(data: bytes, parts: Sequence[PartLike], *,
+                      max_size: int = MAX_SMIL) -> bytes:
+    """The SMIL document changed as :func:`complete` changes its presentation: each media
+    element whose ``src`` was matched names its part, and a ``par`` per added slide ends
+    the body. Everything else stays as written (as :func:`rewrite_references` keeps it); a
+    document that shows every part is returned unchanged. SmilError when the document is
+    not SMIL that :func:`parse_smil` reads, or a part to show has no reference."""
+    presentation = parse_smil(data, max_size=max_size)
+    found = unshown(presentation, parts)
+    if not found:
+        return data
+    root = _parse(data, max_size, keep_everything=True)
+    namespace = etree.QName(root).namespace
+    body = next((c for c in _children(root, namespace) if _name(c, namespace) == "body"), root)
+    try:
+        for element in root.iter(etree.Element):
+            key = (_name(element, namespace), element.get("src") or "")
+            if key in found.matched:
+                element.set("src", reference_of(found.matched[key]))
+        for slide in _added_slides(presentation, found):
+            _write_slide(body, slide)
+    except ValueError as exc:  # lxml refuses a reference XML 1.0 cannot hold
+        if isinstance(exc, SmilError):
+            raise
+        raise SmilError(f"a reference cannot be written as XML: {exc}") from None
+    declared = data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<?xml")
+    return etree.tostring(root.getroottree(), encoding="UTF-8", xml_declaration=declared)
 
 
 def rewrite_references(data: bytes, renames: Mapping[str, str | None], *,

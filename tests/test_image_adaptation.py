@@ -78,6 +78,20 @@ def test_an_image_that_already_fits_is_left_alone() -> None:
     assert not result.changed and result.data == out.getvalue()
 
 
+
+@pytest.mark.parametrize("size", [(320, 200), (640, 480), (1280, 960)])
+def test_a_jpeg_whose_reduced_decoding_fits_is_still_scaled(size: tuple[int, int]) -> None:
+    """A JPEG is decoded at 1/2, 1/4 or 1/8 of its size when that covers the screen: when
+    that decoding fits the screen exactly, the file itself (twice to eight times too big)
+    must not go out as it came."""
+    out = io.BytesIO()
+    Image.new("RGB", size, (20, 120, 200)).save(out, "JPEG")
+    result = adapt_image(out.getvalue(), ImageLimits(160, 120, frozenset({"image/jpeg"})))
+    image = reopen(result.data)
+    assert result.changed and image.size[0] <= 160 and image.size[1] <= 120
+    assert image.size == (result.width, result.height)
+    assert any(note.startswith("scaled to") for note in result.notes)
+
 @pytest.mark.parametrize("data", [b"", b"not an image", photo((64, 48))[:200],
                                   b"GIF89a" + bytes(40), b"\x89PNG\r\n\x1a\n" + bytes(30)])
 def test_corrupt_images_fail_cleanly(data: bytes) -> None:

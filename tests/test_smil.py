@@ -24,12 +24,15 @@ from mmsc.smil import (
     Slide,
     SmilError,
     build_smil,
+    complete,
+    complete_document,
     default_presentation,
     parse_clock,
     parse_smil,
     resolve,
     rewrite_references,
     unresolved_references,
+    unshown,
 )
 
 SAMPLES = Path(__file__).resolve().parent.parent / "fixtures" / "smil"
@@ -466,6 +469,61 @@ def test_unresolved_references() -> None:
     assert unresolved_references(twice, parts) == ["gone"]
     assert unresolved_references(p, []) == [m.src for s in p.slides for m in s.media]
 
+
+#: What python-messaging writes: the text's own words as its src, a text part with no
+#: reference at all (here given one, as mmsc.message.referable does).
+WORDS_AS_SRC = ('<smil><head><layout><region id="Image"/><region id="Text"/></layout></head>'
+                '<body><!-- one slide --><par duration="4000"><img src="photo.jpg" '
+                'region="Image"/><text src="Bonjour €" region="Text" x-keep="1"/></par>'
+                '</body></smil>').encode()
+
+
+def test_a_text_whose_src_is_its_words_is_shown_where_it_stands() -> None:
+    photo, words = P("image/jpeg", None, "photo.jpg"), P("text/plain", "part3")
+    parts = [P("application/smil", "0000"), photo, words]
+    found = unshown(parse_smil(WORDS_AS_SRC), parts)
+    assert dict(found.matched) == {("text", "Bonjour €"): words} and found.slides == ()
+    shown = complete(parse_smil(WORDS_AS_SRC), parts)
+    assert shown.slides[0].media == (img("photo.jpg"), text("cid:part3"))
+    out = complete_document(WORDS_AS_SRC, parts)
+    assert parse_smil(out) == shown and unresolved_references(shown, parts) == []
+    assert b"<!-- one slide -->" in out and b'x-keep="1"' in out and b'duration="4000"' in out
+    assert complete_document(out, parts) is out  # nothing left to show
+
+
+def test_parts_no_slide_shows_go_after_the_last_unless_one_candidate_matches() -> None:
+    doc = (b'<smil xmlns="http://www.w3.org/2001/SMIL20/Language"><body>'
+           b'<par dur="2s"><img src="IMG_1.JPG" region="Pic"/><text src="Hello"/>'
+           b'<audio src="gone.amr"/></par>'
+           b'<par dur="3s"><text src="Bye" region="Words"/></par></body></smil>')
+    photo = P("image/jpeg", None, "img_1.jpg")  # the same name in another case: resolved
+    hello, bye = P("text/plain", "t1"), P("text/plain", "t2")
+    song, clip = P("audio/mpeg", "song"), P("video/mp4", "clip")
+    vcard = P("text/x-vcard", "card")
+    parts = [photo, hello, bye, song, clip, vcard]
+    found = unshown(parse_smil(doc), parts)
+    # two failing text srcs, two candidates: no guess; one failing audio, one audio: matched
+    assert dict(found.matched) == {("audio", "gone.amr"): song}
+    assert found.slides == ((hello,), (bye,), (clip,))
+    shown = complete(parse_smil(doc), parts)
+    assert [m.src for m in shown.slides[0].media] == ["IMG_1.JPG", "Hello", "cid:song"]
+    assert shown.slides[2:] == (Slide(5000, [text("cid:t1", "Words")]),
+                                Slide(5000, [text("cid:t2", "Words")]),
+                                Slide(5000, [MediaRef("video", "cid:clip", "Pic")]))
+    out = complete_document(doc, parts)
+    assert parse_smil(out) == shown
+    assert b'<par dur="5000ms"><video src="cid:clip" region="Pic"/></par>' in out
+    assert out.startswith(b'<smil xmlns="http://www.w3.org/2001/SMIL20/Language">')
+    with pytest.raises(SmilError):
+        complete(parse_smil(doc), [photo, P("video/mp4")])  # a part SMIL cannot name
+    with pytest.raises(SmilError):
+        complete_document(doc, [photo, P("video/mp4", None, "bad\x01name.mp4")])
+
+
+def test_nothing_unshown_leaves_the_document_alone() -> None:
+    doc = sample("feature_phone_quirks.smil")
+    assert complete_document(doc, []) is doc
+    assert not unshown(parse_smil(doc), [])
 
 # -- properties ------------------------------------------------------------------------------------
 

@@ -66,6 +66,31 @@ def test_accept_header_fallback_and_the_conservative_default() -> None:
     assert CONSERVATIVE.accepts("audio/amr") and not CONSERVATIVE.accepts("video/mp4")
 
 
+
+@pytest.mark.parametrize("header", [
+    "application/vnd.wap.mms-message",
+    "*/*, application/vnd.wap.mms-message, application/vnd.wap.sic",
+    "*/*",
+])
+def test_an_accept_header_that_names_no_image_type_keeps_the_conservative_images(
+        header: str) -> None:
+    """MMS clients send Accept with the MMS and push types only: that says nothing of
+    images or audio, so the conservative class decides those."""
+    profile = from_accept_header(header)
+    assert profile.accepts("image/jpeg") and profile.accepts("image/gif")
+    assert profile.accepts("audio/amr") and profile.accepts("text/plain")
+    assert not profile.accepts("video/mp4") and not profile.accepts("image/png")
+    assert profile.max_message_size == CONSERVATIVE.max_message_size
+
+
+def test_an_accept_header_is_trusted_for_the_kinds_it_names() -> None:
+    profile = from_accept_header("application/vnd.wap.mms-message, image/png, video/3gpp")
+    assert profile.accepts("image/png") and not profile.accepts("image/jpeg")
+    assert profile.accepts("video/3gpp") and profile.accepts("audio/amr")
+    refused = from_accept_header("application/vnd.wap.mms-message, image/gif;q=0, audio/*;q=0")
+    assert refused.accepts("image/jpeg") and not refused.accepts("image/gif")
+    assert not refused.accepts("audio/amr") and refused.accepts("text/plain")
+
 @pytest.mark.parametrize("doc", [b"", b"<rdf", b"<a/>", b'<!DOCTYPE r [<!ENTITY x SYSTEM '
                                  b'"file:///etc/passwd">]><r>&x;</r>', b"<r>" * 200_000])
 def test_bad_documents_are_profile_errors(doc: bytes) -> None:

@@ -124,7 +124,9 @@ async def test_the_page_shows_the_slides(server: Server, http: aiohttp.ClientSes
     assert headers["Referrer-Policy"] == "no-referrer"
     assert headers["Cache-Control"] == "private, no-store"
     assert '<html lang="en">' in html and "<h1>Holidays</h1>" in html and A in html
-    assert html.count('<section class="slide"') == 3
+    assert html.count('<section class="slide"') == 4  # the SVG no slide names: a 4th
+    last = html[html.index('id="slide-4"'):html.index('class="parts"')]
+    assert "(image/svg+xml) is not shown" in last and "<img" not in last  # download only
     assert re.search(r'id="slide-1"[^>]*data-duration="3000">', html)  # shown
     assert re.search(r'id="slide-2"[^>]*data-duration="2000" hidden>', html)
     assert 'alt="A blue sea"' in html and "The sea was warm" in html
@@ -278,7 +280,7 @@ async def test_french_from_accept_language(server: Server, http: aiohttp.ClientS
     async with http.get(link, headers=headers) as response:
         html = await response.text()
         assert response.headers["Vary"] == "Accept-Language, Cookie"
-    assert '<html lang="fr">' in html and "Diapositive 1 sur 3" in html
+    assert '<html lang="fr">' in html and "Diapositive 1 sur 4" in html
     assert "Ce son (audio/amr) ne peut pas être lu" in html and "Télécharger" in html
     async with http.get(link[:-3] + "zzz", headers=headers) as response:
         assert "Lien indisponible" in await response.text()

@@ -199,3 +199,21 @@ async def test_an_old_phones_video_plays_in_the_browser(browser: Browser, server
     assert await video.evaluate("v => [v.videoWidth, v.videoHeight]") == [176, 144]
     assert 1.8 < await video.evaluate("v => v.duration") < 2.3
     await page.context.close()
+
+
+async def test_a_text_its_smil_does_not_name_is_on_the_page(browser: Browser, server: Server,
+                                                           tmp_path_factory) -> None:
+    """python-messaging's message (its SMIL gives the words themselves as the text's src):
+    the page shows the words beside the photo, and no notice that a part is missing."""
+    from test_mms_interop import TEXT, photo_and_words, viewer_link
+
+    _, link = await viewer_link(server, photo_and_words(tmp_path_factory.mktemp("words"), D))
+    page = await page_of(browser)
+    await page.goto(link)
+    assert await page.locator("#slide-1 .text").inner_text() == TEXT
+    await page.wait_for_function(
+        "() => document.querySelector('#slide-1 img').complete"
+        " && document.querySelector('#slide-1 img').naturalWidth > 0")
+    assert await page.locator(".notice").count() == 0
+    assert await page.get_by_text("missing").count() == 0
+    await page.context.close()

@@ -45,6 +45,21 @@ def test_what_is_shown_inline() -> None:
     assert [i.kind for v in slides(unreadable, unreadable) for i in v.items] == ["image"]
 
 
+
+def test_parts_the_smil_does_not_name_are_shown() -> None:
+    """The text whose SMIL src is its own words (python-messaging) shows on its slide; a
+    picture no slide names gets a slide after the last; no "missing" item for either."""
+    smil = (b'<smil><body><par dur="2s"><img src="photo.jpg"/><text src="Bonjour \xe2\x82\xac"/>'
+            b'</par></body></smil>')
+    parts = [MessagePart("application/smil", smil, content_id="0000"),
+             MessagePart("image/jpeg", b"jpg", content_location="photo.jpg"),
+             MessagePart("text/plain", "Bonjour €".encode()),
+             MessagePart("image/gif", b"gif", content_location="other.gif")]
+    views = slides(message(parts), message(parts))
+    assert [[(i.kind, i.index) for i in v.items] for v in views] == [
+        [("image", 1), ("text", 2)], [("image", 3)]]
+    assert views[0].items[1].text == "Bonjour €" and parts[2].content_id is None
+
 @pytest.mark.parametrize("part, name", [
     (MessagePart("image/png", b"", content_location="../../etc/passwd"), "passwd"),
     (MessagePart("image/png", b"", content_location="C:\\Photos\\Été 1.png"), "Été_1.png"),

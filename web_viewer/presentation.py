@@ -3,7 +3,8 @@ no I/O): slides in order with their media, and every part for download.
 
 The slides come from the message's SMIL (``mmsc.smil.parse_smil``, SMIL 2.0 ``par`` per
 slide); a message without one, or with one that cannot be read, gets the default presentation
-of its parts (``mmsc.smil.default_presentation``), as MMS clients do. Media are shown from the
+of its parts (``mmsc.smil.default_presentation``), as MMS clients do; parts that no slide
+shows are placed as phones place them (``mmsc.smil.complete``). Media are shown from the
 browser form of the message (the adaptation stage's output for the ``browser`` device profile:
 part *i* of it is part *i* of the original, converted or replaced by a notice); a part whose
 browser form is not a type browsers play inline is offered for download only. Text is shown
@@ -17,9 +18,10 @@ from dataclasses import dataclass
 from urllib.parse import unquote
 
 from adaptation.plan import EXTENSIONS
-from mmsc.message import Message, MessagePart
+from mmsc.message import Message, MessagePart, referable
 from mmsc.smil import (
-    DEFAULT_DURATION_MS, Presentation, SmilError, default_presentation, parse_smil, resolve,
+    DEFAULT_DURATION_MS, Presentation, SmilError, complete, default_presentation, parse_smil,
+    resolve,
 )
 
 #: Media types served inline to browsers, by the kind of element that shows them. Anything
@@ -81,8 +83,11 @@ def filename(part: MessagePart, index: int) -> str:
     return name or f"part-{index + 1}{_EXTENSIONS.get(part.media_type, '.bin')}"
 
 
-def presentation_of(message: Message) -> Presentation:
-    """The message's SMIL presentation, or the default one of its parts."""
+def presentation_of(message: Message, parts: list[MessagePart]) -> Presentation:
+    """The message's SMIL presentation, or the default one of its ``parts`` (each with a
+    reference, :func:`mmsc.message.referable`), showing every part as phones do
+    (:func:`mmsc.smil.complete`: a text whose ``src`` is its own words is shown where it
+    stands, parts no slide shows on slides after the last)."""
     smil = message.smil
     if smil is not None:
         try:
@@ -90,19 +95,15 @@ def presentation_of(message: Message) -> Presentation:
         except SmilError:
             presentation = None
         if presentation is not None and presentation.slides:
-            return presentation
-    named = [p for p in message.parts if not p.is_smil]
-    for n, part in enumerate(named):
-        if not part.content_id and not part.content_location:
-            part.content_id = f"part{n}"  # a copy made for the page: nothing is stored
-    return default_presentation(named)
+            return complete(presentation, parts)
+    return default_presentation([p for p in parts if not p.is_smil])
 
 
 def slides(original: Message, browser: Message) -> list[SlideView]:
     """The slides of a message, each item pointing at its part by index."""
-    parts = original.parts
+    parts = referable(original.parts)  # copies for the page: nothing is stored
     views = []
-    for number, slide in enumerate(presentation_of(original).slides, start=1):
+    for number, slide in enumerate(presentation_of(original, parts).slides, start=1):
         items = []
         for media in slide.media:
             found = resolve(media.src, parts)

@@ -518,11 +518,13 @@ class Engine:
 
     async def adapt(self, r: RecipientRecord, record: MessageRecord, content: Message,
                     profile: DeviceProfile) -> Message:
-        """The content as a device of ``profile`` can take it. Made once per device profile
+        """The content as a device of ``profile`` can take it, its SMIL showing every part
+        (:meth:`Message.with_every_part_shown`). Made once per device profile
         and message (adaptation/plan.py, in a worker thread), kept in the object store at
         ``messages/<id>/adapted/<profile-key>.mime`` and reused; concurrent first fetches
         for the same profile wait for one adaptation. What was changed goes into the
         message's events."""
+        content = content.with_every_part_shown()
         digest = hashlib.sha256(repr(profile).encode()).hexdigest()[:16]
         key = message_key(record.id, f"adapted/{_safe_name(profile.name)}-{digest}.mime")
         lock, users = self._adapting.get(key, (asyncio.Lock(), 0))
