@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-PEERS  := .cache/npm/node_modules/smpp/package.json .cache/pypi/messaging/__init__.py
+PEERS  := .cache/peers.installed
 
 .PHONY: run test bench clean
 
@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml scripts/bootstrap.sh
 	PYTHON=$(PYTHON) VENV=$(VENV) sh scripts/bootstrap.sh
 	touch $(STAMP)
 
-$(PEERS) &: scripts/test-peers.sh | $(STAMP)
+$(PEERS): scripts/test-peers.sh | $(STAMP)
 	PY=$(PY) sh scripts/test-peers.sh
 	touch $(PEERS)
 

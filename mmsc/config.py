@@ -63,6 +63,7 @@ class SmscConfig:
     max_mps: float = 100.0
     data_coding: int = 0x04
     source_addr: str = "MMSC"
+    reconnect_max: float = 10.0  # longest wait between two binds while the SMSC is away
 
 
 @dataclass
@@ -169,7 +170,7 @@ _SECTIONS = {"http": HttpConfig, "storage": StorageConfig, "state": StateConfig,
              "viewer": ViewerConfig}
 _DURATIONS = {"default_expiry", "fallback_after", "scheduler_interval", "renotify_backoff",
               "claim_lease", "report_backoff", "profile_timeout", "ffmpeg_timeout",
-              "link_ttl", "header_timeout", "read_timeout", "body_timeout"}
+              "link_ttl", "header_timeout", "read_timeout", "body_timeout", "reconnect_max"}
 _UNITS = {"": 1, "s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
 _SIZES = {"": 1, "b": 1, "kb": 1024, "mb": 1024 * 1024}
 

@@ -36,6 +36,7 @@ max_message_size = "300KB"
 [smsc]
 mode = "smpp"
 data_coding = 0xF5
+reconnect_max = "15s"
 [[subscriber]]
 msisdn = "+33600000001"
 [[subscriber]]
@@ -52,6 +53,7 @@ behaviour = "legacy"
     assert config.delivery.renotify_backoff == [10, 60]
     assert config.delivery.max_message_size == 300 * 1024
     assert config.smsc.data_coding == 0xF5 and config.smsc.max_mps == 10.0
+    assert config.smsc.reconnect_max == 15.0
     assert [(s.msisdn, s.mms, s.behaviour) for s in config.subscribers] == [
         ("+33600000001", True, "auto"), ("+33600000002", False, "legacy")]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -141,6 +142,46 @@ async def test_expiry_reports_expired(server: Server) -> None:
     await a.wait_for(lambda h: h.reports, timeout=10)
     assert a.reports[0].status == Status.EXPIRED and a.reports[0].message_id == conf.message_id
     assert server.handsets.handsets[F].inbox == []
+
+
+async def test_smsc_outage_parks_sms_and_keeps_expiry_and_fallback(tmp_path: Path) -> None:
+    """The SMSC away: a new message waits with its attempts unspent and goes when the SMSC is
+    back; one that expires meanwhile expires on time; a handset notified before the outage
+    that passes fallback_after meanwhile gets the link SMS when the SMSC is back."""
+    cfg = config(tmp_path)
+    cfg.smsc.reconnect_max = 0.2
+    async with running(cfg) as server:
+        a, b, c = (server.handsets.handsets[n] for n in (A, B, C))
+        state = server.engine.state
+        to_c = await a.send(send_to(C), server.handsets.http)
+        await c.wait_for(lambda h: h.notifications)
+        await server.smsc.close()
+        for _ in range(100):
+            if not server.smpp.connected:
+                break
+            await asyncio.sleep(0.02)
+        to_b = await a.send(send_to(B), server.handsets.http)
+        expiring = send_to(F)
+        expiring.envelope.expiry = timedelta(seconds=1)
+        to_f = await a.send(expiring, server.handsets.http)
+        (rf,) = await state.recipients_of(to_f.message_id)
+        for _ in range(100):  # well before a submit would give up waiting for a bind (10 s)
+            if (rf := await state.get_recipient(rf.id)).state.value == "expired":
+                break
+            await asyncio.sleep(0.05)
+        assert rf.state.value == "expired"
+        created = (await state.get_message(to_c.message_id)).created_at
+        await asyncio.sleep(max(0.0, created + 1.6 - time.time()))  # C past fallback_after
+        (rb,) = await state.recipients_of(to_b.message_id)
+        assert (rb.state.value, rb.attempts) == ("accepted", 0)
+        assert "notify-parked" in [e.kind for e in await state.events_of(to_b.message_id)]
+        notified_c = len(c.notifications)
+        await server.smsc.start(port=server.smsc_port)
+        await b.wait_for(lambda h: h.inbox, timeout=10)
+        await c.wait_for(lambda h: h.texts, timeout=10)
+        assert len(c.notifications) == notified_c  # not pushed again: fallback_after passed
+        rb = await state.get_recipient(rb.id)
+        assert rb.attempts == 1 and rb.state.value in ("retrieved", "acknowledged")
 
 
 async def test_read_report_reaches_the_originator(server: Server) -> None:

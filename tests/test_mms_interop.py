@@ -23,7 +23,7 @@ from mmsc.server import Server
 from mmsc.smil import parse_smil, resolve
 from mmsc.state import RecipientState
 
-from test_loop import A, D, config, notified, running
+from test_loop import A, D, config, notified, pushed_token, running
 from test_viewer import beach, link_stored
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,9 +58,11 @@ def photo(folder: Path, name: str = "photo.jpg") -> Path:
 
 
 async def post_mm1(server: Server, body: bytes) -> str:
-    """``body`` sent to MM1 as a handset does; the message id of its M-Send.conf."""
+    """``body`` sent to MM1 as a handset does (through the WAP gateway, which names A); the
+    message id of its M-Send.conf."""
     async with aiohttp.ClientSession() as http:
-        async with http.post(f"{server.url}/mms", data=body, headers=MMS) as response:
+        async with http.post(f"{server.url}/mms", data=body,
+                             headers={**MMS, "X-MSISDN": A}) as response:
             conf = decode(await response.read())
     assert conf.message_type == MessageType.SEND_CONF
     assert conf.response_status == ResponseStatus.OK, conf.response_text
@@ -106,7 +108,7 @@ async def test_a_bare_accept_header_gets_the_picture_and_a_smil_naming_every_par
         message_id = await post_mm1(server, photo_and_words(tmp_path, PHONE))
         r = await notified(server, message_id)
         async with aiohttp.ClientSession(skip_auto_headers=["User-Agent"]) as http:
-            async with http.get(f"{server.url}/m/{r.content_token}",
+            async with http.get(f"{server.url}/m/{pushed_token(server, r.address)}",
                                 headers={"Accept": accept}) as response:
                 got = decode(await response.read())
     assert got.message_type == MessageType.RETRIEVE_CONF and got.retrieve_status is None

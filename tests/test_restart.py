@@ -30,16 +30,24 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(config: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "mmsc", "serve", "--config", str(config),
-                             "--no-demo"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+def start_server(config: Path, log: Path | None = None) -> subprocess.Popen:
+    """``mmsc serve`` in a child process; its log goes to ``log`` when given (a pipe that
+    nobody reads would stall a chatty server), else to a pipe read when it exits early."""
+    stderr = open(log, "ab") if log is not None else subprocess.PIPE  # noqa: SIM115
+    try:
+        return subprocess.Popen([sys.executable, "-m", "mmsc", "serve", "--config", str(config),
+                                 "--no-demo"], stdout=subprocess.DEVNULL, stderr=stderr,
+                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    finally:
+        if log is not None:
+            stderr.close()  # the child has its own copy
 
 
 async def wait_healthy(url: str, process: subprocess.Popen) -> None:
     async with aiohttp.ClientSession() as http:
         for _ in range(300):
-            assert process.poll() is None, process.stderr.read().decode()
+            assert process.poll() is None, \
+                process.stderr.read().decode() if process.stderr else "the server exited"
             try:
                 async with http.get(f"{url}/healthz") as response:
                     if response.status == 200:

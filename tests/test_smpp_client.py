@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from datetime import timedelta
 
 import pytest
 
 from mmsc.pdu import MessageClass, MessageType, MmsPdu, decode, encode
 from wap_push.push import decode_push, encode_push
-from wap_push.smpp_client import ReceiptEvent, SmppClient, SmppConfig, SmppSendError
+from wap_push.smpp_client import (
+    ReceiptEvent, SmppClient, SmppConfig, SmppLinkError, SmppSendError,
+)
 from wap_push.smsc import SmscEmulator
 
 ACCOUNTS = {"mmsc": "secret"}
@@ -71,6 +74,77 @@ async def test_bad_password_is_a_permanent_bind_error() -> None:
     await smsc.close()
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def test_start_with_retry_binds_once_the_smsc_listens() -> None:
+    """No SMSC yet: start(retry=True) returns False instead of raising, a submit fails as a
+    link error at once, and the client binds (and says so) when the SMSC comes."""
+    port = free_port()
+    bound: list[bool] = []
+    client = SmppClient(SmppConfig(port=port, system_id="mmsc", password="secret",
+                                   reconnect_min=0.05, reconnect_max=0.2, response_timeout=0.2),
+                        on_bound=lambda: bound.append(client.connected))
+    smsc = SmscEmulator(ACCOUNTS)
+    try:
+        assert await client.start(retry=True) is False
+        assert not client.connected
+        with pytest.raises(SmppLinkError) as info:
+            await client.submit("+1", b"x")
+        assert info.value.decision == "link"
+        await smsc.start(port=port)
+        await until(lambda: bound == [True])
+        assert await client.submit("+1", b"x", registered_delivery=False)
+        assert smsc.submitted == 1
+    finally:
+        await client.close()
+        await smsc.close()
+
+
+async def test_a_refused_bind_with_retry_is_logged_as_an_error_and_tried_again(
+        caplog: pytest.LogCaptureFixture) -> None:
+    smsc = SmscEmulator(ACCOUNTS)
+    _, port = await smsc.start()
+    client = SmppClient(SmppConfig(port=port, system_id="mmsc", password="wrong",
+                                   reconnect_min=0.05, reconnect_max=0.05))
+    try:
+        assert await client.start(retry=True) is False
+        await until(lambda: smsc.commands["bind_transceiver"] >= 3)
+        errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+        assert len(errors) == 1 and "ESME_RINVPASWD" in errors[0]  # said once, not each time
+        assert "check system_id and password" in errors[0]
+        smsc.accounts = {"mmsc": "wrong"}  # the SMSC's side fixed: bound without a restart
+        await until(lambda: client.connected)
+    finally:
+        await client.close()
+        await smsc.close()
+
+
+async def test_reconnect_back_off_doubles_up_to_its_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nobody listens: the waits between binds double from reconnect_min and stop at
+    reconnect_max (10 s by default), so a returning SMSC is bound within seconds."""
+    from wap_push import smpp_client
+    real_sleep = asyncio.sleep
+    waits: list[float] = []
+
+    async def record(seconds: float) -> None:
+        waits.append(seconds)
+        await real_sleep(0)
+
+    monkeypatch.setattr(smpp_client.asyncio, "sleep", record)
+    client = SmppClient(SmppConfig(port=free_port()))
+    try:
+        assert await client.start(retry=True) is False
+        while len(waits) < 9:
+            await real_sleep(0.01)
+    finally:
+        await client.close()
+    assert waits[:9] == [0.5, 1, 2, 4, 8, 10, 10, 10, 10]
+
+
 async def test_throttling_slows_down_instead_of_failing() -> None:
     smsc = SmscEmulator(ACCOUNTS, throttle=20)
     client, _ = await started(smsc, max_rate=1000.0)
@@ -105,7 +179,7 @@ async def test_reconnects_after_the_link_drops() -> None:
                 await client.submit("+1", b"x", registered_delivery=False)
                 sent += 1
             except SmppSendError as exc:
-                assert exc.decision == "retry"
+                assert exc.decision == "link"  # it never reached the SMSC: send it again
                 failures += 1
                 await asyncio.sleep(0.1)
         assert client.binds >= 2 and failures >= 1 and smsc.submitted == 8

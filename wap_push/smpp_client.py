@@ -5,9 +5,11 @@ worker threads, results come back to the event loop as futures and callbacks.
 - submits WAP pushes (binary, UDHI, data_coding 0x04 or 0xF5) and text SMS (GSM 7-bit or
   UCS-2), segment by segment, under a maximum rate in messages per second;
 - asks for delivery receipts and matches each one back to the submission (and its tag);
-- keeps the link alive with enquire_link, and reconnects with exponential back-off;
+- keeps the link alive with enquire_link, and reconnects with exponential back-off (capped
+  at ``reconnect_max``, so that a returning SMSC is bound again within seconds);
 - ESME_RTHROTTLED and ESME_RMSGQFUL halve the rate and retry after a pause; every other
-  status becomes :class:`SmppSendError` with the status's retry decision (smpp.STATUSES).
+  status becomes :class:`SmppSendError` with the status's retry decision (smpp.STATUSES);
+  an SMS that could not reach the SMSC (no bind, link lost, no answer) is :class:`SmppLinkError`.
 """
 
 from __future__ import annotations
@@ -51,21 +53,34 @@ class SmppConfig:
     enquire_link_interval: float = 30.0
     response_timeout: float = 10.0
     reconnect_min: float = 0.5
-    reconnect_max: float = 60.0
+    reconnect_max: float = 10.0
     throttle_retries: int = 5
 
+
+#: What a failed connect and bind raises (a refused bind is a PDUError with its status).
+_BIND_ERRORS = (OSError, smpplib.exceptions.PDUError, smpplib.exceptions.ConnectionError)
 
 _NO_RECEIPT = object()  # the tag of a submit that asked for no receipt
 
 
 class SmppSendError(Exception):
     """A submit the SMSC refused (or that could not be sent). ``decision`` is "retry",
-    "throttle", "rebind" or "permanent"."""
+    "throttle", "rebind", "permanent", or "link" (:class:`SmppLinkError`)."""
 
     def __init__(self, status: int, message: str = "") -> None:
         self.status = status
         self.decision = retry_decision(status)
         super().__init__(message or f"{status_name(status)} ({self.decision})")
+
+
+class SmppLinkError(SmppSendError):
+    """The SMS did not reach the SMSC, or no answer came back: no bind, the link dropped, or
+    the submit_sm_resp is overdue. Nothing about the destination: send it again once the
+    link is up (``connected``)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(0x08, message)  # ESME_RSYSERR, as the status it stands for
+        self.decision = "link"
 
 
 @dataclass(frozen=True)
@@ -151,10 +166,12 @@ class SmppClient:
 
     def __init__(self, config: SmppConfig,
                  on_receipt: Callable[[ReceiptEvent], None] | None = None,
-                 on_message: Callable[[Any], None] | None = None) -> None:
+                 on_message: Callable[[Any], None] | None = None,
+                 on_bound: Callable[[], None] | None = None) -> None:
         self.config = config
         self.on_receipt = on_receipt
         self.on_message = on_message
+        self.on_bound = on_bound  # called on the loop each time a bind succeeds
         self.limiter = RateLimiter(config.max_rate)
         self._client: _Client | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -173,14 +190,27 @@ class SmppClient:
 
     # -- link ----------------------------------------------------------------------------------
 
-    async def start(self) -> None:
-        """Connect and bind; raises SmppSendError or OSError if the first bind fails."""
+    @property
+    def connected(self) -> bool:
+        """Bound to the SMSC right now."""
+        return self._bound.is_set()
+
+    async def start(self, *, retry: bool = False) -> bool:
+        """Connect and bind. If the first bind fails, raise SmppSendError (refused) or OSError
+        (unreachable) and stop; with ``retry``, go on trying with back-off in the background
+        (as after a lost link) and return False. True once bound."""
         self._loop = asyncio.get_running_loop()
         self._first_bind = self._loop.create_future()
         self._sender = threading.Thread(target=self._send_loop, name="smpp-send", daemon=True)
         self._sender.start()
-        self._runner = asyncio.create_task(self._run())
-        await self._first_bind
+        self._runner = asyncio.create_task(self._run(retry))
+        try:
+            await self._first_bind
+        except (*_BIND_ERRORS, SmppSendError):
+            if not retry:
+                raise
+            return False
+        return True
 
     async def close(self) -> None:
         """Unbind (the reader thread takes the unbind_resp and stops), then disconnect."""
@@ -217,35 +247,41 @@ class SmppClient:
     def _send_failed(self, sequence: int, exc: Exception) -> None:
         future, _ = self._pending.pop(sequence, (None, None))
         if future is not None and not future.done():
-            future.set_exception(SmppSendError(0x08, f"send failed: {exc}"))
+            future.set_exception(SmppLinkError(f"send failed: {exc}"))
 
-    async def _run(self) -> None:
+    async def _run(self, retry: bool) -> None:
         delay = self.config.reconnect_min
+        failures: list[str] = []  # why each bind since the last good one failed
         while not self._closing:
             try:
                 self._client = await asyncio.to_thread(self._connect)
-            except (OSError, smpplib.exceptions.PDUError, smpplib.exceptions.ConnectionError) as exc:
+            except _BIND_ERRORS as exc:
                 error = _bind_error(exc)
-                log.warning("SMPP bind to %s:%s failed: %s", self.config.host, self.config.port,
-                            error)
+                self._bind_failed(error, failures, delay)
                 if self._first_bind is not None and not self._first_bind.done():
                     self._first_bind.set_exception(error)
-                    return
+                    if not retry:
+                        return
                 await asyncio.sleep(delay)
                 delay = min(self.config.reconnect_max, delay * 2)
                 continue
-            delay = self.config.reconnect_min
+            if failures:
+                log.info("SMPP bound to %s:%s after %d failed attempts", self.config.host,
+                         self.config.port, len(failures))
+            delay, failures = self.config.reconnect_min, []
             self.binds += 1
             self._bound.set()
             if self._first_bind is not None and not self._first_bind.done():
                 self._first_bind.set_result(None)
+            if self.on_bound is not None:
+                self.on_bound()
             keepalive = asyncio.create_task(self._keepalive(self._client))
             try:
                 await asyncio.to_thread(self._read_loop, self._client)
             finally:
                 keepalive.cancel()
                 self._bound.clear()
-                self._fail_pending(SmppSendError(0x08, "SMPP link lost"))
+                self._fail_pending(SmppLinkError("SMPP link lost"))
                 if not self._closing:
                     await asyncio.to_thread(self._client.disconnect)
             if not self._closing:
@@ -253,13 +289,34 @@ class SmppClient:
                             self.config.port)
                 await asyncio.sleep(delay)
 
+    def _bind_failed(self, error: Exception, failures: list[str], delay: float) -> None:
+        """Log a failed bind: the first of a run, and each change of reason, as a warning (a
+        bind refused for good, a wrong system_id or password say, as an error: a setting to
+        fix, still tried again in case the SMSC's side is fixed); repeats quietly."""
+        where = f"{self.config.host}:{self.config.port}"
+        if isinstance(error, SmppSendError) and error.decision == "permanent":
+            level, why = logging.ERROR, f"refused: {error}, check system_id and password"
+        else:
+            level, why = logging.WARNING, f"failed: {error}"
+        if failures and failures[-1] == why:
+            level = logging.DEBUG
+        failures.append(why)
+        log.log(level, "SMPP bind to %s %s; trying again in %.1f s (then every %.0f s at most)",
+                where, why, delay, self.config.reconnect_max)
+
     def _connect(self) -> _Client:
         client = _Client(self.config.host, self.config.port, timeout=self.config.response_timeout,
                          sequence_generator=_Sequence(), allow_unknown_opt_params=True)
         client.set_message_sent_handler(self._on_response)
         client.set_error_pdu_handler(self._on_response)
         client.set_message_received_handler(self._on_deliver)
-        client.connect()
+        try:
+            client.connect()
+        except smpplib.exceptions.ConnectionError:
+            if client._socket is not None:  # noqa: SLF001 - smpplib keeps the failed socket
+                client._socket.close()  # noqa: SLF001
+                client._socket = None  # noqa: SLF001
+            raise
         # One PDU per send: without TCP_NODELAY, Nagle holds a submit back until the previous
         # segment is acknowledged, 40 ms with delayed ACKs (measured by bench/loop.py).
         client._socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # noqa: SLF001
@@ -347,7 +404,7 @@ class SmppClient:
             try:
                 await asyncio.wait_for(self._bound.wait(), self.config.response_timeout)
             except TimeoutError:
-                raise SmppSendError(0x08, "not bound to the SMSC") from None
+                raise SmppLinkError("not bound to the SMSC") from None
             try:
                 return await self._submit_once(destination, short_message, esm_class,
                                                data_coding, registered_delivery, source,
@@ -364,7 +421,7 @@ class SmppClient:
                            source: str | None, tag: Any) -> str:
         client = self._client
         if client is None:
-            raise SmppSendError(0x04, "not bound")
+            raise SmppLinkError("not bound to the SMSC")
         assert self._loop is not None
         source = source or self.config.source_addr
         pdu = smpplib.smpp.make_pdu(
@@ -379,7 +436,7 @@ class SmppClient:
             return await asyncio.wait_for(future, self.config.response_timeout)
         except TimeoutError:
             self._pending.pop(pdu.sequence, None)
-            raise SmppSendError(0x08, "no submit_sm_resp in time") from None
+            raise SmppLinkError("no submit_sm_resp in time") from None
 
     def _next_reference(self) -> int:
         self._reference = (self._reference + 1) % 256

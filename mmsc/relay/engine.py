@@ -9,6 +9,12 @@ nothing waits in memory, so a restart resumes where the process stopped.
 Timer meaning per state: ``accepted`` → notify now (or at the earliest delivery time);
 ``notified`` and ``retrieved`` → no confirmation yet, notify again (back-off) or fall back to
 the link SMS; ``deferred`` and ``fallback-sent`` → expiry.
+
+An SMS that never reached the SMSC (no bind, the link dropped) is not a handset that did not
+answer: the recipient is *parked*, its attempts unspent, and goes again as soon as the
+messenger is bound again (:meth:`Engine.link_up`); its timer meanwhile is
+:data:`PARKED_RETRY` at most, never past the expiry, so expiry and a process that never sees
+the bind come back still act on time.
 """
 
 from __future__ import annotations
@@ -58,7 +64,12 @@ class Reporter(Protocol):
 
 
 class Messenger(Protocol):
-    """What the engine sends SMS through (``wap_push.smpp_client.SmppClient`` is one)."""
+    """What the engine sends SMS through (``wap_push.smpp_client.SmppClient`` is one). A send
+    that fails with ``decision`` "link" never reached the SMSC; ``connected`` says whether
+    one can reach it now."""
+
+    @property
+    def connected(self) -> bool: ...
 
     async def send_push(self, destination: str, push_pdu: bytes, tag: Any = None) -> list[str]: ...
 
@@ -96,6 +107,9 @@ _FETCHABLE = (S.ACCEPTED, S.ADAPTED, S.NOTIFIED, S.DEFERRED, S.RETRIEVED, S.FALL
               S.ACKNOWLEDGED)
 _NOT_YET_RETRIEVED = (S.ACCEPTED, S.ADAPTED, S.NOTIFIED, S.DEFERRED, S.FALLBACK_SENT)
 _WAITING = (S.ACCEPTED, S.ADAPTED, S.NOTIFIED, S.DEFERRED, S.RETRIEVED, S.FALLBACK_SENT)
+#: Seconds a parked recipient waits at most for the bind that resumes it (rows parked by
+#: another process, or by a submit_sm_resp that never came while the link stayed up).
+PARKED_RETRY = 60.0
 
 
 def _safe_name(name: str) -> str:
@@ -132,6 +146,9 @@ class Engine:
         self._subscribers: TtlCache[str, Subscriber | None] = TtlCache()
         self._adapting: dict[str, tuple[asyncio.Lock, int]] = {}  # key -> (lock, users)
         self._adaptation_slots = asyncio.Semaphore(max(1, settings.adaptation_workers))
+        #: Recipients parked for want of an SMSC link, by id, with the state they wait in.
+        self._parked: dict[int, RecipientState] = {}
+        self._bound_again = False
 
     # -- accepting -------------------------------------------------------------------------------
 
@@ -196,19 +213,51 @@ class Engine:
                           recipient.id, recipient.message_id)
 
     async def run(self, interval: float = 1.0) -> None:
-        """The scheduler loop: a pass every ``interval`` seconds, or at once when woken."""
+        """The scheduler loop: a pass every ``interval`` seconds, or at once when woken (also
+        when woken during a pass)."""
         while True:
+            self.wake.clear()
             try:
+                if self._bound_again:
+                    await self._resume_parked()
                 while await self.run_due() >= self.settings.claim_batch:
                     pass
                 await self.send_reports()
             except Exception:  # noqa: BLE001 - the store may be down for a while
                 log.exception("scheduler pass failed")
-            self.wake.clear()
             try:
                 await asyncio.wait_for(self.wake.wait(), interval)
             except TimeoutError:
                 pass
+
+    def link_up(self) -> None:
+        """The messenger is bound (again): the recipients parked here go at the next pass,
+        now. Call it on the loop."""
+        self._bound_again = True
+        self.wake.set()
+
+    async def _resume_parked(self) -> None:
+        """Make the parked recipients due now (one ``resumed`` event each). Parking happens
+        in passes only, so every recipient parked before the bind is in the map; a claim a
+        pass holds on one is left alone, and one that moved on is not touched."""
+        self._bound_again = False
+        parked, self._parked = self._parked, {}
+        now = self.clock()
+        for recipient_id, state in parked.items():
+            await self.state.transition(recipient_id, expected=(state,), to=state, now=now,
+                                        kind="resumed", next_attempt_at=now, release=False)
+        if parked:
+            log.info("SMSC link up: %d parked recipients resumed", len(parked))
+
+    async def _park(self, r: RecipientRecord, message: MessageRecord, kind: str,
+                    why: str) -> None:
+        """The SMS never left: no attempt spent; due again at the next bind (:meth:`link_up`),
+        after PARKED_RETRY at the latest, or at the expiry if sooner."""
+        until = min(self.expiry(message), self.clock() + PARKED_RETRY)
+        moved = await self._move(r, r.state, kind=kind, detail={"why": why},
+                                 next_attempt_at=until)
+        if moved is not None and moved.id is not None:
+            self._parked[moved.id] = moved.state
 
     async def _step(self, r: RecipientRecord, message: MessageRecord) -> None:
         now = self.clock()
@@ -262,6 +311,9 @@ class Engine:
                                  release=False) or r
             if r.transaction_id != tid:
                 return
+        if not self.messenger.connected:
+            await self._park(r, message, "notify-parked", "no SMSC link")
+            return
         # each notification carries a token of its own; the store keeps only its digest, so
         # it is written before the push leaves (a handset may fetch at once)
         token = new_token()
@@ -278,7 +330,9 @@ class Engine:
             ids = await self.messenger.send_push(number, push, tag=r.id)
         except Exception as exc:  # noqa: BLE001 - SMSC refusal or link down
             decision = getattr(exc, "decision", "retry")
-            if decision == "permanent":
+            if decision == "link":
+                await self._park(r, message, "notify-parked", str(exc))
+            elif decision == "permanent":
                 await self._finish(r, message, S.UNREACHABLE, kind="unreachable",
                                    detail={"why": str(exc)})
             else:
@@ -319,6 +373,9 @@ class Engine:
         """accepted (legacy) | notified | retrieved → fallback-sent: a text SMS with the web
         link (and its PIN), see :mod:`mmsc.relay.links`. Each attempt makes a new link: only
         digests are stored, so a link whose SMS failed never works."""
+        if not self.messenger.connected:
+            await self._park(r, message, "link-parked", "no SMSC link")
+            return
         link = new_link(now=self.clock(), ttl=self.settings.link_ttl,
                         message_expiry=self.expiry(message), with_pin=self.settings.link_pin)
         text = notices.link_text(sender=message.originator, subject=message.subject,
@@ -327,8 +384,11 @@ class Engine:
         try:
             ids = await self.messenger.send_text(number, text, tag=r.id)
         except Exception as exc:  # noqa: BLE001
-            await self._move(r, r.state, kind="link-failed", detail={"why": str(exc)},
-                             next_attempt_at=self.clock() + self._backoff(r.attempts + 1))
+            if getattr(exc, "decision", "retry") == "link":
+                await self._park(r, message, "link-parked", str(exc))
+            else:
+                await self._move(r, r.state, kind="link-failed", detail={"why": str(exc)},
+                                 next_attempt_at=self.clock() + self._backoff(r.attempts + 1))
             return
         await self._move(r, S.FALLBACK_SENT, kind="fallback-sent", viewer_token=link.digest,
                          viewer_pin=link.pin_digest, viewer_expires_at=link.expires_at,
