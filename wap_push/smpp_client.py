@@ -171,6 +171,11 @@ class SmppClient:
         self._outbox: queue.SimpleQueue[tuple[_Client, Any] | None] = queue.SimpleQueue()
         self._sender: threading.Thread | None = None
 
+    @property
+    def bound(self) -> bool:
+        """Whether the session is bound now (False while it reconnects)."""
+        return self._bound.is_set()
+
     # -- link ----------------------------------------------------------------------------------
 
     async def start(self) -> None:
