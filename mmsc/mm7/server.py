@@ -16,9 +16,8 @@ from aiohttp import web
 
 from mmsc.cache import TtlCache
 from mmsc.relay.accept import AcceptError
-from mmsc.relay.engine import Engine
-from mmsc.state import Interface, StateError, StateStore, VaspRecord
-from mmsc.store import ObjectStoreError
+from mmsc.relay.engine import UNAVAILABLE, Engine
+from mmsc.state import Interface, StateStore, VaspRecord
 
 from .auth import basic_credentials, check_password
 from .soap import DEFAULT_NAMESPACE, DEFAULT_VERSIONS, Mm7Error, Mm7Request, build_fault, \
@@ -127,7 +126,7 @@ class Mm7:
             return self.fault(4003, f"{parsed.operation} is not supported by this MMSC", parsed)
         try:
             return await handler(vasp, parsed)
-        except (ObjectStoreError, StateError, OSError) as exc:
+        except UNAVAILABLE as exc:
             log.error("%s %s of VASP %s failed: %s", parsed.operation, parsed.transaction_id,
                       vasp.id, exc)
             return self.fault(4006, "storage unavailable, retry later", parsed)
