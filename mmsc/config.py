@@ -46,6 +46,7 @@ class StorageConfig:
     access_key: str = ""
     secret_key: str = ""
     secure: bool = False
+    timeout: float = 5.0  # one object read or write, retries included; then "retry later"
 
 
 @dataclass
@@ -170,7 +171,8 @@ _SECTIONS = {"http": HttpConfig, "storage": StorageConfig, "state": StateConfig,
              "viewer": ViewerConfig}
 _DURATIONS = {"default_expiry", "fallback_after", "scheduler_interval", "renotify_backoff",
               "claim_lease", "report_backoff", "profile_timeout", "ffmpeg_timeout",
-              "link_ttl", "header_timeout", "read_timeout", "body_timeout", "reconnect_max"}
+              "link_ttl", "header_timeout", "read_timeout", "body_timeout", "reconnect_max",
+              "timeout"}
 _UNITS = {"": 1, "s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
 _SIZES = {"": 1, "b": 1, "kb": 1024, "mb": 1024 * 1024}
 
@@ -297,6 +299,8 @@ def load(path: str | Path | None = None, environ: Mapping[str, str] | None = Non
             raise ConfigError(f"{key} {getattr(section, key)!r} is not one of {allowed}")
     if config.http.workers < 1:
         raise ConfigError(f"[http] workers {config.http.workers} must be 1 or more")
+    if config.storage.timeout <= 0:
+        raise ConfigError(f"[storage] timeout {config.storage.timeout:g} must be above 0")
     if config.viewer.pin_attempts < 1:
         raise ConfigError(f"[viewer] pin_attempts {config.viewer.pin_attempts} must be 1 or more")
     config.sqlite_path  # noqa: B018 - an unusable [state] url is a config error now, not later

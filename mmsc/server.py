@@ -1,8 +1,8 @@
 """Composition: builds every part from the configuration and runs them in one event loop.
 
-HTTP (MM1 at ``/mms`` and ``/m/``, the web viewer at ``/v/``, health at ``/healthz``), the
-relay engine's scheduler, the SMPP client, and, in emulator mode, the SMSC emulator with the
-emulated handsets.
+HTTP (MM1 at ``/mms`` and ``/m/``, the web viewer at ``/v/``, liveness at ``/healthz`` and
+readiness at ``/readyz``), the relay engine's scheduler, the SMPP client, and, in emulator
+mode, the SMSC emulator with the emulated handsets.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from mmsc.mm1.server import Mm1
 from mmsc.mm7.auth import basic_authorization, hash_password
 from mmsc.mm7.client import VaspReporter, split_credentials
 from mmsc.mm7.server import Mm7
+from mmsc.readiness import Readiness
 from mmsc.relay.accept import recover
 from mmsc.relay.engine import Engine, Settings
 from mmsc.relay.links import Links
@@ -71,8 +72,9 @@ def report_credentials(config: Config) -> dict[str, str]:
 def object_store(config: Config) -> ObjectStore:
     s = config.storage
     if s.backend == "s3":
-        return S3Store(s.endpoint, s.access_key, s.secret_key, s.bucket, secure=s.secure)
-    return FilesystemStore(s.path)
+        return S3Store(s.endpoint, s.access_key, s.secret_key, s.bucket, secure=s.secure,
+                       timeout=s.timeout)
+    return FilesystemStore(s.path, timeout=s.timeout)
 
 
 class Server:
@@ -90,6 +92,7 @@ class Server:
         self.handsets: HandsetNetwork | None = None
         self.smpp: SmppClient | None = None
         self.engine: Engine | None = None
+        self.readiness: Readiness | None = None
         self.url = ""
         self.port = 0
         self._runner: web.AppRunner | None = None
@@ -119,7 +122,7 @@ class Server:
             host, port = await self.smsc.start(host, port)
             self.smsc_port = port
             self._closers.append(self.smsc.close)
-        self.smpp = SmppClient(SmppConfig(
+        self.smpp = smpp = SmppClient(SmppConfig(
             host=host, port=port, system_id=config.smsc.system_id,
             password=config.smsc.password, source_addr=config.smsc.source_addr,
             max_rate=config.smsc.max_mps, push_data_coding=config.smsc.data_coding,
@@ -132,7 +135,7 @@ class Server:
         d, a = config.delivery, config.adaptation
         reporter = VaspReporter(state, credentials=report_credentials(config))
         self._closers.append(reporter.close)
-        self.engine = Engine(objects, state, self.smpp, reporter=reporter, settings=Settings(
+        self.engine = Engine(objects, state, smpp, reporter=reporter, settings=Settings(
             public_url=config.public_url, default_expiry=d.default_expiry,
             renotify_backoff=tuple(d.renotify_backoff), fallback_after=d.fallback_after,
             claim_lease=d.claim_lease, local_prefixes=tuple(config.routing.local_prefixes),
@@ -152,7 +155,9 @@ class Server:
                               middlewares=[client_gone])
         app[BODY_LIMITS] = BodyLimits(idle=h.read_timeout, total=h.body_timeout)
         mm7 = Mm7(self.engine, state, path=config.mm7.path, max_message_size=d.max_message_size)
-        app.add_routes([*mm1.routes(), *mm7.routes(), web.get("/healthz", self.healthz)])
+        self.readiness = Readiness(objects, state, lambda: smpp.connected)
+        app.add_routes([*mm1.routes(), *mm7.routes(), web.get("/healthz", self.healthz),
+                        web.get("/readyz", self.readyz)])
         viewer = Viewer(self.engine, Links(state, max_attempts=config.viewer.pin_attempts),
                         secure_cookie=config.public_url.startswith("https:"))
         app.add_subapp("/v", viewer.app())
@@ -180,6 +185,15 @@ class Server:
         """200 and this process's node name (which process of several answered)."""
         assert self.engine is not None
         return web.Response(text=f"ok {self.engine.settings.node}\n")
+
+    async def readyz(self, request: web.Request) -> web.Response:
+        """200 when the stores answer and the SMSC is bound; 503 naming what is down, one
+        part a line (see :mod:`mmsc.readiness`)."""
+        assert self.engine is not None and self.readiness is not None
+        down = await self.readiness.down()
+        if down:
+            return web.Response(status=503, text="".join(f"{line}\n" for line in down))
+        return web.Response(text=f"ready {self.engine.settings.node}\n")
 
     @staticmethod
     def _cached(objects: ObjectStore):  # type: ignore[no-untyped-def]

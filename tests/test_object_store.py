@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -42,8 +43,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def moto_server(**env: str) -> Iterator[str]:
-    """A moto_server process on a free loopback port, as ``host:port``, stopped after."""
+def moto_server(**env: str) -> Iterator[tuple[str, subprocess.Popen]]:
+    """A moto_server process on a free loopback port: its ``host:port`` and the process,
+    stopped after."""
     port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1",
                                "-p", str(port)], env={**os.environ, **env},
@@ -58,7 +60,7 @@ def moto_server(**env: str) -> Iterator[str]:
                 if server.poll() is not None or time.monotonic() > deadline:
                     pytest.fail("moto_server did not start")
                 time.sleep(0.05)
-        yield f"127.0.0.1:{port}"
+        yield f"127.0.0.1:{port}", server
     finally:
         server.terminate()
         try:
@@ -70,7 +72,7 @@ def moto_server(**env: str) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def s3_endpoint() -> Iterator[str]:
-    with moto_server() as endpoint:
+    with moto_server() as (endpoint, _process):
         yield endpoint
 
 
@@ -433,8 +435,29 @@ async def test_s3_down_is_retry_later() -> None:
     await store.close()
 
 
+async def test_a_hung_s3_server_is_retry_later_within_the_time_limit() -> None:
+    """A server that takes connections and never answers (moto_server under SIGSTOP): each
+    operation is StoreUnavailable within its time limit, retries included (generous margin:
+    the old pool waited 10 s on each of three tries), and works again after SIGCONT."""
+    limit = 1.5
+    with moto_server() as (endpoint, process):
+        store = S3Store(endpoint, "testing", "testing", fresh_bucket(), timeout=limit)
+        await store.put("a/b", b"kept")
+        os.kill(process.pid, signal.SIGSTOP)
+        try:
+            for call in (store.get("a/b"), store.put("a/c", b"new"), store.exists("a/b")):
+                start = time.monotonic()
+                with pytest.raises(StoreUnavailable, match="retry later"):
+                    await call
+                assert time.monotonic() - start < 3 * limit
+        finally:
+            os.kill(process.pid, signal.SIGCONT)
+        assert await store.get("a/b") == b"kept"
+        await store.close()
+
+
 async def test_s3_rejected_credentials_are_a_request_error() -> None:
-    with moto_server(INITIAL_NO_AUTH_ACTION_COUNT="0") as endpoint:  # moto checks keys
+    with moto_server(INITIAL_NO_AUTH_ACTION_COUNT="0") as (endpoint, _):  # moto checks keys
         store = S3Store(endpoint, "AKIANOSUCHKEY", "wrong", fresh_bucket())
         with pytest.raises(StoreRequestError, match="InvalidAccessKeyId"):
             await store.put("messages/m/original.mime", b"x")

@@ -33,7 +33,7 @@ from aiohttp import web
 
 from adaptation.uaprof import parse_profile
 from mmsc.message import Message
-from mmsc.relay.engine import Engine
+from mmsc.relay.engine import UNAVAILABLE, ContentLost, Engine
 from mmsc.relay.links import Link, Links, PinCheck, session_value, token_digest
 from mmsc.relay.notices import plmn_number
 
@@ -109,7 +109,14 @@ class Viewer:
             for name in ("Content-Range", "Allow"):
                 if name in exc.headers:
                     response.headers[name] = exc.headers[name]
-        except Exception:  # noqa: BLE001 - a store down, a bug: one answer fails, not the server
+        except ContentLost:  # logged by the engine, which ended the delivery
+            response = await self._gone(request, "its content is lost")
+        except UNAVAILABLE as exc:
+            log.error("viewer %s %s from %s: a store cannot answer now: %s", request.method,
+                      where(request), request.remote, exc)
+            response = self._render(request, "error.html", {}, status=503)
+            response.headers["Retry-After"] = "30"
+        except Exception:  # noqa: BLE001 - a bug: one answer fails, not the server
             log.exception("viewer %s %s from %s failed", request.method, where(request),
                           request.remote)
             response = self._render(request, "error.html", {}, status=500)

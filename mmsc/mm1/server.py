@@ -23,10 +23,9 @@ from mmsc.pdu import (
     RetrieveStatus, Status, decode, encode, problems,
 )
 from mmsc.relay.accept import AcceptError
-from mmsc.relay.engine import Engine
+from mmsc.relay.engine import UNAVAILABLE, ContentLost, Engine
 from mmsc.relay.notices import mms_address, plmn_number
-from mmsc.state import Interface, StateError
-from mmsc.store import ObjectStoreError
+from mmsc.state import Interface
 
 log = logging.getLogger(__name__)
 MMS_TYPE = "application/vnd.wap.mms-message"
@@ -151,7 +150,7 @@ class Mm1:
         except AcceptError as exc:
             return send_conf(tid, ResponseStatus.ERROR_PERMANENT_MESSAGE_FORMAT_CORRUPT, str(exc),
                              message_type=conf)
-        except (ObjectStoreError, StateError, OSError) as exc:
+        except UNAVAILABLE as exc:
             log.error("m-send-req %s not accepted, storage failed: %s", tid, exc)
             return send_conf(tid, ResponseStatus.ERROR_TRANSIENT_FAILURE, "try again later",
                              message_type=conf)
@@ -199,7 +198,7 @@ class Mm1:
         try:
             done = await self.engine.forward(pdu.content_location, originator,
                                              Message(envelope))
-        except (ObjectStoreError, StateError, OSError) as exc:
+        except UNAVAILABLE as exc:
             log.error("m-forward-req %s failed: %s", tid, exc)
             return send_conf(tid, ResponseStatus.ERROR_TRANSIENT_FAILURE, "try again later",
                              message_type=MessageType.FORWARD_CONF)
@@ -214,7 +213,10 @@ class Mm1:
         token = request.match_info["token"]
         try:
             found = await self.engine.fetch(token, request.headers, caller=self.msisdn(request))
-        except (ObjectStoreError, StateError, OSError) as exc:
+        except ContentLost:  # logged by the engine, which ended the delivery
+            return retrieve_error(RetrieveStatus.ERROR_PERMANENT_MESSAGE_NOT_FOUND,
+                                  "message content lost")
+        except UNAVAILABLE as exc:
             log.error("retrieval of %s failed: %s", token, exc)
             return retrieve_error(RetrieveStatus.ERROR_TRANSIENT_FAILURE, "try again later")
         if found is None:

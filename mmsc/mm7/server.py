@@ -17,9 +17,8 @@ from aiohttp import web
 from mmsc.cache import TtlCache
 from mmsc.http_limits import BodyTooLarge, read_body
 from mmsc.relay.accept import AcceptError
-from mmsc.relay.engine import Engine
-from mmsc.state import Interface, StateError, StateStore, VaspRecord
-from mmsc.store import ObjectStoreError
+from mmsc.relay.engine import UNAVAILABLE, Engine
+from mmsc.state import Interface, StateStore, VaspRecord
 
 from .auth import basic_credentials, check_password
 from .soap import Mm7Error, Mm7Request, ReplyTo, build_fault, build_response, parse_request, \
@@ -137,7 +136,7 @@ class Mm7:
             log.warning("%s %s of VASP %s refused (%d): %s", parsed.operation,
                         parsed.transaction_id, vasp.id, exc.status, exc.text)
             return self.fault(exc.status, exc.text, parsed)
-        except (ObjectStoreError, StateError, OSError) as exc:
+        except UNAVAILABLE as exc:
             log.error("%s %s of VASP %s failed: %s", parsed.operation, parsed.transaction_id,
                       vasp.id, exc)
             return self.fault(4006, "storage unavailable, retry later", parsed)

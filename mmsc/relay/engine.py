@@ -15,6 +15,12 @@ answer: the recipient is *parked*, its attempts unspent, and goes again as soon 
 messenger is bound again (:meth:`Engine.link_up`); its timer meanwhile is
 :data:`PARKED_RETRY` at most, never past the expiry, so expiry and a process that never sees
 the bind come back still act on time.
+
+A message whose original is gone from the object store (deleted, the bucket lost) can never
+be delivered: whichever step finds that out (a notification, a retrieval, the web viewer)
+ends every recipient still waiting ``unreachable`` with the report owed, and raises
+:class:`ContentLost`. A store that cannot answer now is another matter: that step is tried
+again later.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 from urllib.parse import unquote
 
 from mmsc.cache import TtlCache
@@ -39,10 +45,10 @@ from mmsc.message import Message, MessagePart
 from mmsc.smil import SmilError, rewrite_references
 from mmsc.pdu import ReadStatus, Status
 from mmsc.state import (
-    Interface, MessageRecord, RecipientRecord, RecipientState, ReportRecord, Route, StateStore,
-    Subscriber,
+    Interface, MessageRecord, RecipientRecord, RecipientState, ReportRecord, Route, StateError,
+    StateStore, Subscriber,
 )
-from mmsc.store import ObjectStore, message_key
+from mmsc.store import ObjectNotFound, ObjectStore, ObjectStoreError, message_key
 
 from . import notices, offload
 from .accept import Accepted, accept
@@ -50,6 +56,16 @@ from .links import new_link
 
 log = logging.getLogger(__name__)
 S = RecipientState
+
+#: What the stores raise when they cannot serve a request now (down, too slow, refusing): an
+#: interface answers "retry later" (MM7 fault 4006, MM1 transient failure, HTTP 503).
+UNAVAILABLE = (ObjectStoreError, StateError, OSError)
+
+
+class ContentLost(ObjectNotFound):
+    """A message's original is gone from the object store. When it is raised, the message's
+    waiting recipients have been ended ``unreachable``; an interface answers with its
+    permanent "message not found"."""
 
 
 class Reporter(Protocol):
@@ -208,6 +224,8 @@ class Engine:
         try:
             if message is not None:  # deleted since the claim: nothing left to do
                 await self._step(recipient, message)
+        except ContentLost:
+            pass  # the message's deliveries were ended, and that was logged
         except Exception:  # noqa: BLE001 - one recipient must not stop the others
             log.exception("step of recipient %s of %s failed; retried when its claim lapses",
                           recipient.id, recipient.message_id)
@@ -319,16 +337,18 @@ class Engine:
         token = new_token()
         await self.state.add_content_token(r.id or 0, token_digest(token), now=self.clock())
         attempts = r.attempts + 1
-        push = notices.notification(
-            transaction_id=r.transaction_id,
-            content_location=f"{self.settings.public_url}/m/{token}",
-            size=await self._retrieval_size(r, message), expiry=self.expiry(message),
-            message_class=message.message_class, subject=message.subject,
-            sender=message.originator or None)
         number = notices.plmn_number(r.address) or r.address
         try:
+            push = notices.notification(
+                transaction_id=r.transaction_id,
+                content_location=f"{self.settings.public_url}/m/{token}",
+                size=await self._retrieval_size(r, message), expiry=self.expiry(message),
+                message_class=message.message_class, subject=message.subject,
+                sender=message.originator or None)
             ids = await self.messenger.send_push(number, push, tag=r.id)
-        except Exception as exc:  # noqa: BLE001 - SMSC refusal or link down
+        except ContentLost:
+            raise
+        except Exception as exc:  # noqa: BLE001 - SMSC refusal or link down, store down
             decision = getattr(exc, "decision", "retry")
             if decision == "link":
                 await self._park(r, message, "notify-parked", str(exc))
@@ -352,12 +372,16 @@ class Engine:
         retrieve (OMA-MMS-ENC §7.3.27; handsets decide on it whether to fetch at once). For
         a subscriber whose device profile is configured, the content is adapted now (the
         recipient state machine's ``accepted → (adapted) → notified``): made once, kept, and
-        reused by the retrieval. Otherwise, or if that fails, the original's size."""
+        reused by the retrieval. Otherwise, or if adapting fails, the original's size. Either
+        way the content must be there: ContentLost when it is gone, a store error when it
+        cannot be read now (the handset would fetch in vain)."""
         profile = await self._configured_profile(r)
         if profile is None:
+            await self._check_content(message)
             return message.size
+        original = await self.original(message)
         try:
-            content = await self.adapt(r, message, await self.original(message), profile)
+            content = await self.adapt(r, message, original, profile)
         except Exception as exc:  # noqa: BLE001 - the notification goes out regardless
             log.warning("%s %s: not adapted before the notification: %s", message.id,
                         r.address, exc)
@@ -366,8 +390,30 @@ class Engine:
 
     async def original(self, message: MessageRecord) -> Message:
         """The message as accepted, read from the object store (parsed in a worker thread
-        when large, see :mod:`offload`)."""
-        return await offload.decode(await self.objects.get(message.object_key))
+        when large, see :mod:`offload`); ContentLost when it is gone."""
+        try:
+            data = await self.objects.get(message.object_key)
+        except ObjectNotFound:
+            await self._content_lost(message)
+        return await offload.decode(data)
+
+    async def _check_content(self, message: MessageRecord) -> None:
+        """ContentLost when the message's original is gone (one existence check)."""
+        if not await self.objects.exists(message.object_key):
+            await self._content_lost(message)
+
+    async def _content_lost(self, message: MessageRecord) -> NoReturn:
+        """The original of ``message`` is gone: data loss, logged at ERROR. Every recipient
+        still waiting for it ends ``unreachable`` (event ``content-lost``) with the report
+        owed to the originator; then ContentLost."""
+        log.error("DATA LOSS: the content of message %s is gone from the object store (%s); "
+                  "its waiting recipients end unreachable", message.id, message.object_key)
+        for r in await self.state.recipients_of(message.id):
+            if r.state in _WAITING:
+                await self._finish(r, message, S.UNREACHABLE, kind="content-lost",
+                                   expected=_WAITING, detail={"key": message.object_key})
+        raise ContentLost(f"the content of message {message.id} is gone "
+                          f"({message.object_key})")
 
     async def _send_link(self, r: RecipientRecord, message: MessageRecord) -> None:
         """accepted (legacy) | notified | retrieved → fallback-sent: a text SMS with the web
@@ -382,8 +428,11 @@ class Engine:
                                  link=f"{self.settings.public_url}/v/{link.token}", pin=link.pin)
         number = notices.plmn_number(r.address) or r.address
         try:
+            await self._check_content(message)
             ids = await self.messenger.send_text(number, text, tag=r.id)
-        except Exception as exc:  # noqa: BLE001
+        except ContentLost:
+            raise
+        except Exception as exc:  # noqa: BLE001 - SMSC refusal or link down, store down
             if getattr(exc, "decision", "retry") == "link":
                 await self._park(r, message, "link-parked", str(exc))
             else:
@@ -698,14 +747,17 @@ class Engine:
                       message: Message) -> Accepted | None:
         """M-Forward.req (OMA-MMS-ENC §6.5.1): the content a recipient was notified of,
         sent on to new recipients with ``message``'s envelope. None when the forwarder is not
-        a recipient of that content or it has expired."""
+        a recipient of that content, or it has expired or is lost."""
         r = await self.by_content_location(content_location, forwarder)
         if r is None:
             return None
         original = await self.state.get_message(r.message_id)
         if original is None or self.clock() >= self.expiry(original):
             return None
-        content = await self.original(original)
+        try:
+            content = await self.original(original)
+        except ContentLost:
+            return None
         content.envelope = message.envelope
         done = await self.submit(content, Interface.MM1)
         await self.state.add_event(r.message_id, "forwarded-by-recipient", now=self.clock(),
@@ -736,15 +788,18 @@ class Engine:
 
     async def replace(self, message_id: str, vasp_id: str, content: Message) -> bool | None:
         """ReplaceReq (TS 23.140 §8.7.6): new content for the recipients that fetch from now
-        on (the envelope stays). None for a message this VASP did not send; False when every
-        recipient has retrieved it already."""
+        on (the envelope stays). None for a message this VASP did not send or whose content is
+        lost; False when every recipient has retrieved it already."""
         record = await self._own_message(message_id, vasp_id)
         if record is None:
             return None
         recipients = await self.state.recipients_of(message_id)
         if not any(r.state in _NOT_YET_RETRIEVED for r in recipients):
             return False
-        stored = await self.original(record)
+        try:
+            stored = await self.original(record)
+        except ContentLost:
+            return None
         stored.parts, stored.multipart, stored.start = (content.parts, content.multipart,
                                                         content.start)
         await self.objects.put(record.object_key, await offload.encode(stored))

@@ -1,10 +1,11 @@
 """The object store interface: put, get, stream, exists, delete, list by prefix.
 
 :class:`ObjectStore` holds what every backend shares: key validation, running the blocking
-work in a worker thread (``asyncio.to_thread``), turning a backend's failures into the error
-classes below, and feeding a ``put_stream``'s chunks to the worker thread. A backend writes
-only blocking methods (``_write``, ``_reader``, ``_exists``, ``_delete``, ``_list``) and
-``_failure``, which sorts its exceptions.
+work in the store's own worker threads (a store that hangs holds those, never the threads
+the rest of the process shares), a time limit on each operation, turning a backend's
+failures into the error classes below, and feeding a ``put_stream``'s chunks to the worker
+thread. A backend writes only blocking methods (``_write``, ``_reader``, ``_exists``,
+``_delete``, ``_list``) and ``_failure``, which sorts its exceptions.
 
 Errors say whether to retry: :class:`StoreUnavailable` means "retry later" (the endpoint is
 down, slow or throttling, the disk is full), :class:`StoreRequestError` means the request
@@ -17,11 +18,14 @@ import abc
 import asyncio
 import concurrent.futures
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
 from typing import Protocol, TypeVar
 
 #: Chunk size for streaming reads.
 CHUNK = 64 * 1024
+#: Worker threads of one store: operations beyond that many at once wait their turn.
+WORKERS = 16
 
 T = TypeVar("T")
 
@@ -151,7 +155,21 @@ class ChunkFeed:
 
 
 class ObjectStore(abc.ABC):
-    """Objects by key. Every method validates its key first and never blocks the loop."""
+    """Objects by key. Every method validates its key first and never blocks the loop.
+
+    ``timeout`` (seconds, None for none) bounds each put, get, exists, delete and each
+    chunk of a stream, waiting for a free worker thread and the backend's own retries
+    included: past it the caller gets StoreUnavailable, while the abandoned work ends in its
+    thread on the backend's own time limits. Listing and sweeping walk the whole store, so
+    they are not bounded as a whole. ``location`` names the store in error messages.
+    """
+
+    def __init__(self, location: str, timeout: float | None = None) -> None:
+        if timeout is not None and timeout <= 0:
+            raise ValueError(f"timeout must be positive, not {timeout}")
+        self.location = location
+        self.timeout = timeout
+        self._pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="objects")
 
     # -- the interface ---------------------------------------------------------------------------
 
@@ -200,7 +218,7 @@ class ObjectStore(abc.ABC):
         """The keys that start with ``prefix`` (see :func:`validate_prefix`), sorted. Names
         in the store that are not valid keys are never listed."""
         prefix = keys.validate_prefix(prefix)
-        found = await self._blocking("list", prefix, self._list, prefix)
+        found = await self._blocking("list", prefix, self._list, prefix, bounded=False)
         return sorted(key for key in found if keys.is_valid_key(key))
 
     async def sweep_temporary(self, older_than: float = 0.0) -> int:
@@ -208,8 +226,10 @@ class ObjectStore(abc.ABC):
         return how many. Backends whose writes are atomic on the server (S3) have none."""
         return 0
 
-    async def close(self) -> None:  # noqa: B027 - an optional hook, not abstract
-        """Release connections. The default holds none."""
+    async def close(self) -> None:
+        """Release the worker threads (one still waiting on the backend ends on its own);
+        a backend that holds connections releases them too."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
     # -- what a backend provides (blocking, run in a worker thread) ------------------------------
 
@@ -238,14 +258,24 @@ class ObjectStore(abc.ABC):
 
     # -- shared machinery ------------------------------------------------------------------------
 
+    def _where(self, operation: str, key: str) -> str:
+        """The start of an error message: what was done, on which key, in which store."""
+        return f"{operation} {key!r} in {self.location}"
+
     async def _blocking(self, operation: str, key: str, function: Callable[..., T],
-                        *args: object) -> T:
-        """``function(*args)`` in a worker thread, its failures sorted by ``_failure``."""
+                        *args: object, bounded: bool = True) -> T:
+        """``function(*args)`` in a worker thread, within :attr:`timeout` when ``bounded``,
+        its failures sorted by ``_failure``."""
+        loop = asyncio.get_running_loop()
         try:
-            return await asyncio.to_thread(function, *args)
+            async with asyncio.timeout(self.timeout if bounded else None) as limit:
+                return await loop.run_in_executor(self._pool, function, *args)
         except ObjectStoreError:
             raise
         except Exception as exc:
+            if isinstance(exc, TimeoutError) and limit.expired():
+                raise StoreUnavailable(f"{self._where(operation, key)}: no answer within "
+                                       f"{self.timeout:g} s, retry later") from None
             error = self._failure(exc, operation, key)
             if error is None:
                 raise
@@ -264,5 +294,5 @@ class ObjectStore(abc.ABC):
             while chunk := await self._blocking("read", key, reader.read, chunk_size):
                 yield chunk
         finally:
-            await asyncio.to_thread(reader.close)
+            await asyncio.get_running_loop().run_in_executor(self._pool, reader.close)
 

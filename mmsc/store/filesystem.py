@@ -99,10 +99,12 @@ def _files(folder: Path, base: str) -> Iterator[tuple[str, os.DirEntry[str]]]:
 
 class FilesystemStore(ObjectStore):
     """Objects as files under ``root``; key ``a/b/c`` is the file ``root/a/b/c``. The root
-    is made on the first write."""
+    is made on the first write. ``timeout`` bounds each operation (see :class:`ObjectStore`):
+    a folder on a network file system that stops answering."""
 
-    def __init__(self, root: str | Path) -> None:
+    def __init__(self, root: str | Path, *, timeout: float | None = None) -> None:
         self.root = Path(root).absolute()
+        super().__init__(str(self.root), timeout)
         self._folder_sync = _FolderSync()
 
     # -- paths -----------------------------------------------------------------------------------
@@ -223,7 +225,7 @@ class FilesystemStore(ObjectStore):
     def _failure(self, exc: Exception, operation: str, key: str) -> ObjectStoreError | None:
         if not isinstance(exc, OSError):
             return None
-        where = f"{operation} {key!r} in {self.root}"
+        where = self._where(operation, key)
         if isinstance(exc, (NotADirectoryError, IsADirectoryError, FileExistsError)):
             return StoreRequestError(f"{where}: an object and a folder would share a name "
                                      f"({exc.strerror})")
@@ -235,4 +237,5 @@ class FilesystemStore(ObjectStore):
         """Remove temporary files of interrupted writes older than ``older_than`` seconds
         (0 at start-up, when no write of this store can be in flight), and the folders
         they leave empty; return how many files."""
-        return await self._blocking("sweep_temporary", "", self._sweep, older_than)
+        return await self._blocking("sweep_temporary", "", self._sweep, older_than,
+                                    bounded=False)

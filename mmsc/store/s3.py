@@ -1,8 +1,9 @@
 """The scale-out object store: an S3 bucket (MinIO in deployments) through the ``minio`` client.
 
 The bucket is made on first use when missing. A stream of unknown length goes up as a
-multipart upload, one part at a time, never whole in memory. The HTTP pool has short
-timeouts and few retries, so a store that is down fails in seconds. Errors are sorted into
+multipart upload, one part at a time, never whole in memory. Each operation has a time
+limit, retries included (the HTTP pool's three tries share it), so a store that is down or
+hung fails within it. Errors are sorted into
 "retry later" (:class:`StoreUnavailable`: connection refused, timeouts, 5xx, SlowDown) and
 "bad request" (:class:`StoreRequestError`: access denied, invalid bucket, other 4xx).
 """
@@ -29,6 +30,8 @@ _TRANSIENT_CODES = {"SlowDown", "ServiceUnavailable", "InternalError", "RequestT
                     "Throttling"}
 #: HTTP statuses urllib3 retries (twice, quickly) before the error reaches the store.
 _RETRIED_STATUSES = (500, 502, 503, 504)
+#: Tries of one HTTP request (the first and two retries); each waits a share of the limit.
+_TRIES = 3
 
 
 def _transient(status: int) -> bool:
@@ -74,14 +77,16 @@ class _Download:
 class S3Store(ObjectStore):
     """Objects in one bucket of an S3-compatible server at ``endpoint`` (``host:port``).
 
-    ``timeout`` bounds each read from the server (connecting gets at most 3 seconds);
+    ``timeout`` bounds each operation, retries included (see :class:`ObjectStore`); each of
+    the three tries of a request waits at most a third of it for the server (connecting at
+    most 3 seconds), so the worker thread gives up about when the caller did;
     ``part_size`` is the multipart upload part (5 MiB to 5 GiB): a put holds about three
     parts in memory at most (one here, two copies inside minio), whatever the object's size.
     An invalid bucket name is a StoreRequestError here.
     """
 
     def __init__(self, endpoint: str, access_key: str, secret_key: str, bucket: str, *,
-                 secure: bool = False, region: str | None = None, timeout: float = 10.0,
+                 secure: bool = False, region: str | None = None, timeout: float = 30.0,
                  part_size: int = 8 * MIB) -> None:
         try:
             check_bucket_name(bucket, strict=True)
@@ -90,12 +95,14 @@ class S3Store(ObjectStore):
         if not MIN_PART_SIZE <= part_size <= MAX_PART_SIZE:
             raise ValueError(f"part_size {part_size} is outside {MIN_PART_SIZE} to "
                              f"{MAX_PART_SIZE} octets")
+        super().__init__(f"bucket {bucket} at {endpoint}", timeout)
         self.endpoint = endpoint
         self.bucket = bucket
         self.part_size = part_size
+        per_try = timeout / _TRIES
         self._http = urllib3.PoolManager(
-            timeout=urllib3.Timeout(connect=min(timeout, 3.0), read=timeout),
-            retries=urllib3.Retry(total=2, backoff_factor=0.2,
+            timeout=urllib3.Timeout(connect=min(per_try, 3.0), read=per_try),
+            retries=urllib3.Retry(total=_TRIES - 1, backoff_factor=0.1,
                                   status_forcelist=_RETRIED_STATUSES, raise_on_status=False,
                                   respect_retry_after_header=False),
             maxsize=16)
@@ -150,12 +157,11 @@ class S3Store(ObjectStore):
         return [item.object_name for item in found if item.object_name is not None]
 
     def _failure(self, exc: Exception, operation: str, key: str) -> ObjectStoreError | None:
-        where = f"{operation} {key!r} in bucket {self.bucket} at {self.endpoint}"
+        where = self._where(operation, key)
         if isinstance(exc, S3Error):
             status = exc.response.status if exc.response is not None else 0
             if exc.code == "NoSuchKey":
-                return ObjectNotFound(f"no object {key!r} in bucket {self.bucket} at "
-                                      f"{self.endpoint}")
+                return ObjectNotFound(f"no object {key!r} in {self.location}")
             if exc.code == "NoSuchBucket":  # removed behind our back: make it again next time
                 self._bucket_ready = False
                 return StoreUnavailable(f"{where}: the bucket is gone; it is made again on "
@@ -177,3 +183,4 @@ class S3Store(ObjectStore):
 
     async def close(self) -> None:
         await asyncio.to_thread(self._http.clear)
+        await super().close()
