@@ -21,7 +21,7 @@ from mmsc.pdu import MessageType, ResponseStatus, decode, encode
 from mmsc.mms_body import to_pdu
 from wap_push.smsc import SmscEmulator
 
-from test_loop import A, B, picture
+from test_loop import A, B, send_to
 
 
 def free_port() -> int:
@@ -42,6 +42,21 @@ def start_server(config: Path, log: Path | None = None) -> subprocess.Popen:
         if log is not None:
             stderr.close()  # the child has its own copy
 
+
+async def send_mm1(url: str, to: str, count: int) -> list[str]:
+    """``count`` M-Send.req from A to ``to``, each answered OK; their message ids."""
+    ids = []
+    async with aiohttp.ClientSession() as http:
+        for i in range(count):
+            pdu = to_pdu(send_to(to))
+            pdu.transaction_id = f"mm1-{i}"
+            async with http.post(f"{url}/mms", data=encode(pdu),
+                                 headers={"X-MSISDN": A}) as response:
+                conf = decode(await response.read())
+            assert conf.message_type == MessageType.SEND_CONF
+            assert conf.response_status == ResponseStatus.OK
+            ids.append(conf.message_id)
+    return ids
 
 async def wait_healthy(url: str, process: subprocess.Popen) -> None:
     async with aiohttp.ClientSession() as http:
@@ -100,19 +115,7 @@ msisdn = "{B}"
     server = start_server(config)
     try:
         await wait_healthy(url, server)
-        accepted = []
-        async with aiohttp.ClientSession() as http:
-            for i in range(30):
-                message = picture()
-                message.envelope.to = [f"{B}/TYPE=PLMN"]
-                pdu = to_pdu(message)
-                pdu.transaction_id = f"tx{i}"
-                async with http.post(f"{url}/mms", data=encode(pdu),
-                                     headers={"X-MSISDN": A}) as response:
-                    conf = decode(await response.read())
-                assert conf.message_type == MessageType.SEND_CONF
-                assert conf.response_status == ResponseStatus.OK
-                accepted.append(conf.message_id)
+        accepted = await send_mm1(url, B, 30)
         server.send_signal(signal.SIGKILL)  # with most of them still being notified
         server.wait(10)
         pending = set(accepted) - {m.envelope.message_id for m in b.inbox}

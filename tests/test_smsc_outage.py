@@ -13,14 +13,9 @@ import sys
 import time
 from pathlib import Path
 
-import aiohttp
-
-from mmsc.mms_body import to_pdu
-from mmsc.pdu import MessageType, ResponseStatus, decode, encode
-
-from test_loop import A, B, C, send_to
+from test_loop import B, C
 from test_mm7 import submit_all
-from test_restart import free_port, start_server, wait_healthy, write_config
+from test_restart import free_port, send_mm1, start_server, wait_healthy, write_config
 
 
 class SmscProcess:
@@ -81,22 +76,6 @@ id = "acme"
 password = "pw"
 allowed_senders = ["36000"]
 """)
-
-
-async def send_mm1(url: str, to: str, count: int) -> list[str]:
-    """``count`` M-Send.req from A to ``to``, each answered OK; their message ids."""
-    ids = []
-    async with aiohttp.ClientSession() as http:
-        for i in range(count):
-            pdu = to_pdu(send_to(to))
-            pdu.transaction_id = f"mm1-{i}"
-            async with http.post(f"{url}/mms", data=encode(pdu),
-                                 headers={"X-MSISDN": A}) as response:
-                conf = decode(await response.read())
-            assert conf.message_type == MessageType.SEND_CONF
-            assert conf.response_status == ResponseStatus.OK
-            ids.append(conf.message_id)
-    return ids
 
 
 def recipients(folder: Path, message_ids: list[str]) -> list[tuple[str, str, int]]:

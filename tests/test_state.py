@@ -229,14 +229,20 @@ async def test_concurrent_accepts_share_commits(store: SqliteStateStore, monkeyp
     assert await store.recipients_of("second") == []
 
 
+def old_database(path: Path, version: int) -> sqlite3.Connection:
+    """A database of schema ``version`` as an older mmsc made it, with message m1."""
+    db = sqlite3.connect(path)
+    for script in MIGRATIONS[:version]:
+        db.executescript(script)
+    db.execute(f"PRAGMA user_version = {version}")
+    db.execute("INSERT INTO messages (id, interface, originator, object_key, size, "
+               "created_at) VALUES ('m1', 'mm1', '+1', 'k', 1, 0)")
+    return db
+
+
 async def test_version_2_databases_are_rebuilt_for_the_vasp_route(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
-    with sqlite3.connect(path) as db:
-        for script in MIGRATIONS[:2]:
-            db.executescript(script)
-        db.execute("PRAGMA user_version = 2")
-        db.execute("INSERT INTO messages (id, interface, originator, object_key, size, "
-                   "created_at) VALUES ('m1', 'mm1', '+1', 'k', 1, 0)")
+    with old_database(path, 2) as db:
         db.execute("INSERT INTO recipients (message_id, address, kind, route, state, "
                    "updated_at) VALUES ('m1', '+2', 'to', 'mms', 'accepted', 0)")
         db.execute("INSERT INTO events (message_id, recipient_id, at, kind) "
@@ -263,12 +269,7 @@ async def test_version_4_content_tokens_become_digests(tmp_path: Path) -> None:
     are new, and the plain token is nowhere in the database's files."""
     path = tmp_path / "old.db"
     old = "OldPlainToken_0123456789"
-    with sqlite3.connect(path) as db:
-        for script in MIGRATIONS[:4]:
-            db.executescript(script)
-        db.execute("PRAGMA user_version = 4")
-        db.execute("INSERT INTO messages (id, interface, originator, object_key, size, "
-                   "created_at) VALUES ('m1', 'mm1', '+1', 'k', 1, 0)")
+    with old_database(path, 4) as db:
         db.execute("INSERT INTO recipients (message_id, address, kind, route, state, "
                    "content_token, updated_at) VALUES ('m1', '+2', 'to', 'mms', 'notified', ?, 0)",
                    (old,))
