@@ -20,6 +20,7 @@ run: $(STAMP)
 
 test: $(STAMP) $(PEERS)
 	sh scripts/test-browser.sh >/dev/null
+	sh scripts/test-postgres.sh >/dev/null
 	$(PY) -m pytest -q
 
 bench: $(STAMP)

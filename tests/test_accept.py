@@ -17,7 +17,8 @@ import pytest
 from mmsc.message import Envelope, Message, MessagePart
 from mmsc.mime import from_mime
 from mmsc.relay.accept import AcceptError, accept, recover
-from mmsc.state import Interface, RecipientState, Route, SqliteStateStore
+from mmsc.state import Interface, RecipientState, Route
+from mmsc.state.location import open_store
 from mmsc.store import FilesystemStore, message_key
 
 CHILD = Path(__file__).resolve().parent / "helpers" / "accept_forever.py"
@@ -32,8 +33,8 @@ def message(*to: str, transaction_id: str | None = None) -> Message:
 
 
 @pytest.fixture
-async def stores(tmp_path: Path):
-    state = await SqliteStateStore.open(tmp_path / "mmsc.db")
+async def stores(tmp_path: Path, state_url: str):
+    state = await open_store(state_url)
     yield FilesystemStore(tmp_path / "objects"), state
     await state.close()
 
@@ -112,7 +113,8 @@ def _kill_after(process: subprocess.Popen, delay: float) -> threading.Timer:
     return timer
 
 
-async def test_killed_mid_accept_every_message_is_whole_or_absent(tmp_path: Path) -> None:
+async def test_killed_mid_accept_every_message_is_whole_or_absent(tmp_path: Path,
+                                                                  state_url: str) -> None:
     """SIGKILL a process that accepts in a loop, at random moments, many times; after each
     restart and recovery every message is fully there (object, rows, events) or absent, and
     every id the child reported as accepted is there."""
@@ -122,7 +124,8 @@ async def test_killed_mid_accept_every_message_is_whole_or_absent(tmp_path: Path
     orphans = 0
     verified: set[str] = set()
     for round_ in range(12):
-        child = subprocess.Popen([sys.executable, str(CHILD), str(tmp_path), str(round_)],
+        child = subprocess.Popen([sys.executable, str(CHILD), str(tmp_path), str(round_),
+                                  state_url],
                                  stdout=subprocess.PIPE, text=True, env=env)
         timer = _kill_after(child, rng.uniform(0.3, 0.8))
         out, _ = child.communicate(timeout=60)
@@ -130,7 +133,7 @@ async def test_killed_mid_accept_every_message_is_whole_or_absent(tmp_path: Path
         assert child.returncode == -signal.SIGKILL
         acknowledged += out.split()
         objects = FilesystemStore(tmp_path / "objects")
-        state = await SqliteStateStore.open(tmp_path / "mmsc.db")
+        state = await open_store(state_url)
         try:
             orphans += len((await recover(objects, state, now=time.time() + 3600)).orphans)
             ids = set(await state.list_message_ids())

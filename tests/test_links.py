@@ -12,7 +12,8 @@ from mmsc.relay.links import (
     PIN_DIGITS, Links, PinCheck, new_link, pin_digest, session_value, token_digest,
 )
 from mmsc.relay.notices import link_text
-from mmsc.state import RecipientState, Route, SqliteStateStore
+from mmsc.state import RecipientState, Route, StateStore
+from mmsc.state.location import open_store
 from wap_push.sms import DCS_GSM7, DCS_UCS2, plan_text, split_text
 
 from test_state import message, recipient
@@ -59,13 +60,13 @@ def test_new_link_keeps_only_digests() -> None:
 
 
 @pytest.fixture
-async def store(tmp_path: Path):
-    s = await SqliteStateStore.open(tmp_path / "mmsc.db")
+async def store(state_url: str):
+    s = await open_store(state_url)
     yield s
     await s.close()
 
 
-async def _linked(store: SqliteStateStore, *, pin: bool, state: RecipientState = S.FALLBACK_SENT):
+async def _linked(store: StateStore, *, pin: bool, state: RecipientState = S.FALLBACK_SENT):
     link = new_link(now=1000.0, ttl=3000.0, message_expiry=4500.0, with_pin=pin)
     (row,) = await store.accept_message(message(), [recipient("+33600000009")])
     moved = await store.transition(row.id, expected=[S.ACCEPTED], to=state, now=1000.0,
@@ -77,7 +78,7 @@ async def _linked(store: SqliteStateStore, *, pin: bool, state: RecipientState =
     return link, row
 
 
-async def test_tokens_open_until_expiry_or_withdrawal(store: SqliteStateStore) -> None:
+async def test_tokens_open_until_expiry_or_withdrawal(store: StateStore) -> None:
     link, row = await _linked(store, pin=False)
     links = Links(store, max_attempts=3)
     opened = await links.open(link.token, now=2000.0)
@@ -90,7 +91,7 @@ async def test_tokens_open_until_expiry_or_withdrawal(store: SqliteStateStore) -
     assert await links.open(link.token, now=2200.0) is None  # withdrawn (a CancelReq)
 
 
-async def test_pin_attempts_count_and_lock(store: SqliteStateStore) -> None:
+async def test_pin_attempts_count_and_lock(store: StateStore) -> None:
     link, row = await _linked(store, pin=True)
     links = Links(store, max_attempts=3)
     opened = await links.open(link.token, now=1100.0)

@@ -1,4 +1,6 @@
-"""The SQLite state store: atomic accept, compare-and-set transitions, claims, migrations."""
+"""The state store on SQLite and on PostgreSQL (each test taking ``store`` or ``state_url``
+runs on both): atomic accept, compare-and-set transitions, claims, migrations; then what
+only one backend has."""
 
 from __future__ import annotations
 
@@ -8,14 +10,17 @@ import sqlite3
 import threading
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from mmsc.state import (
     DuplicateMessage, Interface, MessageRecord, RecipientRecord, RecipientState, Route,
-    SqliteStateStore, StateError, Subscriber, VaspRecord,
+    SqliteStateStore, StateError, StateStore, StateUnavailable, Subscriber, VaspRecord,
 )
+from mmsc.state.location import open_store
 from mmsc.ids import token_digest
 from mmsc.state.schema import MIGRATIONS
+from mmsc.state.schema_postgres import MIGRATIONS as POSTGRES_MIGRATIONS, VERSION_TABLE
 
 S = RecipientState
 
@@ -39,13 +44,20 @@ def recipient(address: str, message_id: str = "m1", due: float | None = 1100.0,
 
 
 @pytest.fixture
-async def store(tmp_path: Path):
+async def store(state_url: str):
+    s = await open_store(state_url)
+    yield s
+    await s.close()
+
+
+@pytest.fixture
+async def sqlite_store(tmp_path: Path):
     s = await SqliteStateStore.open(tmp_path / "state" / "mmsc.db")
     yield s
     await s.close()
 
 
-async def test_accept_and_read_back(store: SqliteStateStore) -> None:
+async def test_accept_and_read_back(store: StateStore) -> None:
     rows = await store.accept_message(message(), [recipient("+1"), recipient("bob@example.com")],
                                       {"octets": 1234})
     assert [r.id for r in rows] == [1, 2]
@@ -60,7 +72,7 @@ async def test_accept_and_read_back(store: SqliteStateStore) -> None:
     assert await store.list_message_ids() == ["m1"]
 
 
-async def test_duplicates_leave_only_the_first(store: SqliteStateStore) -> None:
+async def test_duplicates_leave_only_the_first(store: StateStore) -> None:
     await store.accept_message(message(), [recipient("+1")])
     with pytest.raises(DuplicateMessage) as same_id:
         await store.accept_message(message(subject="other"), [recipient("+2")])
@@ -74,7 +86,7 @@ async def test_duplicates_leave_only_the_first(store: SqliteStateStore) -> None:
     await store.accept_message(message("m4", transaction_id=None), [recipient("+3", "m4")])
 
 
-async def test_a_failure_inside_accept_leaves_nothing(store: SqliteStateStore) -> None:
+async def test_a_failure_inside_accept_leaves_nothing(store: StateStore) -> None:
     bad = dataclasses.replace(recipient("+2"), kind="sideways")  # violates a CHECK
     with pytest.raises(StateError):
         await store.accept_message(message(), [recipient("+1"), bad])
@@ -82,7 +94,7 @@ async def test_a_failure_inside_accept_leaves_nothing(store: SqliteStateStore) -
     assert await store.recipients_of("m1") == []
 
 
-async def test_transition_is_compare_and_set(store: SqliteStateStore) -> None:
+async def test_transition_is_compare_and_set(store: StateStore) -> None:
     (row,) = await store.accept_message(message(), [recipient("+1")])
     done = await store.transition(row.id, expected=[S.ACCEPTED, S.ADAPTED], to=S.NOTIFIED,
                                   now=1200.0, next_attempt_at=1500.0, attempts=1,
@@ -107,7 +119,7 @@ async def test_transition_is_compare_and_set(store: SqliteStateStore) -> None:
     assert kinds[-2:] == [("notified", 1200.0), ("fetched", 1400.0)]
 
 
-async def test_claim_due_orders_leases_and_skips_final(store: SqliteStateStore) -> None:
+async def test_claim_due_orders_leases_and_skips_final(store: StateStore) -> None:
     await store.accept_message(message(), [
         recipient("+late", due=1300.0), recipient("+early", due=1050.0),
         recipient("+future", due=9999.0), recipient("+none", due=None),
@@ -123,9 +135,8 @@ async def test_claim_due_orders_leases_and_skips_final(store: SqliteStateStore) 
     assert released is not None and released.record.claimed_by is None
 
 
-async def test_two_stores_never_claim_the_same_row(tmp_path: Path) -> None:
-    path = tmp_path / "shared.db"
-    a, b = await SqliteStateStore.open(path), await SqliteStateStore.open(path)
+async def test_two_stores_never_claim_the_same_row(state_url: str) -> None:
+    a, b = await open_store(state_url), await open_store(state_url)
     try:
         for i in range(10):
             await a.accept_message(message(f"m{i}", transaction_id=None),
@@ -157,7 +168,7 @@ async def test_migrations_and_reopen(tmp_path: Path) -> None:
         await SqliteStateStore.open(path)
 
 
-async def test_subscribers_and_vasps(store: SqliteStateStore) -> None:
+async def test_subscribers_and_vasps(store: StateStore) -> None:
     sub = Subscriber("+33600000002", mms_capable=False, device_profile="basic-2005",
                      updated_at=5.0)
     await store.put_subscriber(sub)
@@ -172,7 +183,9 @@ async def test_subscribers_and_vasps(store: SqliteStateStore) -> None:
     assert await store.get_vasp("nobody") is None
 
 
-async def test_sqlite_runs_off_the_event_loop(store: SqliteStateStore, monkeypatch) -> None:
+async def test_sqlite_runs_off_the_event_loop(sqlite_store: SqliteStateStore,
+                                              monkeypatch) -> None:
+    store = sqlite_store
     threads: set[int] = set()
     original = store._apply
 
@@ -198,14 +211,16 @@ async def test_sqlite_runs_off_the_event_loop(store: SqliteStateStore, monkeypat
     assert ticks >= 30  # the loop kept running while SQLite worked
 
 
-async def test_delete_cascades(store: SqliteStateStore) -> None:
+async def test_delete_cascades(store: StateStore) -> None:
     await store.accept_message(message(), [recipient("+1")])
     await store.delete_message("m1")
     assert await store.get_message("m1") is None and await store.events_of("m1") == []
     assert await store.recipients_of("m1") == []
 
 
-async def test_concurrent_accepts_share_commits(store: SqliteStateStore, monkeypatch) -> None:
+async def test_concurrent_accepts_share_commits(sqlite_store: SqliteStateStore,
+                                                monkeypatch) -> None:
+    store = sqlite_store
     batches: list[int] = []
     original = store._apply
 
@@ -287,13 +302,14 @@ async def test_version_4_content_tokens_become_digests(tmp_path: Path) -> None:
         assert old.encode() not in file.read_bytes(), file.name
 
 
-async def test_two_stores_on_one_file_write_side_by_side(tmp_path: Path) -> None:
-    """As two processes of ``[http] workers`` do: each store's writers queue on the flock,
-    none fails with "database is locked", and each sees the other's rows."""
-    first = await SqliteStateStore.open(tmp_path / "mmsc.db")
-    second = await SqliteStateStore.open(tmp_path / "mmsc.db")
+async def test_two_stores_on_one_file_write_side_by_side(state_url: str) -> None:
+    """As two processes of ``[http] workers`` (or two nodes on one database) do: on SQLite
+    each store's writers queue on the flock, none fails with "database is locked"; each
+    store sees the other's rows."""
+    first = await open_store(state_url)
+    second = await open_store(state_url)
     try:
-        async def accept(store: SqliteStateStore, i: int) -> None:
+        async def accept(store: StateStore, i: int) -> None:
             await store.accept_message(message(f"m{i}"), [recipient(f"+3360000{i:04d}", f"m{i}")])
 
         await asyncio.gather(*(accept(first if i % 2 else second, i) for i in range(120)))
@@ -306,3 +322,221 @@ async def test_two_stores_on_one_file_write_side_by_side(tmp_path: Path) -> None
     finally:
         await first.close()
         await second.close()
+
+
+# -- PostgreSQL: what only a shared database has ---------------------------------------------------
+
+def sqlite_schema(path: Path) -> dict[str, dict[str, bool]]:
+    """Table -> column -> nullable (primary keys left out: SQLite lets some be NULL)."""
+    with sqlite3.connect(path) as db:
+        tables = [row[0] for row in db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
+        return {table: {row[1]: not row[3] for row in db.execute(f"PRAGMA table_info({table})")
+                        if not row[5]} for table in tables}
+
+
+async def postgres_schema(url: str) -> dict[str, dict[str, bool]]:
+    db = await asyncpg.connect(url)
+    try:
+        rows = await db.fetch(
+            "SELECT c.table_name, c.column_name, c.is_nullable FROM information_schema.columns c"
+            " WHERE c.table_schema = current_schema() AND c.table_name <> $1 AND NOT EXISTS ("
+            "SELECT 1 FROM information_schema.key_column_usage k JOIN "
+            "information_schema.table_constraints t USING (constraint_name, table_name) "
+            "WHERE t.constraint_type = 'PRIMARY KEY' AND k.table_name = c.table_name "
+            "AND k.column_name = c.column_name)", VERSION_TABLE)
+    finally:
+        await db.close()
+    schema: dict[str, dict[str, bool]] = {}
+    for row in rows:
+        schema.setdefault(row["table_name"], {})[row["column_name"]] = row["is_nullable"] == "YES"
+    return schema
+
+
+async def test_schema_parity_between_sqlite_and_postgresql(tmp_path: Path, postgres) -> None:
+    """Every SQLite migration has its PostgreSQL counterpart, and after all of them both
+    databases have the same tables with the same columns, nullable alike. A migration added
+    to ``schema.MIGRATIONS`` alone fails here: add its twin to ``schema_postgres``."""
+    assert len(POSTGRES_MIGRATIONS) == len(MIGRATIONS)
+    url = postgres.new_database()
+    await (await SqliteStateStore.open(tmp_path / "p.db")).close()
+    await (await open_store(url)).close()
+    lite, pg = sqlite_schema(tmp_path / "p.db"), await postgres_schema(url)
+    assert sorted(pg) == sorted(lite)
+    for table in lite:
+        assert pg[table] == lite[table], table
+    for version in range(1, len(MIGRATIONS) + 1):  # and version by version, the same tables
+        url = postgres.new_database()
+        with sqlite3.connect(tmp_path / f"v{version}.db") as lite_db:
+            lite_db.create_function("token_digest", 1, token_digest)
+            for script in MIGRATIONS[:version]:
+                lite_db.executescript(script)
+        db = await asyncpg.connect(url)
+        try:
+            async with db.transaction():
+                for script in POSTGRES_MIGRATIONS[:version]:
+                    await db.execute(script)
+        finally:
+            await db.close()
+        lite, pg = sqlite_schema(tmp_path / f"v{version}.db"), await postgres_schema(url)
+        assert {t: sorted(c) for t, c in pg.items()} == {t: sorted(c) for t, c in lite.items()}
+
+
+async def test_nodes_starting_together_migrate_once(postgres) -> None:
+    """Four stores open one new database at once: the advisory lock lets one migrate, the
+    others find the schema done; a database newer than this mmsc is refused."""
+    url = postgres.new_database()
+    stores = await asyncio.gather(*(open_store(url) for _ in range(4)))
+    for store in stores:
+        await store.close()
+    assert postgres.sql(f"SELECT version FROM {VERSION_TABLE}", url.rsplit("/", 1)[1]) == \
+        str(len(POSTGRES_MIGRATIONS))
+    postgres.sql(f"UPDATE {VERSION_TABLE} SET version = version + 1", url.rsplit("/", 1)[1])
+    with pytest.raises(StateError, match="upgrade mmsc"):
+        await open_store(url)
+
+
+async def test_postgresql_version_4_content_tokens_become_digests(postgres) -> None:
+    """PostgreSQL's migration 5 does what SQLite's does: digests for tokens, new ids."""
+    url = postgres.new_database()
+    old = "OldPlainToken_0123456789"
+    db = await asyncpg.connect(url)
+    try:
+        for script in POSTGRES_MIGRATIONS[:4]:
+            await db.execute(script)
+        await db.execute(f"CREATE TABLE {VERSION_TABLE} (version INTEGER NOT NULL);"
+                         f"INSERT INTO {VERSION_TABLE} VALUES (4);"
+                         "INSERT INTO messages (id, interface, originator, object_key, size, "
+                         "created_at) VALUES ('m1', 'mm1', '+1', 'k', 1, 0)")
+        await db.execute("INSERT INTO recipients (message_id, address, kind, route, state, "
+                         "content_token, updated_at) VALUES ('m1', '+2', 'to', 'mms', 'notified',"
+                         " $1, 0)", old)
+    finally:
+        await db.close()
+    store = await open_store(url)
+    try:
+        found = await store.recipient_by_token(content_digest=token_digest(old))
+        assert found is not None and found.address == "+2"
+        assert found.transaction_id not in (None, old) and len(found.transaction_id) == 22
+    finally:
+        await store.close()
+
+
+async def test_one_transaction_id_across_nodes(postgres) -> None:
+    """The same VASP TransactionID submitted to three nodes at once: one message accepted,
+    every other attempt names it (TS 23.140 §8.7), nothing else is left."""
+    url = postgres.new_database()
+    nodes = [await open_store(url) for _ in range(3)]
+    try:
+        results = await asyncio.gather(*(
+            nodes[i % 3].accept_message(message(f"n{i}", transaction_id="same"),
+                                        [recipient("+1", f"n{i}")]) for i in range(12)),
+            return_exceptions=True)
+        accepted = [i for i, r in enumerate(results) if isinstance(r, list)]
+        assert len(accepted) == 1
+        first = f"n{accepted[0]}"
+        assert all(isinstance(r, DuplicateMessage) and r.message_id == first
+                   for i, r in enumerate(results) if i not in accepted)
+        assert await nodes[1].list_message_ids() == [first]
+    finally:
+        for node in nodes:
+            await node.close()
+
+
+async def test_concurrent_transitions_move_a_row_once(postgres) -> None:
+    """Two nodes race to move one recipient: exactly one move, and each later move reports
+    the state the row really left."""
+    url = postgres.new_database()
+    a, b = await open_store(url), await open_store(url)
+    try:
+        (row,) = await a.accept_message(message(), [recipient("+1")])
+        moves = await asyncio.gather(*(
+            (a if i % 2 else b).transition(row.id, expected=[S.ACCEPTED], to=S.NOTIFIED,
+                                           now=1200.0 + i) for i in range(20)))
+        assert len([m for m in moves if m is not None]) == 1
+        chain = await asyncio.gather(*(
+            (a if i % 2 else b).transition(row.id, expected=[S.NOTIFIED, S.RETRIEVED],
+                                           to=S.RETRIEVED if i % 2 else S.NOTIFIED,
+                                           now=1300.0 + i) for i in range(20)))
+        assert all(m is not None for m in chain)
+        order = {e.at: e.id for e in await a.events_of("m1") if e.recipient_id == row.id}
+        assert len(order) == 22  # accepted, notified, and the twenty
+        chain.sort(key=lambda m: order[m.record.updated_at])  # the order they really ran in
+        left = S.NOTIFIED
+        for move in chain:  # each one left the state the one before it set
+            assert move.before == left
+            left = move.record.state
+    finally:
+        await a.close()
+        await b.close()
+
+
+async def test_text_postgresql_cannot_hold_is_kept_replaced(store: StateStore) -> None:
+    """A subject with a NUL and octets kept as surrogate escapes is stored (as U+FFFD on
+    PostgreSQL, which refuses both), and a lookup by such text finds the row."""
+    odd = "a\x00b\udce9c"
+    await store.accept_message(message(subject=odd, transaction_id=odd), [recipient("+1")])
+    stored = await store.get_message("m1")
+    assert stored is not None and stored.subject is not None and stored.subject.startswith("a")
+    with pytest.raises(DuplicateMessage):
+        await store.accept_message(message("m2", transaction_id=odd), [recipient("+1", "m2")])
+
+
+async def test_a_write_on_one_node_wakes_the_others(postgres) -> None:
+    """LISTEN/NOTIFY: node b hears that node a accepted a due message, and a report."""
+    url = postgres.new_database()
+    a, b = await open_store(url), await open_store(url)
+    heard = asyncio.Event()
+    b.on_due(heard.set)
+    try:
+        for _ in range(100):  # the listener connects in the background
+            heard.clear()
+            await asyncio.sleep(0.02)
+            if not heard.is_set():
+                break
+        await a.accept_message(message(earliest_delivery_at=None), [recipient("+1", due=900.0)])
+        await asyncio.wait_for(heard.wait(), 5)
+        heard.clear()
+        await a.queue_report("m1", None, "read", "Read", now=1000.0)
+        await asyncio.wait_for(heard.wait(), 5)
+    finally:
+        await a.close()
+        await b.close()
+
+
+async def test_unreachable_database_is_refused_in_bounded_time() -> None:
+    """Nothing listens: after connect_timeout, StateUnavailable names the URL without its
+    password."""
+    from test_object_store import free_port
+    url = f"postgresql://mmsc:s3cret@127.0.0.1:{free_port()}/mmsc"
+    with pytest.raises(StateUnavailable) as refused:
+        await open_store(url, connect_timeout=0.5)
+    text = str(refused.value)
+    assert "s3cret" not in text and "postgresql://mmsc@127.0.0.1:" in text and "\n" not in text
+
+
+async def test_the_database_going_away_and_back() -> None:
+    """A server stopped under a running store: every call fails with StateUnavailable ("try
+    later"), none hangs; started again, the same store works without being reopened."""
+    from pg_cluster import Cluster
+    cluster = Cluster().start()
+    try:
+        url = cluster.new_database()
+        store = await open_store(url)
+        try:
+            await store.accept_message(message(), [recipient("+1")])
+            cluster.stop("fast")
+            for call in (store.get_message("m1"), store.claim_due(now=2000.0, owner="a",
+                                                                  limit=5, lease=1.0),
+                         store.accept_message(message("m2", transaction_id=None),
+                                              [recipient("+1", "m2")])):
+                with pytest.raises(StateUnavailable):
+                    await asyncio.wait_for(call, 20)
+            cluster.restart()
+            assert (await store.get_message("m1")) == message()
+            assert [r.address for r in await store.claim_due(now=2000.0, owner="a", limit=5,
+                                                             lease=1.0)] == ["+1"]
+        finally:
+            await store.close()
+    finally:
+        cluster.close()

@@ -1,17 +1,21 @@
 """The state store: messages, recipients and their timers, events, VASPs, subscribers.
 
-SQLite by default (:class:`SqliteStateStore`); every query sits behind :class:`StateStore`.
+SQLite by default (:class:`SqliteStateStore`), PostgreSQL for several nodes on one database
+(:class:`PostgresStateStore`); every query sits behind :class:`StateStore`.
 """
 
-from .base import UNCHANGED, DuplicateMessage, StateError, StateStore
+from .base import UNCHANGED, DuplicateMessage, StateError, StateStore, StateUnavailable
 from .records import (
     FINAL_STATES, Event, Interface, MessageRecord, Moved, RecipientRecord, RecipientState, ReportRecord,
     Route, Subscriber, VaspRecord,
 )
+from .postgres import PostgresStateStore
 from .sqlite import SqliteStateStore
 
 __all__ = [
-    "DuplicateMessage", "Event", "FINAL_STATES", "Interface", "MessageRecord", "Moved", "RecipientRecord",
+    "DuplicateMessage", "Event", "FINAL_STATES", "Interface", "MessageRecord", "Moved",
+    "PostgresStateStore", "RecipientRecord",
     "RecipientState", "ReportRecord", "Route", "SqliteStateStore", "StateError", "StateStore",
+    "StateUnavailable",
     "Subscriber", "UNCHANGED", "VaspRecord",
 ]

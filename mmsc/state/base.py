@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import abc
 import enum
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 from .records import (
@@ -15,6 +15,16 @@ from .records import (
 
 class StateError(Exception):
     """The state store cannot do what was asked."""
+
+
+class StateUnavailable(StateError):
+    """The store cannot be reached now (a database server down or restarting): the caller
+    answers "try later". ``uncertain``: the failure came while a write was committing, so
+    it may have been committed (what it refers to must be kept)."""
+
+    def __init__(self, message: str, *, uncertain: bool = False) -> None:
+        super().__init__(message)
+        self.uncertain = uncertain
 
 
 class DuplicateMessage(StateError):
@@ -154,6 +164,11 @@ class StateStore(abc.ABC):
 
     @abc.abstractmethod
     async def list_vasps(self) -> list[VaspRecord]: ...
+
+    def on_due(self, callback: Callable[[], None]) -> None:
+        """Have ``callback`` called (on the event loop) when another process of a shared
+        store makes work due, so that its scheduler need not wait for its next poll. A store
+        that has no way to hear it (SQLite) never calls it: the poll finds the work."""
 
     @abc.abstractmethod
     async def close(self) -> None: ...

@@ -241,7 +241,8 @@ class SqliteStateStore(StateStore):
         assert self._db is not None
         row = self._db.execute(
             "SELECT id FROM messages WHERE id = ? OR (vasp_id = ? AND transaction_id = ?)",
-            (message.id, message.vasp_id, message.transaction_id)).fetchone()
+            tuple(_storable(v) if isinstance(v, str) else v
+                  for v in (message.id, message.vasp_id, message.transaction_id))).fetchone()
         return row[0] if row else None
 
     @staticmethod

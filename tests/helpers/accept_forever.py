@@ -1,6 +1,6 @@
 """A child process for the crash test: accepts messages in a loop until it is killed.
 
-    python tests/helpers/accept_forever.py DATA_DIR SEED
+    python tests/helpers/accept_forever.py DATA_DIR SEED STATE_URL
 
 Prints each accepted message id on its own line, flushed, only after ``accept`` returned:
 the parent treats a printed id as acknowledged to the sender.
@@ -19,14 +19,15 @@ sys.path.insert(0, str(ROOT))
 
 from mmsc.message import Envelope, Message, MessagePart  # noqa: E402
 from mmsc.relay.accept import accept  # noqa: E402
-from mmsc.state import Interface, Route, SqliteStateStore  # noqa: E402
+from mmsc.state import Interface, Route  # noqa: E402
+from mmsc.state.location import open_store  # noqa: E402
 from mmsc.store import FilesystemStore  # noqa: E402
 
 
-async def main(data: Path, seed: int) -> None:
+async def main(data: Path, seed: int, state_url: str) -> None:
     rng = random.Random(seed)
     objects = FilesystemStore(data / "objects")
-    state = await SqliteStateStore.open(data / "mmsc.db")
+    state = await open_store(state_url)
     while True:
         n = rng.randrange(1, 4)
         message = Message(
@@ -40,4 +41,4 @@ async def main(data: Path, seed: int) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(Path(sys.argv[1]), int(sys.argv[2])))
+    asyncio.run(main(Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3]))
