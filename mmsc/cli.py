@@ -405,6 +405,7 @@ def _media_type(path: Path, extensions: dict[str, str]) -> str:
 def _serve_command(args: argparse.Namespace) -> int:
     from .config import ConfigError, load
     from .serve import run
+    from .state import StateError
 
     try:
         config = load(args.config)
@@ -420,4 +421,6 @@ def _serve_command(args: argparse.Namespace) -> int:
         asyncio.run(run(config, demo=args.demo))
     except KeyboardInterrupt:
         pass
+    except StateError as exc:  # at start: a database unreachable, or one it cannot use
+        raise CliError(str(exc)) from None
     return 0

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from mmsc.state import location
+
 BEHAVIOURS = ("auto", "defer", "never-ack", "offline", "legacy")
 
 
@@ -51,7 +53,9 @@ class StorageConfig:
 
 @dataclass
 class StateConfig:
-    url: str = "sqlite:///./data/mmsc.db"
+    url: str = "sqlite:///./data/mmsc.db"  # or postgresql://USER:PASSWORD@HOST:PORT/DBNAME
+    pool_size: int = 10  # PostgreSQL connections of one process
+    connect_timeout: float = 30.0  # how long a start waits for PostgreSQL, then exit 2
 
 
 @dataclass
@@ -147,14 +151,12 @@ class Config:
         return (self.http.public_url or f"http://{self.http.host}:{self.http.port}").rstrip("/")
 
     @property
-    def sqlite_path(self) -> Path:
-        url = self.state.url
-        if not url.startswith("sqlite:///") or not url[len("sqlite:///"):].strip():
-            # named by its scheme only: a database URL may carry a password
-            what = f"{url.partition('://')[0]}:// URL" if "://" in url else "value without a scheme"
-            raise ConfigError(f"[state] url: a {what} is not a state store this mmsc can use"
-                              " (only sqlite:///PATH)")
-        return Path(url[len("sqlite:///"):])
+    def state_location(self) -> tuple[str, str]:
+        """``("sqlite", path)`` or ``("postgresql", url)`` of ``[state] url``."""
+        try:
+            return location.parse(self.state.url)
+        except ValueError as exc:  # names the scheme only: a database URL may carry a password
+            raise ConfigError(f"[state] url: {exc}") from None
 
 
 #: The emulated subscribers ``mmsc serve`` starts with when the config names none.
@@ -172,7 +174,7 @@ _SECTIONS = {"http": HttpConfig, "storage": StorageConfig, "state": StateConfig,
 _DURATIONS = {"default_expiry", "fallback_after", "scheduler_interval", "renotify_backoff",
               "claim_lease", "report_backoff", "profile_timeout", "ffmpeg_timeout",
               "link_ttl", "header_timeout", "read_timeout", "body_timeout", "reconnect_max",
-              "timeout"}
+              "timeout", "connect_timeout"}
 _UNITS = {"": 1, "s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
 _SIZES = {"": 1, "b": 1, "kb": 1024, "mb": 1024 * 1024}
 
@@ -303,5 +305,7 @@ def load(path: str | Path | None = None, environ: Mapping[str, str] | None = Non
         raise ConfigError(f"[storage] timeout {config.storage.timeout:g} must be above 0")
     if config.viewer.pin_attempts < 1:
         raise ConfigError(f"[viewer] pin_attempts {config.viewer.pin_attempts} must be 1 or more")
-    config.sqlite_path  # noqa: B018 - an unusable [state] url is a config error now, not later
+    if config.state.pool_size < 1:
+        raise ConfigError(f"[state] pool_size {config.state.pool_size} must be 1 or more")
+    config.state_location  # noqa: B018 - an unusable [state] url is a config error now, not later
     return config

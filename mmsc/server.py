@@ -33,7 +33,8 @@ from mmsc.readiness import Readiness
 from mmsc.relay.accept import recover
 from mmsc.relay.engine import Engine, Settings
 from mmsc.relay.links import Links
-from mmsc.state import SqliteStateStore, Subscriber, VaspRecord
+from mmsc.state import Subscriber, VaspRecord
+from mmsc.state.location import open_store
 from mmsc.store import FilesystemStore, ObjectNotFound, ObjectStore, S3Store
 from web_viewer.app import Viewer
 
@@ -102,7 +103,12 @@ class Server:
     async def start(self) -> None:
         config = self.config
         objects = object_store(config)
-        state = await SqliteStateStore.open(config.sqlite_path)
+        try:
+            state = await open_store(config.state.url, pool_size=config.state.pool_size,
+                                     connect_timeout=config.state.connect_timeout)
+        except BaseException:
+            await objects.close()
+            raise
         self._closers += [state.close, objects.close]
         subscribers = config.subscribers or (DEMO_SUBSCRIBERS if config.smsc.mode == "emulator"
                                              else [])
@@ -147,6 +153,7 @@ class Server:
             ffmpeg=Ffmpeg(a.ffmpeg, a.ffmpeg_timeout, a.ffmpeg_threads),
             adaptation_workers=a.workers))
         self.smpp.on_bound = self.engine.link_up
+        state.on_due(self.engine.wake.set)  # work another node made due: a pass now
         mm1 = Mm1(self.engine, max_message_size=d.max_message_size,
                   msisdn_header=config.http.msisdn_header,
                   trusted_proxies=config.http.trusted_proxies, open_mm1=config.http.open_mm1)

@@ -17,7 +17,7 @@ import pytest
 from mmsc.message import Envelope, Message, MessagePart
 from mmsc.mime import from_mime
 from mmsc.relay.accept import AcceptError, accept, recover
-from mmsc.state import Interface, RecipientState, Route
+from mmsc.state import Interface, RecipientState, Route, StateUnavailable
 from mmsc.state.location import open_store
 from mmsc.store import FilesystemStore, message_key
 
@@ -79,6 +79,21 @@ async def test_a_failing_commit_leaves_no_object(stores, monkeypatch) -> None:
         await accept(message("+33600000002/TYPE=PLMN"), objects=objects, state=state,
                      interface=Interface.MM1, route=route, now=time.time())
     assert await objects.list("messages/") == []
+
+
+async def test_a_commit_cut_by_a_lost_database_keeps_the_object(stores, monkeypatch) -> None:
+    """The database went away while the accept was committing: it may be committed, so the
+    object stays (the sender is told to try later; recovery removes it if no row came)."""
+    objects, state = stores
+
+    async def cut(*args: object, **kwargs: object) -> None:
+        raise StateUnavailable("state store went away", uncertain=True)
+
+    monkeypatch.setattr(state, "accept_message", cut)
+    with pytest.raises(StateUnavailable):
+        await accept(message("+33600000002/TYPE=PLMN"), objects=objects, state=state,
+                     interface=Interface.MM1, route=route, now=time.time())
+    assert len(await objects.list("messages/")) == 1
 
 
 async def test_same_vasp_transaction_gives_the_same_message(stores) -> None:

@@ -178,8 +178,8 @@ def test_serve_refuses_a_bad_config(tmp_path: Path) -> None:
     assert b"carrier-pigeon" in mmsc("serve", "--config", str(bad)).stderr
 
 
-@pytest.mark.parametrize("url", ["postgresql://mmsc:s3cret@127.0.0.1:5432/mmsc", "sqlite://x.db",
-                                 "sqlite:///", "mmsc.db"])
+@pytest.mark.parametrize("url", ["mysql://mmsc:s3cret@127.0.0.1:3306/mmsc", "sqlite://x.db",
+                                 "sqlite:///", "mmsc.db", "postgresql://"])
 def test_serve_refuses_a_state_url_it_cannot_use(tmp_path: Path, url: str) -> None:
     """One line naming the setting, exit status 2, and never the URL's password."""
     config, empty = tmp_path / "mmsc.toml", tmp_path / "empty.toml"
@@ -190,6 +190,24 @@ def test_serve_refuses_a_state_url_it_cannot_use(tmp_path: Path, url: str) -> No
         assert out.returncode == 2, out.stderr
         assert b"[state] url" in out.stderr and b"Traceback" not in out.stderr
         assert b"s3cret" not in out.stderr and len(out.stderr.splitlines()) == 1
+
+
+def test_serve_gives_up_on_an_unreachable_database(tmp_path: Path) -> None:
+    """Nothing listens at the PostgreSQL URL: after [state] connect_timeout, one line naming
+    the URL without its password, exit status 2."""
+    from test_object_store import free_port
+    port = free_port()
+    empty = tmp_path / "empty.toml"
+    empty.write_text("")
+    out = mmsc("serve", "--config", str(empty), "--no-demo", env={
+        "MMSC_STATE_URL": f"postgresql://mmsc:s3cret@127.0.0.1:{port}/mmsc",
+        "MMSC_STATE_CONNECT_TIMEOUT": "1", "MMSC_HTTP_PORT": "0", "MMSC_SMSC_PORT": "0",
+        "MMSC_STORAGE_PATH": str(tmp_path / "objects")})
+    assert out.returncode == 2, out.stderr
+    last = out.stderr.decode().splitlines()[-1]
+    assert last.startswith("mmsc serve: state store ") and "unreachable" in last
+    assert f"postgresql://mmsc@127.0.0.1:{port}/mmsc" in last
+    assert b"s3cret" not in out.stderr and b"Traceback" not in out.stderr
 
 
 async def test_smsc_command_prints_each_sms_decoded() -> None:

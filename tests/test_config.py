@@ -14,7 +14,8 @@ def test_defaults_without_a_file(tmp_path: Path, monkeypatch) -> None:
     config = load(environ={})
     assert (config.http.port, config.storage.backend, config.smsc.mode) == (8080, "fs", "emulator")
     assert config.public_url == "http://127.0.0.1:8080"
-    assert config.sqlite_path == Path("data/mmsc.db")
+    assert config.state_location == ("sqlite", "./data/mmsc.db")
+    assert (config.state.pool_size, config.state.connect_timeout) == (10, 30.0)
     assert config.subscribers == []
 
 
@@ -99,3 +100,22 @@ def test_viewer_settings(tmp_path: Path) -> None:
     assert load(None, environ={"MMSC_VIEWER_PIN": "no"}).viewer.pin is False
     with pytest.raises(ConfigError, match="pin_attempts"):
         load(None, environ={"MMSC_VIEWER_PIN_ATTEMPTS": "0"})
+
+
+def test_state_urls(tmp_path: Path, monkeypatch) -> None:
+    """SQLite and PostgreSQL URLs are taken, with the pool and the start-up patience."""
+    monkeypatch.chdir(tmp_path)
+    env = {"MMSC_STATE_URL": "postgresql://mmsc:pw@db.example.net:5433/mmsc",
+           "MMSC_STATE_POOL_SIZE": "4", "MMSC_STATE_CONNECT_TIMEOUT": "2m"}
+    config = load(environ=env)
+    assert config.state_location == ("postgresql", env["MMSC_STATE_URL"])
+    assert (config.state.pool_size, config.state.connect_timeout) == (4, 120.0)
+    assert load(environ={"MMSC_STATE_URL": "postgres://h/db"}).state_location[0] == "postgresql"
+    assert load(environ={"MMSC_STATE_URL": "sqlite:////var/lib/mmsc.db"}).state_location == (
+        "sqlite", "/var/lib/mmsc.db")
+    for bad in ("mysql://u:secret@h/db", "postgresql://", "sqlite://x.db"):
+        with pytest.raises(ConfigError, match=r"\[state\] url") as refused:
+            load(environ={"MMSC_STATE_URL": bad})
+        assert "secret" not in str(refused.value)
+    with pytest.raises(ConfigError, match="pool_size"):
+        load(environ={"MMSC_STATE_POOL_SIZE": "0"})

@@ -264,7 +264,7 @@ async def test_the_database_holds_no_content_token(server: Server) -> None:
     await server.engine._notify(r, await server.engine.state.get_message(message_id))
     second = pushed_token(server, "+33699999996")
     assert second != first
-    db = server.config.sqlite_path
+    db = Path(server.config.state_location[1])
     stored = b"".join(p.read_bytes() for p in db.parent.glob(db.name + "*") if p.is_file())
     assert first.encode() not in stored and second.encode() not in stored
     async with aiohttp.ClientSession() as http:

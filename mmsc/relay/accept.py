@@ -19,6 +19,7 @@ from mmsc.ids import message_id_time, new_message_id, new_token
 from mmsc.message import Message, TimeSpec
 from mmsc.state import (
     DuplicateMessage, Interface, MessageRecord, RecipientRecord, RecipientState, Route, StateStore,
+    StateUnavailable,
 )
 from mmsc.store import ObjectStore, message_key, message_prefix
 
@@ -92,8 +93,11 @@ async def accept(message: Message, *, objects: ObjectStore, state: StateStore,
         await _discard(objects, message_id)
         return Accepted(dup.message_id, tuple(await state.recipients_of(dup.message_id)),
                         duplicate=True)
-    except BaseException:
-        await _discard(objects, message_id)
+    except BaseException as exc:
+        if not (isinstance(exc, StateUnavailable) and exc.uncertain):
+            await _discard(objects, message_id)
+        # else: the database went away while committing, the rows may be there: the object
+        # stays; recovery removes it later when they are not
         raise
     log.info("accepted %s from %s over %s: %d recipient(s), %d octets", message_id,
              env.originator, interface.value, len(stored), len(data))

@@ -46,7 +46,7 @@ from mmsc.smil import SmilError, rewrite_references
 from mmsc.pdu import ReadStatus, Status
 from mmsc.state import (
     Interface, MessageRecord, RecipientRecord, RecipientState, ReportRecord, Route, StateError,
-    StateStore, Subscriber,
+    StateStore, StateUnavailable, Subscriber,
 )
 from mmsc.store import ObjectNotFound, ObjectStore, ObjectStoreError, message_key
 
@@ -241,6 +241,8 @@ class Engine:
                 while await self.run_due() >= self.settings.claim_batch:
                     pass
                 await self.send_reports()
+            except StateUnavailable as exc:  # the database is away: a line, not a trace
+                log.warning("scheduler pass failed: %s", exc)
             except Exception:  # noqa: BLE001 - the store may be down for a while
                 log.exception("scheduler pass failed")
             try:

@@ -1,5 +1,6 @@
 """The state store schema, as an ordered list of migrations. ``PRAGMA user_version`` (SQLite)
-records how many have been applied; opening a store applies the missing ones."""
+records how many have been applied; opening a store applies the missing ones. Each one has
+its PostgreSQL twin in :mod:`mmsc.state.schema_postgres` (a parity test fails without it)."""
 
 from __future__ import annotations
 
