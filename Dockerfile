@@ -1,4 +1,5 @@
-# mmsc in a container: `docker compose up` (see docker-compose.yml) runs it against MinIO.
+# mmsc in a container: `docker compose up` (see docker-compose.yml) runs a cluster of two nodes
+# on PostgreSQL and MinIO.
 FROM python:3.11-slim
 WORKDIR /app
 COPY pyproject.toml README.md ./
