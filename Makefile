@@ -30,6 +30,7 @@ bench: $(STAMP)
 	$(PY) bench/loop.py
 	$(PY) bench/mm7.py
 	$(PY) bench/adapt.py
+	$(PY) bench/scale.py
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache .hypothesis

@@ -4,7 +4,6 @@ tokens open, and how PIN attempts are counted and lock."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 

@@ -10,8 +10,9 @@
   died are taken again once its lease has run out.
 - A transition locks its row (``SELECT ... FOR UPDATE`` in the same statement), so the state
   it reports as left is the one it really left, whichever node moved it before.
-- Work made due by one node is announced with ``NOTIFY mmsc_due``; every node LISTENs on its
-  own connection and wakes its scheduler (:meth:`PostgresStateStore.on_due`).
+- Work made due by one node is announced with ``NOTIFY mmsc_due``; every process LISTENs on
+  its own connection and wakes its scheduler (:meth:`PostgresStateStore.on_due`) when
+  another one announced.
 - Migrations (:mod:`mmsc.state.schema_postgres`) run at open in one transaction under an
   advisory lock: nodes starting together migrate once.
 - A server that cannot be reached gives :class:`~mmsc.state.StateUnavailable` ("try later"
@@ -28,6 +29,7 @@ import dataclasses
 import json
 import logging
 import re
+import secrets
 from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
@@ -56,6 +58,8 @@ CONNECT_TIMEOUT = 5.0
 QUERY_TIMEOUT = 15.0
 #: Longest pause between two attempts to reach the server (at open, and to listen again).
 RETRY_MAX = 2.0
+#: Shortest time between two announcements of due work by one process, in seconds.
+ANNOUNCE_GAP = 0.05
 
 #: What a server that is down, restarting or out of connections raises.
 UNREACHABLE = (OSError, asyncpg.PostgresConnectionError, asyncpg.OperatorInterventionError,
@@ -121,6 +125,7 @@ class PostgresStateStore(StateStore):
         self._listener: asyncio.Task[None] | None = None
         self._announcing: asyncio.Task[None] | None = None
         self._announce_again = False
+        self._id = secrets.token_hex(8)  # tells this process's announcements from others'
 
     @classmethod
     async def open(cls, url: str, *, pool_size: int = 10,
@@ -227,14 +232,18 @@ class PostgresStateStore(StateStore):
                 if not connection.is_closed():
                     await connection.close()
 
-    def _heard(self, *_: Any) -> None:
+    def _heard(self, _connection: Any = None, _pid: int = 0, _channel: str = "",
+               payload: str = "") -> None:
+        if payload == self._id:
+            return  # this process's own announcement: its engine knows already
         for callback in self._callbacks:
             callback()
 
     def _announce(self) -> None:
-        """NOTIFY the nodes, outside the write's transaction (a NOTIFY inside one takes a
-        database-wide lock at commit). While one NOTIFY is on its way, the announcements
-        made meanwhile become one more."""
+        """NOTIFY the other processes, outside the write's transaction (a NOTIFY inside one
+        takes a database-wide lock at commit), at most one per :data:`ANNOUNCE_GAP`: the
+        announcements made meanwhile become one more, so that under load the nodes are not
+        woken once per message (each would run a claim that finds nothing)."""
         self._announce_again = True
         if self._announcing is None or self._announcing.done():
             self._announcing = asyncio.create_task(self._notify())
@@ -243,10 +252,11 @@ class PostgresStateStore(StateStore):
         while self._announce_again:
             self._announce_again = False
             try:
-                await self._pool.execute(f"NOTIFY {CHANNEL}")
+                await self._pool.execute("SELECT pg_notify($1, $2)", CHANNEL, self._id)
             except (*UNREACHABLE, asyncpg.PostgresError) as exc:
                 log.debug("NOTIFY failed (the nodes' polls find the work): %s", exc)
                 return
+            await asyncio.sleep(ANNOUNCE_GAP)
 
     # -- messages --------------------------------------------------------------------------------
 
