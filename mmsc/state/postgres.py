@@ -137,22 +137,25 @@ class PostgresStateStore(StateStore):
         connection = await _connect(url, connect_timeout)
         try:
             await _migrate(connection, url)
-        except asyncpg.PostgresError as exc:
-            raise StateError(f"state store {redact(url)}: migration failed: "
-                             f"{_one_line(exc)}") from None
-        finally:
-            await connection.close()
-        try:
             pool = await asyncpg.create_pool(
                 url, min_size=1, max_size=max(1, pool_size), timeout=CONNECT_TIMEOUT,
                 command_timeout=QUERY_TIMEOUT)
         except UNREACHABLE as exc:
             raise StateUnavailable(f"state store {redact(url)} unreachable: "
                                    f"{_one_line(exc)}") from None
+        except asyncpg.PostgresError as exc:
+            raise StateError(f"state store {redact(url)}: {_one_line(exc)}") from None
+        finally:
+            await connection.close()
         store = cls(url, pool)
-        rows = await pool.fetch("SELECT table_name, column_name, data_type FROM "
-                                "information_schema.columns WHERE table_schema = "
-                                "current_schema()")
+        try:
+            async with store._connection(write=False) as db:
+                rows = await db.fetch("SELECT table_name, column_name, data_type FROM "
+                                      "information_schema.columns WHERE table_schema = "
+                                      "current_schema()")
+        except StateError:
+            await pool.close()
+            raise
         for row in rows:
             store._types.setdefault(row["table_name"], {})[row["column_name"]] = row["data_type"]
         return store
