@@ -27,7 +27,7 @@ from pathlib import Path
 
 import urllib3
 from minio import Minio
-from minio.error import S3Error
+from minio.error import MinioException
 
 
 #: The shared S3 servers an S3 test runs against (the session fixtures of conftest.py): the
@@ -112,6 +112,7 @@ class SeaweedFS:
         self.ports = {name: free_port() for name in WEED_PORTS}
         self.endpoint = f"127.0.0.1:{self.ports['s3.port']}"
         self._process: subprocess.Popen | None = None
+        self._log_start = 0
 
     @property
     def process(self) -> subprocess.Popen:
@@ -129,7 +130,7 @@ class SeaweedFS:
     def start(self) -> None:
         args = [weed_binary(), "server", f"-dir={self.folder}", "-ip=127.0.0.1",
                 "-ip.bind=127.0.0.1", "-filer", "-s3",
-                "-master.telemetry=false",  # it would report to the project's site
+                "-master.telemetry=false",  # no statistics sent off this machine
                 "-s3.port.iceberg=0", "-s3.port.lance=0",  # catalog servers: not needed
                 "-volume.max=1000",  # one volume per bucket (below), a bucket per test
                 "-volume.preStopSeconds=0", "-master.electionTimeout=1s",
@@ -137,6 +138,7 @@ class SeaweedFS:
         # master.toml's volume_growth.copy_1: a new bucket grows 1 volume, not 7.
         env = {**os.environ, "WEED_MASTER_VOLUME_GROWTH_COPY_1": "1"}
         with open(self.folder / "weed.log", "ab") as log:
+            self._log_start = log.tell()
             self._process = subprocess.Popen(args, cwd=self.folder, env=env, stdout=log,
                                              stderr=subprocess.STDOUT)
         try:
@@ -160,7 +162,7 @@ class SeaweedFS:
                         client.make_bucket(PROBE_BUCKET)
                     client.put_object(PROBE_BUCKET, "probe", io.BytesIO(b"ok"), 2)
                     return
-                except (S3Error, urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
+                except (MinioException, urllib3.exceptions.HTTPError, OSError) as exc:
                     last = exc  # not up yet: refused, 5xx, or an answer that is not S3
                 time.sleep(0.2)
         finally:
@@ -168,9 +170,15 @@ class SeaweedFS:
         raise RuntimeError(f"SeaweedFS stored no object within {self.startup:g} s (last "
                            f"error: {last!r}); {self._log_tail()}")
 
-    def _log_tail(self, lines: int = 20) -> str:
-        text = (self.folder / "weed.log").read_text(errors="replace").splitlines()
-        return f"the end of {self.folder / 'weed.log'}:\n" + "\n".join(text[-lines:])
+    def _log_tail(self) -> str:
+        """What this start wrote to the log: its first lines (where a refused flag is
+        named) and its last."""
+        with open(self.folder / "weed.log", "rb") as log:
+            log.seek(self._log_start)
+            lines = log.read().decode(errors="replace").splitlines()
+        if len(lines) > 20:
+            lines = [*lines[:3], "...", *lines[-16:]]
+        return f"its log ({self.folder / 'weed.log'}):\n" + "\n".join(lines)
 
     def kill(self) -> None:
         """SIGKILL (a clean stop waits 15 s for the filer's subscribers), then remove the
