@@ -2,15 +2,19 @@
 the report's header, so every run tries new cases and a red run reproduces with
 ``pytest --hypothesis-seed=N``; under CI the number of examples of tests that set none is
 bounded, nothing is kept between runs, and a failure prints its reproduction blob. Bugs found
-this way stay as ``@example`` rows on their tests."""
+this way stay as ``@example`` rows on their tests. Also the S3 servers the suite shares, each
+started once per session on loopback (see helpers.s3servers)."""
 
 from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import settings
+
+from helpers.s3servers import S3_SERVERS, S3Process, SeaweedFS, moto_server
 
 settings.register_profile("ci", max_examples=200, database=None, print_blob=True,
                           deadline=None)
@@ -35,3 +39,23 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:  # type: ignore[no-untyped-def]
     terminalreporter.write_line(_seed_line(config))  # shown under -q too
+
+
+@pytest.fixture(scope="session")
+def moto() -> Iterator[S3Process]:
+    with moto_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def seaweedfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedFS]:
+    """One SeaweedFS for the session (it takes seconds to start). A test that stops it
+    (SIGSTOP) leaves it answering again."""
+    with SeaweedFS(tmp_path_factory.mktemp("seaweedfs")) as server:
+        yield server
+
+
+@pytest.fixture(params=S3_SERVERS)
+def s3_server(request: pytest.FixtureRequest) -> S3Process | SeaweedFS:
+    """Each shared S3 server in turn."""
+    return request.getfixturevalue(request.param)
