@@ -16,8 +16,11 @@ import argparse
 import asyncio
 import json
 import logging
+import os
+import shutil
 import sys
-from datetime import datetime
+import tempfile
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -88,6 +91,17 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-demo", dest="demo", action="store_false",
                        help="do not send the demo messages between emulated handsets at start")
     serve.set_defaults(run=_serve_command)
+
+    cdr = commands.add_parser(
+        "cdr", help="export the call detail records of a period from the state store (CSV)",
+        description="Every CDR of the UTC days FROM to TO (both included), as the daily files "
+        "hold them, made again from the state store: header line, then one line per "
+        "recipient that reached a final state.")
+    cdr.add_argument("--from", dest="start", required=True, type=_date, help="YYYY-MM-DD")
+    cdr.add_argument("--to", dest="end", required=True, type=_date, help="YYYY-MM-DD")
+    cdr.add_argument("--config", type=Path, help="TOML configuration file (its [state] url)")
+    cdr.add_argument("-o", "--output", type=Path, help="write here instead of stdout")
+    cdr.set_defaults(run=_cdr_command)
 
     send = commands.add_parser("send", help="send an MMS over MM7 as a VASP would (SubmitReq)")
     send.add_argument("--url", required=True, help="the MMSC's MM7 URL")
@@ -399,17 +413,65 @@ def _media_type(path: Path, extensions: dict[str, str]) -> str:
     return ours.get(suffix) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
 
 
+# -- cdr -------------------------------------------------------------------------------------
+
+
+def _date(text: str) -> datetime:
+    try:
+        return datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _cdr_command(args: argparse.Namespace) -> int:
+    from .config import ConfigError, load
+    from .relay.cdr import export
+    from .state import SqliteStateStore
+
+    if args.end < args.start:
+        raise CliError("--to is before --from")
+    try:
+        config = load(args.config)
+        path = config.sqlite_path
+    except ConfigError as exc:
+        raise CliError(str(exc)) from None
+    if not path.exists():
+        raise CliError(f"{path}: no state store there")
+
+    async def run() -> str:
+        state = await SqliteStateStore.open(path)
+        try:
+            return await export(state, args.start.timestamp(),
+                                (args.end + timedelta(days=1)).timestamp())
+        finally:
+            await state.close()
+
+    text = asyncio.run(run())
+    if args.output is not None:
+        args.output.write_text(text, encoding="utf-8", newline="")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 # -- serve -----------------------------------------------------------------------------------
 
 
 def _serve_command(args: argparse.Namespace) -> int:
     from .config import ConfigError, load
-    from .serve import run
 
     try:
         config = load(args.config)
     except ConfigError as exc:
         raise CliError(str(exc)) from None
+    counts = None
+    if config.http.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # before prometheus-client is first imported (by .serve): every process, the workers
+        # included (they inherit it), then writes its metrics to files that a scrape adds up
+        counts = tempfile.mkdtemp(prefix="mmsc-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = counts
+    from .serve import run
+
     if args.host:
         config.http.host = args.host
     if args.port is not None:
@@ -420,4 +482,7 @@ def _serve_command(args: argparse.Namespace) -> int:
         asyncio.run(run(config, demo=args.demo))
     except KeyboardInterrupt:
         pass
+    finally:
+        if counts is not None:
+            shutil.rmtree(counts, ignore_errors=True)
     return 0

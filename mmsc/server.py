@@ -25,12 +25,16 @@ from wap_push.smsc import SmscEmulator
 from mmsc.config import DEMO_SUBSCRIBERS, Config
 from mmsc.emulator.handsets import EmulatedHandset, HandsetNetwork
 from mmsc.http_limits import BODY_LIMITS, BodyLimits, LimitedSite, client_gone
+from mmsc import metrics
+from mmsc.metrics import CountingMessenger
 from mmsc.mm1.server import Mm1
 from mmsc.mm7.auth import basic_authorization, hash_password
 from mmsc.mm7.client import VaspReporter, split_credentials
 from mmsc.mm7.server import Mm7
+from mmsc.operator.scrape import Scrape, timed
 from mmsc.readiness import Readiness
 from mmsc.relay.accept import recover
+from mmsc.relay.cdr import CdrWriter
 from mmsc.relay.engine import Engine, Settings
 from mmsc.relay.links import Links
 from mmsc.state import SqliteStateStore, Subscriber, VaspRecord
@@ -97,6 +101,7 @@ class Server:
         self.port = 0
         self._runner: web.AppRunner | None = None
         self._scheduler: asyncio.Task | None = None
+        self._tasks: list[asyncio.Task] = []
         self._closers: list = []
 
     async def start(self) -> None:
@@ -135,7 +140,8 @@ class Server:
         d, a = config.delivery, config.adaptation
         reporter = VaspReporter(state, credentials=report_credentials(config))
         self._closers.append(reporter.close)
-        self.engine = Engine(objects, state, smpp, reporter=reporter, settings=Settings(
+        metrics.enable(config.metrics.enabled)
+        self.engine = Engine(objects, state, CountingMessenger(smpp), reporter=reporter, settings=Settings(
             public_url=config.public_url, default_expiry=d.default_expiry,
             renotify_backoff=tuple(d.renotify_backoff), fallback_after=d.fallback_after,
             claim_lease=d.claim_lease, local_prefixes=tuple(config.routing.local_prefixes),
@@ -152,12 +158,14 @@ class Server:
                   trusted_proxies=config.http.trusted_proxies, open_mm1=config.http.open_mm1)
         h = config.http
         app = web.Application(client_max_size=d.max_message_size + 64 * 1024,
-                              middlewares=[client_gone])
+                              middlewares=[client_gone, *([timed] if metrics.enabled() else [])])
         app[BODY_LIMITS] = BodyLimits(idle=h.read_timeout, total=h.body_timeout)
         mm7 = Mm7(self.engine, state, path=config.mm7.path, max_message_size=d.max_message_size)
         self.readiness = Readiness(objects, state, lambda: smpp.connected)
         app.add_routes([*mm1.routes(), *mm7.routes(), web.get("/healthz", self.healthz),
                         web.get("/readyz", self.readyz)])
+        if metrics.enabled():
+            app.add_routes(Scrape(state, config.metrics.allow).routes())
         viewer = Viewer(self.engine, Links(state, max_attempts=config.viewer.pin_attempts),
                         secure_cookie=config.public_url.startswith("https:"))
         app.add_subapp("/v", viewer.app())
@@ -178,6 +186,10 @@ class Server:
                 EmulatedHandset(sub.msisdn, sub.behaviour, self.url, config.http.msisdn_header)
                 for sub in subscribers])
         self._scheduler = asyncio.create_task(self.engine.run(d.scheduler_interval))
+        if config.cdr.path:
+            writer = CdrWriter(state, config.cdr.path, owner=self.engine.settings.node,
+                               lease=d.claim_lease)
+            self._tasks.append(asyncio.create_task(writer.run(d.scheduler_interval)))
         log.info("mmsc serving MM1 at %s/mms (content at %s/m/...), SMSC %s:%s (%s)",
                  self.url, self.engine.settings.public_url, host, port, config.smsc.mode)
 
@@ -208,6 +220,8 @@ class Server:
     async def close(self) -> None:
         if self._scheduler is not None:
             self._scheduler.cancel()
+        for task in self._tasks:
+            task.cancel()
         if self.handsets is not None:
             await self.handsets.close()
         if self._runner is not None:

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, NoReturn, Protocol
 from urllib.parse import unquote
 
+from mmsc import metrics
 from mmsc.cache import TtlCache
 from mmsc.ids import is_token, new_token, token_digest
 from adaptation.ffmpeg import Ffmpeg
@@ -202,6 +203,9 @@ class Engine:
                             interface=interface, route=routes.__getitem__, now=self.clock(),
                             vasp_id=vasp_id, mm7_namespace=mm7_namespace,
                             mm7_version=mm7_version)
+        if not done.duplicate:
+            metrics.accepted(interface.value)
+            metrics.reached(S.ACCEPTED.value, len(done.recipients))
         self.wake.set()
         return done
 
@@ -313,6 +317,8 @@ class Engine:
                                             **changes)
         if moved is None:
             return None
+        if moved.before != to:
+            metrics.reached(to.value)
         log.info("%s %s: %s -> %s (%s)", r.message_id, r.address, moved.before.value,
                  to.value, kind)
         return moved.record
@@ -504,6 +510,7 @@ class Engine:
         status = _REPORT_STATUS[r.state]
         number = notices.plmn_number(message.originator)
         if message.interface != Interface.MM1 or number is None:
+            metrics.report("mm1", "undeliverable")
             await self.state.add_event(message.id, "report-undeliverable", now=self.clock(),
                                        recipient_id=r.id, detail={"status": status.label})
             return
@@ -512,8 +519,10 @@ class Engine:
         try:
             await self.messenger.send_push(number, push)
         except Exception as exc:  # noqa: BLE001
+            metrics.report("mm1", "failed")
             log.warning("delivery report for %s to %s failed: %s", message.id, number, exc)
             return
+        metrics.report("mm1", "sent")
         await self.state.add_event(message.id, "report-sent", now=self.clock(),
                                    recipient_id=r.id, detail={"status": status.label,
                                                               "to": number})
@@ -539,6 +548,7 @@ class Engine:
             again = self.clock() + steps[report.attempts]
         await self.state.report_done(report.id or 0, now=self.clock(), sent=sent,
                                      next_attempt_at=again, detail=detail)
+        metrics.report("mm7", "sent" if sent else "retry" if again else "abandoned")
         if not sent:
             log.warning("report %s for %s not delivered (%s): %s", report.id, report.message_id,
                         "retried" if again else "given up", detail)
@@ -663,6 +673,7 @@ class Engine:
                  for p in content.parts]
         async with self._adaptation_slots:  # a bounded pool: ffmpeg and Pillow are heavy
             result = await asyncio.to_thread(plan, parts, profile, self.settings.ffmpeg)
+        metrics.adapted(result.timings)
         if not result.report:
             return None
         adapted = [MessagePart(p.content_type, p.data, charset=p.charset,
