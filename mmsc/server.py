@@ -31,12 +31,15 @@ from mmsc.mm1.server import Mm1
 from mmsc.mm7.auth import basic_authorization, hash_password
 from mmsc.mm7.client import VaspReporter, split_credentials
 from mmsc.mm7.server import Mm7
+from mmsc.operator.api import Api
+from mmsc.operator.auth import Operators
 from mmsc.operator.scrape import Scrape, timed
 from mmsc.readiness import Readiness
 from mmsc.relay.accept import recover
 from mmsc.relay.cdr import CdrWriter
 from mmsc.relay.engine import Engine, Settings
 from mmsc.relay.links import Links
+from mmsc.relay.operations import Operations
 from mmsc.state import SqliteStateStore, Subscriber, VaspRecord
 from mmsc.store import FilesystemStore, ObjectNotFound, ObjectStore, S3Store
 from web_viewer.app import Viewer
@@ -169,6 +172,10 @@ class Server:
         viewer = Viewer(self.engine, Links(state, max_attempts=config.viewer.pin_attempts),
                         secure_cookie=config.public_url.startswith("https:"))
         app.add_subapp("/v", viewer.app())
+        operators = Operators({o.name: o.password for o in config.operators})
+        if operators:
+            operations = Operations(self.engine)
+            app.add_subapp("/api/v1", Api(operations, operators).app())
         # lingering: after an answer given before its body was read (401, 408, 413), the rest
         # of that body is read and dropped for at most read_timeout, then the connection closes
         self._runner = web.AppRunner(app, access_log=None, keepalive_timeout=h.header_timeout,

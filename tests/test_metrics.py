@@ -18,7 +18,7 @@ from mmsc.server import Server
 from mmsc.state import Interface
 
 from test_loop import A, B, config, running, send_to
-from test_mm7 import submit_all
+from test_mm7 import VaspEndpoint, submit_all
 from test_restart import emulator_and_config, wait_healthy
 from test_workers import nodes_answering
 
@@ -66,7 +66,9 @@ async def wait_final(server: Server, message_id: str, count: int) -> None:
 async def test_counters_move_by_what_happened(tmp_path: Path) -> None:
     cfg = config(tmp_path)
     cfg.delivery.renotify_backoff = [60.0]  # no re-notification may blur the counts
-    cfg.vasps = [VaspConfig("acme", "pw", ["36000"])]
+    vasp = VaspEndpoint()
+    await vasp.__aenter__()
+    cfg.vasps = [VaspConfig("acme", "pw", ["36000"], report_url=vasp.url)]
     async with running(cfg) as server:
         a, b = server.handsets.handsets[A], server.handsets.handsets[B]
         before, _ = await scrape(server.url)
@@ -77,6 +79,11 @@ async def test_counters_move_by_what_happened(tmp_path: Path) -> None:
         await a.wait_for(lambda h: len(h.reports) == 1)
         for message_id in (conf.message_id, mm7_id):
             await wait_final(server, message_id, 1)
+        await vasp.wait_for_reports([mm7_id])  # the DeliveryReportReq the SubmitReq asked for
+        for _ in range(100):  # ... and its outcome written
+            if "report-sent" in [e.kind for e in await server.engine.state.events_of(mm7_id)]:
+                break
+            await asyncio.sleep(0.02)
         after, families = await scrape(server.url)
         # "notified" is reached only when the push's answer came before the handset's
         # fetch (else the fetch moved the recipient on first): the events tell which
@@ -84,6 +91,7 @@ async def test_counters_move_by_what_happened(tmp_path: Path) -> None:
         for message_id in (conf.message_id, mm7_id):
             kinds = [e.kind for e in await server.engine.state.events_of(message_id)]
             notified += kinds.index("notified") < kinds.index("fetched")
+    await vasp.__aexit__()
 
     assert {"mmsc_messages_accepted:counter", "mmsc_recipient_transitions:counter",
             "mmsc_http_request_duration_seconds:histogram", "mmsc_timers_due:gauge",
@@ -102,7 +110,7 @@ async def test_counters_move_by_what_happened(tmp_path: Path) -> None:
     assert delta(before, after, "mmsc_mm7_requests_total") == {
         labels(operation="SubmitReq", status="1000"): 1}
     assert delta(before, after, "mmsc_reports_total") == {
-        labels(protocol="mm1", outcome="sent"): 1}
+        labels(protocol="mm1", outcome="sent"): 1, labels(protocol="mm7", outcome="sent"): 1}
     # A's m-send-req and B's two m-notifyresp-ind; B's two fetches; the SubmitReq; the
     # first scrape (timed as it ends, so after its own answer was written)
     assert delta(before, after, "mmsc_http_request_duration_seconds_count") == {
