@@ -25,11 +25,12 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from wap_push.push import PushPdu, decode_push, encode_push
-from wap_push.sms import WAP_PUSH_PORT, split_user_data_header
-from wap_push.smsc import ReceivedSms, SmscEmulator
+from wap_push.sms import split_user_data_header
+from wap_push.smsc import SmscEmulator
 from wap_push.wsp import ContentType, WspDecodeError, WspEncodeError
 
-from .pdu import MessageType, decode, encode, problems
+from .emulator.handsets import describe_sms
+from .pdu import decode, encode, problems
 from .pdu.jsonform import from_json, to_json
 
 EXIT_BAD_INPUT = 2
@@ -267,27 +268,6 @@ def _encode_command(args: argparse.Namespace) -> int:
 # -- smsc ------------------------------------------------------------------------------------
 
 
-def describe_sms(sms: ReceivedSms) -> str:
-    """One line for a received SMS; a WAP push shows the MMS notification inside it."""
-    head = f"{datetime.now():%H:%M:%S} {sms.system_id or '-'} {sms.source} -> {sms.destination}"
-    if sms.ports and sms.ports[0] == WAP_PUSH_PORT:
-        try:
-            push = decode_push(sms.payload)
-            pdu = decode(bytes(push.data)) if push.is_mms else None
-        except WspDecodeError as exc:
-            return f"{head} push, undecodable: {exc}"
-        if pdu is None:
-            return f"{head} push {push.content_type.media_type}, {len(push.data)} octets"
-        fields = [MessageType(pdu.message_type).label, f"tid={pdu.transaction_id}"]
-        fields += [f"from={pdu.sender}"] if isinstance(pdu.sender, str) else []
-        fields += [f"subject={pdu.subject}"] if pdu.subject is not None else []
-        fields += [f"size={pdu.message_size}", f"url={pdu.content_location}"]
-        return f"{head} push {' '.join(fields)}"
-    if sms.text is not None:
-        return f"{head} text {json.dumps(sms.text, ensure_ascii=False)}"
-    return f"{head} binary {len(sms.payload)} octets {sms.payload[:32].hex()}"
-
-
 def _accounts(specs: list[str] | None) -> dict[str, str] | None:
     if not specs:
         return None
@@ -303,7 +283,7 @@ def _accounts(specs: list[str] | None) -> dict[str, str] | None:
 def _smsc_command(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     emulator = SmscEmulator(_accounts(args.account))
-    emulator.subscribe(lambda sms: _emit(describe_sms(sms)))
+    emulator.subscribe(lambda sms: _emit(f"{datetime.now():%H:%M:%S} {describe_sms(sms)}"))
 
     async def serve() -> None:
         host, port = await emulator.start(args.host, args.port)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from typing import Any
 
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from wap_push.smpp_client import SmppClient, SmppConfig
 from wap_push.smsc import SmscEmulator
 
 from mmsc.config import DEMO_SUBSCRIBERS, Config
-from mmsc.emulator.handsets import EmulatedHandset, HandsetNetwork
+from mmsc.emulator.handsets import EmulatedHandset, HandsetNetwork, describe_sms
 from mmsc.http_limits import BODY_LIMITS, BodyLimits, LimitedSite, client_gone
 from mmsc import metrics
 from mmsc.metrics import CountingMessenger
@@ -33,6 +34,7 @@ from mmsc.mm7.client import VaspReporter, split_credentials
 from mmsc.mm7.server import Mm7
 from mmsc.operator.api import Api
 from mmsc.operator.auth import Operators
+from mmsc.operator.console import Console
 from mmsc.operator.scrape import Scrape, timed
 from mmsc.readiness import Readiness
 from mmsc.relay.accept import recover
@@ -176,6 +178,9 @@ class Server:
         if operators:
             operations = Operations(self.engine)
             app.add_subapp("/api/v1", Api(operations, operators).app())
+            app.add_subapp("/console", Console(
+                operations, operators, secure_cookie=config.public_url.startswith("https:"),
+                live=self.live if config.smsc.mode == "emulator" else None).app())
         # lingering: after an answer given before its body was read (401, 408, 413), the rest
         # of that body is read and dropped for at most read_timeout, then the connection closes
         self._runner = web.AppRunner(app, access_log=None, keepalive_timeout=h.header_timeout,
@@ -199,6 +204,17 @@ class Server:
             self._tasks.append(asyncio.create_task(writer.run(d.scheduler_interval)))
         log.info("mmsc serving MM1 at %s/mms (content at %s/m/...), SMSC %s:%s (%s)",
                  self.url, self.engine.settings.public_url, host, port, config.smsc.mode)
+
+    def live(self) -> dict[str, Any]:
+        """What the console's live page shows: the SMSC emulator's latest SMS, newest first,
+        and the emulated handsets with what each got."""
+        received = list(self.smsc.received)[-100:] if self.smsc is not None else []
+        handsets = self.handsets.handsets.values() if self.handsets is not None else []
+        return {"sms": [describe_sms(sms) for sms in reversed(received)],
+                "handsets": [{"msisdn": h.msisdn, "behaviour": h.behaviour,
+                              "notifications": len(h.notifications), "inbox": len(h.inbox),
+                              "reports": len(h.reports), "texts": len(h.texts)}
+                             for h in handsets]}
 
     async def healthz(self, request: web.Request) -> web.Response:
         """200 and this process's node name (which process of several answered)."""

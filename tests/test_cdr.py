@@ -19,7 +19,7 @@ from mmsc.config import VaspConfig
 from mmsc.emulator.handsets import EmulatedHandset, HandsetNetwork
 from mmsc.relay.cdr import FIELDS, CdrWriter
 from mmsc.server import Server
-from mmsc.state import Interface, SqliteStateStore
+from mmsc.state import SqliteStateStore
 
 from test_loop import A, B, C, D, F, config, running, send_to
 from test_mm7 import submit_all

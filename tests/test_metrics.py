@@ -4,6 +4,7 @@ what happened; only ``[metrics] allow`` may scrape; several processes add up."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -193,3 +194,15 @@ password = "pw"
         server.wait(10)
         await smsc.close()
 
+
+
+def test_the_grafana_dashboard_shows_every_metric() -> None:
+    dashboard = json.loads((Path(__file__).resolve().parent.parent / "docs" /
+                            "grafana-mmsc.json").read_text())
+    queries = " ".join(t["expr"] for p in dashboard["panels"] for t in p["targets"])
+    for name in ("mmsc_messages_accepted_total", "mmsc_recipient_transitions_total",
+                 "mmsc_sms_sent_total", "mmsc_sms_failed_total", "mmsc_mm7_requests_total",
+                 "mmsc_reports_total", "mmsc_http_request_duration_seconds_bucket",
+                 "mmsc_adaptation_duration_seconds_bucket", "mmsc_timers_due",
+                 "mmsc_state_store_errors_total", "mmsc_object_store_errors_total"):
+        assert name in queries, name

@@ -15,7 +15,6 @@ from mmsc.config import OperatorConfig, VaspConfig
 from mmsc.server import Server
 
 from test_loop import A, B, C, F, config, running, send_to
-from test_mm7 import submit_all
 
 AUTH = {"Authorization": "Basic " + base64.b64encode(b"noc:s3cret").decode()}
 
@@ -136,3 +135,10 @@ async def test_no_api_without_operators(tmp_path: Path) -> None:
     async with running(config(tmp_path)) as server, aiohttp.ClientSession() as http:
         async with http.get(f"{server.url}/api/v1/messages", headers=AUTH) as response:
             assert response.status == 404
+
+
+def test_screenshots_are_in_the_docs() -> None:
+    docs = Path(__file__).resolve().parent.parent / "docs"
+    readme = (docs.parent / "README.md").read_text()
+    for name in ("console-search.png", "console-message.png"):
+        assert (docs / name).exists() and f"docs/{name}" in readme
