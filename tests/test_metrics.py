@@ -12,8 +12,10 @@ from collections import Counter
 from pathlib import Path
 
 import aiohttp
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from mmsc import metrics
 from mmsc.config import VaspConfig
 from mmsc.server import Server
 from mmsc.state import Interface
@@ -162,9 +164,15 @@ async def test_only_allowed_addresses_scrape(tmp_path: Path) -> None:
 async def test_metrics_can_be_turned_off(tmp_path: Path) -> None:
     cfg = config(tmp_path)
     cfg.metrics.enabled = False
-    async with running(cfg) as server, aiohttp.ClientSession() as http:
-        async with http.get(f"{server.url}/metrics") as response:
-            assert response.status == 404
+    try:
+        async with running(cfg) as server, aiohttp.ClientSession() as http:
+            async with http.get(f"{server.url}/metrics") as response:
+                assert response.status == 404
+            before = metrics.exposition()
+            await server.handsets.handsets[A].send(send_to(B), server.handsets.http)
+            assert metrics.exposition() == before  # nothing counted
+    finally:
+        metrics.enable(True)  # as the next server of this test process would
 
 
 async def test_the_processes_of_a_node_set_add_up(tmp_path: Path) -> None:
@@ -206,3 +214,36 @@ def test_the_grafana_dashboard_shows_every_metric() -> None:
                  "mmsc_adaptation_duration_seconds_bucket", "mmsc_timers_due",
                  "mmsc_state_store_errors_total", "mmsc_object_store_errors_total"):
         assert name in queries, name
+
+
+async def test_store_failures_are_counted(tmp_path: Path) -> None:
+    """A failed object write and each failed state write count once; a missing object is an
+    answer, not a failure."""
+    from mmsc.store import FilesystemStore, ObjectNotFound, ObjectStoreError
+
+    def count(name: str) -> float:
+        text = metrics.exposition().decode()
+        return sum(s.value for f in text_string_to_metric_families(text) for s in f.samples
+                   if s.name == name)
+
+    (tmp_path / "blocked").write_text("a file where the store wants a folder")
+    objects = FilesystemStore(tmp_path / "blocked")
+    before = count("mmsc_object_store_errors_total")
+    try:
+        with pytest.raises(ObjectStoreError):
+            await objects.put("messages/m1/original.mime", b"x")
+        with pytest.raises(ObjectNotFound):
+            await FilesystemStore(tmp_path / "objects").get("messages/m1/original.mime")
+    finally:
+        await objects.close()
+    assert count("mmsc_object_store_errors_total") - before == 1
+
+    async with running(config(tmp_path)) as server:
+        state = server.engine.state
+        before = count("mmsc_state_store_errors_total")
+        done = await server.engine.submit(send_to(B), Interface.MM1)
+        with pytest.raises(Exception):  # an event of a message that does not exist
+            await state.add_event("no-such-message", "x", now=0)
+        with pytest.raises(Exception):
+            await state.add_event(done.message_id, "x", now=0, recipient_id=10**9)
+        assert count("mmsc_state_store_errors_total") - before == 2
