@@ -28,6 +28,7 @@ bench: $(STAMP)
 	$(PY) bench/store.py
 	$(PY) bench/loop.py
 	$(PY) bench/mm7.py
+	$(PY) bench/metrics.py
 	$(PY) bench/adapt.py
 
 clean:

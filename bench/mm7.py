@@ -227,10 +227,10 @@ def run_wrk(port: int, script: Path, connections: int,
     return rate, percentile("50"), percentile("99"), requests
 
 
-def main(seconds: float) -> None:
-    if shutil.which("wrk") is None:
-        print("bench/mm7.py skipped: it needs wrk (apt-get install wrk)")
-        return
+def submit_script(work: Path) -> tuple[Path, int]:
+    """The wrk script posting a 30 KB SubmitReq with a fresh TransactionID each time, the
+    SubmitRsp the bare servers answer (``answer.xml``), both in ``work``; and the body's
+    size."""
     from mmsc.message import Envelope, Message, MessagePart
     from mmsc.mm7.soap import DEFAULT_NAMESPACE, build_response, build_submit
 
@@ -241,17 +241,50 @@ def main(seconds: float) -> None:
     body, content_type = build_submit(namespace=DEFAULT_NAMESPACE, version="6.8.0",
                                       transaction_id="TXID", vasp_id="bench", vas_id=None,
                                       sender="36000", message=message)
+    (work / "body.bin").write_bytes(body)
+    (work / "answer.xml").write_bytes(build_response(
+        "SubmitRsp", namespace=DEFAULT_NAMESPACE, version="6.8.0", transaction_id="t",
+        message_id="0" * 32))
+    script = work / "submit.lua"
+    script.write_text(LUA.replace("{body}", str(work / "body.bin"))
+                      .replace("{content_type}", content_type)
+                      .replace("{auth}", base64.b64encode(b"bench:bench").decode()))
+    return script, len(body)
+
+
+def mmsc_config(folder: Path, port: int, workers: int = 1, extra: str = "") -> Path:
+    """The mmsc.toml of a server under load: the VASP ``bench``, an offline recipient."""
+    path = folder / "mmsc.toml"
+    path.write_text(f"""
+[http]
+port = {port}
+workers = {workers}
+[storage]
+path = "{folder / 'objects'}"
+[state]
+url = "sqlite:///{folder / 'mmsc.db'}"
+[smsc]
+port = {free_port()}
+max_mps = 100000
+{extra}
+[[vasp]]
+id = "bench"
+password = "bench"
+[[subscriber]]
+msisdn = "+33600000009"
+behaviour = "offline"
+""")
+    return path
+
+
+def main(seconds: float) -> None:
+    if shutil.which("wrk") is None:
+        print("bench/mm7.py skipped: it needs wrk (apt-get install wrk)")
+        return
     results: list[tuple[str, int, float, float, float, float]] = []
     with tempfile.TemporaryDirectory(dir=ROOT) as tmp:
         work = Path(tmp)
-        (work / "body.bin").write_bytes(body)
-        (work / "answer.xml").write_bytes(build_response(
-            "SubmitRsp", namespace=DEFAULT_NAMESPACE, version="6.8.0", transaction_id="t",
-            message_id="0" * 32))
-        script = work / "submit.lua"
-        script.write_text(LUA.replace("{body}", str(work / "body.bin"))
-                          .replace("{content_type}", content_type)
-                          .replace("{auth}", base64.b64encode(b"bench:bench").decode()))
+        script, size = submit_script(work)
         servers = {
             "bare, no fsync": lambda port, d: [sys.executable, "-c", BARE, str(d), str(port), "0"],
             "bare, fsync": lambda port, d: [sys.executable, "-c", BARE, str(d), str(port), "1"],
@@ -266,25 +299,8 @@ def main(seconds: float) -> None:
                 folder = work / f"{label.replace(' ', '').replace(',', '')}-{connections}"
                 folder.mkdir()
                 (folder / "answer.xml").write_bytes((work / "answer.xml").read_bytes())
-                port, smpp = free_port(), free_port()
-                (folder / "mmsc.toml").write_text(f"""
-[http]
-port = {port}
-workers = {2 if "2 processes" in label else 1}
-[storage]
-path = "{folder / 'objects'}"
-[state]
-url = "sqlite:///{folder / 'mmsc.db'}"
-[smsc]
-port = {smpp}
-max_mps = 100000
-[[vasp]]
-id = "bench"
-password = "bench"
-[[subscriber]]
-msisdn = "+33600000009"
-behaviour = "offline"
-""")
+                port = free_port()
+                mmsc_config(folder, port, 2 if "2 processes" in label else 1)
                 log = open(folder / "server.log", "wb")  # noqa: SIM115 - closed below
                 server = subprocess.Popen(command(port, folder), stdout=subprocess.DEVNULL,
                                           stderr=log, cwd=folder)
@@ -307,7 +323,7 @@ behaviour = "offline"
     base = {(label, c): rate for label, c, rate, _, _, _ in results}
     cpu = {(label, c): ms for label, c, _, _, _, ms in results}
     print(f"Python {sys.version.split()[0]} on {os.cpu_count()} CPUs; wrk, {seconds:g} s per "
-          f"point; SubmitReq of {len(body)} octets")
+          f"point; SubmitReq of {size} octets")
     print(f"{'server':18} {'conns':>5} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
           f"{'CPU ms/req':>10} {'/no-fsync':>10} {'/fsync':>7} {'/same':>6} {'CPU/same':>8}")
     for label, c, rate, p50, p99, ms in results:

@@ -8,6 +8,7 @@ with a unit (``300KB``, ``1MB``).
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import re
 import tomllib
@@ -108,6 +109,23 @@ class ViewerConfig:
 
 
 @dataclass
+class MetricsConfig:
+    enabled: bool = True  # false: no /metrics, nothing counted
+    allow: list[str] = field(default_factory=lambda: ["127.0.0.1", "::1"])  # who may scrape
+
+
+@dataclass
+class CdrConfig:
+    path: str = "./data/cdr"  # folder of the daily cdr-YYYY-MM-DD.csv; empty: none written
+
+
+@dataclass
+class OperatorConfig:
+    name: str
+    password: str = ""
+
+
+@dataclass
 class VaspConfig:
     id: str
     password: str = ""
@@ -139,7 +157,10 @@ class Config:
     mm7: Mm7Config = field(default_factory=Mm7Config)
     adaptation: AdaptationConfig = field(default_factory=AdaptationConfig)
     viewer: ViewerConfig = field(default_factory=ViewerConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    cdr: CdrConfig = field(default_factory=CdrConfig)
     vasps: list[VaspConfig] = field(default_factory=list)
+    operators: list[OperatorConfig] = field(default_factory=list)
     subscribers: list[SubscriberConfig] = field(default_factory=list)
 
     @property
@@ -168,7 +189,7 @@ DEMO_SUBSCRIBERS = [
 _SECTIONS = {"http": HttpConfig, "storage": StorageConfig, "state": StateConfig,
              "smsc": SmscConfig, "delivery": DeliveryConfig, "routing": RoutingConfig,
              "mm7": Mm7Config, "adaptation": AdaptationConfig,
-             "viewer": ViewerConfig}
+             "viewer": ViewerConfig, "metrics": MetricsConfig, "cdr": CdrConfig}
 _DURATIONS = {"default_expiry", "fallback_after", "scheduler_interval", "renotify_backoff",
               "claim_lease", "report_backoff", "profile_timeout", "ffmpeg_timeout",
               "link_ttl", "header_timeout", "read_timeout", "body_timeout", "reconnect_max",
@@ -264,6 +285,16 @@ def _vasp(entry: Mapping[str, Any], where: str) -> VaspConfig:
     return vasp
 
 
+def _operator(entry: Mapping[str, Any], where: str) -> OperatorConfig:
+    if not entry.get("name") or not entry.get("password"):
+        raise ConfigError(f"{where}: an operator needs a name and a password")
+    operator = OperatorConfig(str(entry["name"]))
+    _apply(operator, {k: v for k, v in entry.items() if k != "name"}, where)
+    if ":" in operator.name:
+        raise ConfigError(f"{where}.name: no colon in an HTTP Basic user name")
+    return operator
+
+
 def load(path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Config:
     """The configuration: defaults, then the TOML file (``path``, else ``./mmsc.toml`` when
     present), then ``MMSC_<SECTION>_<KEY>`` variables."""
@@ -279,6 +310,9 @@ def load(path: str | Path | None = None, environ: Mapping[str, str] | None = Non
     for name, values in data.items():
         if name == "vasp":
             config.vasps = [_vasp(e, f"{file} [[vasp]] #{i + 1}") for i, e in enumerate(values)]
+        elif name == "operator":
+            config.operators = [_operator(e, f"{file} [[operator]] #{i + 1}")
+                                for i, e in enumerate(values)]
         elif name == "subscriber":
             config.subscribers = [_subscriber(e, f"{file} [[subscriber]] #{i + 1}")
                                   for i, e in enumerate(values)]
@@ -303,5 +337,11 @@ def load(path: str | Path | None = None, environ: Mapping[str, str] | None = Non
         raise ConfigError(f"[storage] timeout {config.storage.timeout:g} must be above 0")
     if config.viewer.pin_attempts < 1:
         raise ConfigError(f"[viewer] pin_attempts {config.viewer.pin_attempts} must be 1 or more")
+    for entry in config.metrics.allow:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ConfigError(f"[metrics] allow: {entry!r} is not an address or network") \
+                from None
     config.sqlite_path  # noqa: B018 - an unusable [state] url is a config error now, not later
     return config

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -267,3 +268,39 @@ def test_adapt_transcodes_video_and_audio_and_rewrites_the_smil(tmp_path: Path) 
     assert (result / "tone.amr").read_bytes().startswith(b"#!AMR\n")
     smil = (result / "show.smil").read_bytes()
     assert b'src="clip.3gp"' in smil and b'src="tone.amr"' in smil
+
+
+def test_serve_prints_the_console_and_its_operator(tmp_path: Path) -> None:
+    """``make run``: where the console is, with a password made up for the run (or the
+    configured operator's)."""
+    import socket
+
+    def port() -> int:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+
+    config = tmp_path / "mmsc.toml"
+    base = (f'[http]\nport = {port()}\n[smsc]\nport = {port()}\n[storage]\npath = '
+            f'"{tmp_path / "objects"}"\n[state]\nurl = "sqlite:///{tmp_path / "mmsc.db"}"\n'
+            f'[cdr]\npath = "{tmp_path / "cdr"}"\n')
+    for extra, name, password in (("", "admin", None),
+                                  ('[[operator]]\nname = "noc"\npassword = "pw"\n', "noc", "pw")):
+        config.write_text(base + extra)
+        server = subprocess.Popen([sys.executable, "-m", "mmsc", "serve", "--no-demo",
+                                   "--config", str(config)], stdout=subprocess.PIPE,
+                                  stderr=subprocess.DEVNULL)
+        try:
+            assert server.stdout is not None
+            line = ""
+            while "console" not in line:
+                line = server.stdout.readline().decode()
+                assert line, "serve stopped before naming the console"
+        finally:
+            server.terminate()
+            server.wait(10)
+        found = re.search(r"console at (http://\S+/console/) .*operator (\S+), password (\S+)",
+                          line)
+        assert found is not None, line
+        assert found.group(2) == name
+        assert found.group(3) == password if password else len(found.group(3)) >= 12

@@ -88,6 +88,24 @@ def test_every_setting_is_in_the_readme() -> None:
         assert f"`[[subscriber]] {f.name}`" in readme
     for f in dataclasses.fields(module.VaspConfig):
         assert f"`[[vasp]] {f.name}`" in readme
+    for f in dataclasses.fields(module.OperatorConfig):
+        assert f"`[[operator]] {f.name}`" in readme
+
+
+def test_operator_metrics_and_cdr_settings(tmp_path: Path) -> None:
+    path = tmp_path / "mmsc.toml"
+    path.write_text('[[operator]]\nname = "noc"\npassword = "pw"\n[cdr]\npath = "/var/cdr"\n'
+                    '[metrics]\nallow = ["10.0.0.0/8"]\n')
+    config = load(path, environ={"MMSC_METRICS_ENABLED": "false"})
+    assert [(o.name, o.password) for o in config.operators] == [("noc", "pw")]
+    assert (config.cdr.path, config.metrics.allow, config.metrics.enabled) == (
+        "/var/cdr", ["10.0.0.0/8"], False)
+    for text, error in (('[[operator]]\nname = "noc"', "needs a name and a password"),
+                        ('[[operator]]\nname = "a:b"\npassword = "x"', "no colon"),
+                        ('[metrics]\nallow = ["localhost"]', "not an address")):
+        path.write_text(text)
+        with pytest.raises(ConfigError, match=error):
+            load(path, environ={})
 
 
 def test_viewer_settings(tmp_path: Path) -> None:

@@ -306,3 +306,34 @@ async def test_two_stores_on_one_file_write_side_by_side(tmp_path: Path) -> None
     finally:
         await first.close()
         await second.close()
+
+
+async def test_older_databases_owe_the_cdrs_of_their_past(tmp_path: Path) -> None:
+    """Schema 7: recipients already final owe their CDR; from then on the trigger adds one
+    at each final state, once (a move between two final states adds none)."""
+    path = tmp_path / "old.db"
+    with old_database(path, 4) as db:
+        for address, state in (("+2", "acknowledged"), ("+3", "notified")):
+            db.execute("INSERT INTO recipients (message_id, address, kind, route, state, "
+                       "updated_at) VALUES ('m1', ?, 'to', 'mms', ?, 5)", (address, state))
+    store = await SqliteStateStore.open(path)
+    try:
+        owed = await store.cdrs_between(0, 10)
+        assert [(c.recipient_id, c.state.value, c.at) for c in owed] == [(1, "acknowledged", 5)]
+        moved = await store.transition(2, expected=[RecipientState.NOTIFIED],
+                                       to=RecipientState.EXPIRED, now=7)
+        assert moved is not None
+        await store.transition(2, expected=[RecipientState.EXPIRED],
+                               to=RecipientState.UNREACHABLE, now=8)
+        owed = await store.cdrs_between(0, 10)
+        assert [(c.recipient_id, c.state.value, c.before.value) for c in owed] == [
+            (1, "acknowledged", "acknowledged"), (2, "expired", "notified")]
+        claimed = await store.claim_cdrs(now=9, owner="n1", limit=10, lease=5)
+        assert [c.claimed_by for c in claimed] == [None, None]
+        assert await store.claim_cdrs(now=10, owner="n2", limit=10, lease=5) == []
+        again = await store.claim_cdrs(now=15, owner="n2", limit=10, lease=5)
+        assert [c.claimed_by for c in again] == ["n1", "n1"]  # lapsed: maybe written
+        await store.cdrs_written([1, 2], now=16)
+        assert await store.claim_cdrs(now=30, owner="n3", limit=10, lease=5) == []
+    finally:
+        await store.close()

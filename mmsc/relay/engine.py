@@ -35,6 +35,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, NoReturn, Protocol
 from urllib.parse import unquote
 
+from mmsc import metrics
 from mmsc.cache import TtlCache
 from mmsc.ids import is_token, new_token, token_digest
 from adaptation.ffmpeg import Ffmpeg
@@ -128,7 +129,7 @@ _WAITING = (S.ACCEPTED, S.ADAPTED, S.NOTIFIED, S.DEFERRED, S.RETRIEVED, S.FALLBA
 PARKED_RETRY = 60.0
 
 
-def _safe_name(name: str) -> str:
+def safe_name(name: str) -> str:
     """A profile name as an object-key segment."""
     cleaned = "".join(c if c.isalnum() or c in "-_." else "-" for c in name)[:40]
     return cleaned.lstrip(".-_") or "profile"
@@ -202,6 +203,9 @@ class Engine:
                             interface=interface, route=routes.__getitem__, now=self.clock(),
                             vasp_id=vasp_id, mm7_namespace=mm7_namespace,
                             mm7_version=mm7_version)
+        if not done.duplicate:
+            metrics.accepted(interface.value)
+            metrics.reached(S.ACCEPTED.value, len(done.recipients))
         self.wake.set()
         return done
 
@@ -313,6 +317,8 @@ class Engine:
                                             **changes)
         if moved is None:
             return None
+        if moved.before != to:
+            metrics.reached(to.value)
         log.info("%s %s: %s -> %s (%s)", r.message_id, r.address, moved.before.value,
                  to.value, kind)
         return moved.record
@@ -339,10 +345,11 @@ class Engine:
         attempts = r.attempts + 1
         number = notices.plmn_number(r.address) or r.address
         try:
+            size = await self._retrieval_size(r, message)
             push = notices.notification(
                 transaction_id=r.transaction_id,
                 content_location=f"{self.settings.public_url}/m/{token}",
-                size=await self._retrieval_size(r, message), expiry=self.expiry(message),
+                size=size, expiry=self.expiry(message),
                 message_class=message.message_class, subject=message.subject,
                 sender=message.originator or None)
             ids = await self.messenger.send_push(number, push, tag=r.id)
@@ -360,7 +367,8 @@ class Engine:
                                  attempts=attempts,
                                  next_attempt_at=self.clock() + self._backoff(attempts))
             return
-        detail = {"attempt": attempts, "octets": len(push), "smsc_ids": ids}
+        detail = {"attempt": attempts, "octets": len(push), "size": size, "smsc_ids": ids,
+                  "segments": len(ids)}
         moved = await self._move(r, S.NOTIFIED, kind="notified", attempts=attempts, detail=detail,
                                  next_attempt_at=self.clock() + self._backoff(attempts))
         if moved is None:  # the handset was faster: it fetched or answered already
@@ -504,6 +512,7 @@ class Engine:
         status = _REPORT_STATUS[r.state]
         number = notices.plmn_number(message.originator)
         if message.interface != Interface.MM1 or number is None:
+            metrics.report("mm1", "undeliverable")
             await self.state.add_event(message.id, "report-undeliverable", now=self.clock(),
                                        recipient_id=r.id, detail={"status": status.label})
             return
@@ -512,8 +521,10 @@ class Engine:
         try:
             await self.messenger.send_push(number, push)
         except Exception as exc:  # noqa: BLE001
+            metrics.report("mm1", "failed")
             log.warning("delivery report for %s to %s failed: %s", message.id, number, exc)
             return
+        metrics.report("mm1", "sent")
         await self.state.add_event(message.id, "report-sent", now=self.clock(),
                                    recipient_id=r.id, detail={"status": status.label,
                                                               "to": number})
@@ -537,6 +548,7 @@ class Engine:
         again = None
         if not sent and retry and report.attempts < len(steps):
             again = self.clock() + steps[report.attempts]
+        metrics.report("mm7", "sent" if sent else "retry" if again else "abandoned")
         await self.state.report_done(report.id or 0, now=self.clock(), sent=sent,
                                      next_attempt_at=again, detail=detail)
         if not sent:
@@ -594,15 +606,18 @@ class Engine:
         message = await self.state.get_message(r.message_id)
         if message is None or self.clock() >= self.expiry(message):
             return None
-        content = await self.adapt(r, message, await self.original(message),
-                                   await self._profile(r, headers or {}))
+        headers = headers or {}
+        profile = await self._profile(r, headers)
+        content = await self.adapt(r, message, await self.original(message), profile)
+        seen = {"profile": profile.name, "user_agent": headers.get("User-Agent", "")[:200],
+                "octets": content.size}
         if r.state in _WAITING:
             wait = self._backoff(max(r.attempts, 1))
-            await self._move(r, S.RETRIEVED, kind="fetched", expected=_WAITING,
+            await self._move(r, S.RETRIEVED, kind="fetched", expected=_WAITING, detail=seen,
                              next_attempt_at=self.clock() + wait)
         else:
             await self.state.add_event(r.message_id, "fetched-again", now=self.clock(),
-                                       recipient_id=r.id)
+                                       recipient_id=r.id, detail=seen)
         return r, message, content
 
     async def _profile(self, r: RecipientRecord, headers: Mapping[str, str]) -> DeviceProfile:
@@ -635,7 +650,7 @@ class Engine:
         message's events."""
         content = content.with_every_part_shown()
         digest = hashlib.sha256(repr(profile).encode()).hexdigest()[:16]
-        key = message_key(record.id, f"adapted/{_safe_name(profile.name)}-{digest}.mime")
+        key = message_key(record.id, f"adapted/{safe_name(profile.name)}-{digest}.mime")
         lock, users = self._adapting.get(key, (asyncio.Lock(), 0))
         self._adapting[key] = (lock, users + 1)
         try:
@@ -663,6 +678,7 @@ class Engine:
                  for p in content.parts]
         async with self._adaptation_slots:  # a bounded pool: ffmpeg and Pillow are heavy
             result = await asyncio.to_thread(plan, parts, profile, self.settings.ffmpeg)
+        metrics.adapted(result.timings)
         if not result.report:
             return None
         adapted = [MessagePart(p.content_type, p.data, charset=p.charset,
@@ -772,11 +788,14 @@ class Engine:
             return None
         return message
 
-    async def cancel(self, message_id: str, vasp_id: str) -> int | None:
-        """CancelReq (TS 23.140 §8.7.5): stop delivery to the recipients that have not
-        retrieved the message yet (they end ``rejected``, event ``cancelled``, no report).
-        Returns how many were stopped, or None for a message this VASP did not send."""
-        if await self._own_message(message_id, vasp_id) is None:
+    async def cancel(self, message_id: str, vasp_id: str | None) -> int | None:
+        """CancelReq (TS 23.140 §8.7.5), or an operator's cancel (``vasp_id`` None): stop
+        delivery to the recipients that have not retrieved the message yet (they end
+        ``rejected``, event ``cancelled``, no report). Returns how many were stopped, or None
+        for a message this VASP did not send (or, for an operator, that does not exist)."""
+        found = await self._own_message(message_id, vasp_id) if vasp_id is not None else \
+            await self.state.get_message(message_id)
+        if found is None:
             return None
         stopped = 0
         for r in await self.state.recipients_of(message_id):
@@ -785,6 +804,23 @@ class Engine:
                     next_attempt_at=None) is not None:
                 stopped += 1
         return stopped
+
+    async def renotify(self, message_id: str, recipient_id: int) -> bool | None:
+        """An operator asks for a new notification now (a handset that lost the push, or
+        deferred): a recipient of a local MMS handset that has not confirmed yet becomes due
+        at once (a deferred one is waiting for a notification again), event
+        ``renotify-requested``; the scheduler then notifies it, with back-off as usual. None
+        for an unknown recipient, False when it is in no state to be notified."""
+        r = await self.state.get_recipient(recipient_id)
+        if r is None or r.message_id != message_id:
+            return None
+        waiting = (S.ACCEPTED, S.ADAPTED, S.NOTIFIED, S.DEFERRED, S.RETRIEVED)
+        if r.route != Route.MMS or r.state not in waiting:
+            return False
+        moved = await self._move(r, S.NOTIFIED if r.state == S.DEFERRED else r.state,
+                                 kind="renotify-requested", next_attempt_at=self.clock())
+        self.wake.set()
+        return moved is not None
 
     async def replace(self, message_id: str, vasp_id: str, content: Message) -> bool | None:
         """ReplaceReq (TS 23.140 §8.7.6): new content for the recipients that fetch from now

@@ -5,13 +5,13 @@ SQLite by default (:class:`SqliteStateStore`); every query sits behind :class:`S
 
 from .base import UNCHANGED, DuplicateMessage, StateError, StateStore
 from .records import (
-    FINAL_STATES, Event, Interface, MessageRecord, Moved, RecipientRecord, RecipientState, ReportRecord,
+    FINAL_STATES, CdrRecord, Event, Interface, MessageRecord, Moved, RecipientRecord, RecipientState, ReportRecord,
     Route, Subscriber, VaspRecord,
 )
 from .sqlite import SqliteStateStore
 
 __all__ = [
-    "DuplicateMessage", "Event", "FINAL_STATES", "Interface", "MessageRecord", "Moved", "RecipientRecord",
+    "CdrRecord", "DuplicateMessage", "Event", "FINAL_STATES", "Interface", "MessageRecord", "Moved", "RecipientRecord",
     "RecipientState", "ReportRecord", "Route", "SqliteStateStore", "StateError", "StateStore",
     "Subscriber", "UNCHANGED", "VaspRecord",
 ]

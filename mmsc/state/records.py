@@ -140,6 +140,21 @@ class ReportRecord:
 
 
 @dataclass(frozen=True)
+class CdrRecord:
+    """A recipient that reached a final state: the call detail record owed for it (one per
+    recipient, ever). ``before`` is the state it left."""
+
+    recipient_id: int
+    message_id: str
+    at: float
+    state: RecipientState
+    before: RecipientState
+    written_at: float | None = None
+    claimed_by: str | None = None
+    claimed_until: float | None = None
+
+
+@dataclass(frozen=True)
 class Subscriber:
     """A local subscriber: can the phone take MMS, which device profile, which home MMSC."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .records import Interface, RecipientState, Route
+from .records import FINAL_STATES, Interface, RecipientState, Route
 
 
 def _one_of(column: str, values: Iterable[str]) -> str:
@@ -164,5 +164,35 @@ UPDATE recipients SET transaction_id = lower(hex(randomblob(11)))
     WHERE transaction_id IS NOT NULL
 """
 
+_FINALS = ", ".join(f"'{state}'" for state in sorted(s.value for s in FINAL_STATES))
+
+#: One row per recipient that reached a final state, written by a trigger in the transaction
+#: of that transition (so no final state is missed, whoever moved it): the call detail record
+#: owed (``mmsc.relay.cdr``), claimed by a node like a timer, ``written_at`` once it is in a
+#: CDR file. ``before`` is the state left (an expiry after a fetch is not a plain expiry).
+#: Recipients already final get theirs now: the CDR files start with the whole past. The
+#: operator's searches (``mmsc.operator.api``) look messages up by date and by number.
+_V7 = f"""
+CREATE TABLE cdrs (
+    recipient_id INTEGER PRIMARY KEY REFERENCES recipients (id) ON DELETE CASCADE,
+    message_id TEXT NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+    at REAL NOT NULL,
+    state TEXT NOT NULL,
+    before TEXT NOT NULL,
+    written_at REAL,
+    claimed_by TEXT,
+    claimed_until REAL
+);
+CREATE INDEX cdrs_pending ON cdrs (at) WHERE written_at IS NULL;
+CREATE INDEX cdrs_at ON cdrs (at);
+CREATE TRIGGER recipients_final AFTER UPDATE OF state ON recipients
+    WHEN NEW.state IN ({_FINALS}) AND OLD.state NOT IN ({_FINALS})
+    BEGIN INSERT OR IGNORE INTO cdrs (recipient_id, message_id, at, state, before) VALUES (NEW.id, NEW.message_id, NEW.updated_at, NEW.state, OLD.state); END;
+INSERT INTO cdrs (recipient_id, message_id, at, state, before)
+    SELECT id, message_id, updated_at, state, state FROM recipients WHERE state IN ({_FINALS});
+CREATE INDEX messages_created ON messages (created_at);
+CREATE INDEX recipients_address ON recipients (address)
+"""
+
 #: Migrations in order; never edit one that has shipped, append a new one.
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V7)
