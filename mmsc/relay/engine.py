@@ -87,9 +87,9 @@ class Messenger(Protocol):
     @property
     def connected(self) -> bool: ...
 
-    async def send_push(self, destination: str, push_pdu: bytes, tag: Any = None) -> list[str]: ...
+    async def send_push(self, destination: str, push_pdu: bytes) -> list[str]: ...
 
-    async def send_text(self, destination: str, text: str, tag: Any = None) -> list[str]: ...
+    async def send_text(self, destination: str, text: str) -> list[str]: ...
 
 
 @dataclass
@@ -345,7 +345,7 @@ class Engine:
                 size=await self._retrieval_size(r, message), expiry=self.expiry(message),
                 message_class=message.message_class, subject=message.subject,
                 sender=message.originator or None)
-            ids = await self.messenger.send_push(number, push, tag=r.id)
+            ids = await self.messenger.send_push(number, push)
         except ContentLost:
             raise
         except Exception as exc:  # noqa: BLE001 - SMSC refusal or link down, store down
@@ -429,7 +429,7 @@ class Engine:
         number = notices.plmn_number(r.address) or r.address
         try:
             await self._check_content(message)
-            ids = await self.messenger.send_text(number, text, tag=r.id)
+            ids = await self.messenger.send_text(number, text)
         except ContentLost:
             raise
         except Exception as exc:  # noqa: BLE001 - SMSC refusal or link down, store down
