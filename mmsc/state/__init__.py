@@ -6,12 +6,12 @@ SQLite by default (:class:`SqliteStateStore`); every query sits behind :class:`S
 from .base import UNCHANGED, DuplicateMessage, StateError, StateStore
 from .records import (
     FINAL_STATES, Event, Interface, MessageRecord, Moved, RecipientRecord, RecipientState, ReportRecord,
-    Route, Subscriber, VaspRecord,
+    Route, SmscIdRecord, Subscriber, VaspRecord,
 )
 from .sqlite import SqliteStateStore
 
 __all__ = [
     "DuplicateMessage", "Event", "FINAL_STATES", "Interface", "MessageRecord", "Moved", "RecipientRecord",
-    "RecipientState", "ReportRecord", "Route", "SqliteStateStore", "StateError", "StateStore",
+    "RecipientState", "ReportRecord", "Route", "SmscIdRecord", "SqliteStateStore", "StateError", "StateStore",
     "Subscriber", "UNCHANGED", "VaspRecord",
 ]
