@@ -194,3 +194,29 @@ async def test_unknown_and_garbled_receipts_are_answered_logged_and_forgotten(
     with sqlite3.connect(tmp_path / "mmsc.db") as db:
         assert db.execute("SELECT count(*) FROM smsc_ids").fetchone()[0] == 0
         assert db.execute("SELECT count(*) FROM events").fetchone()[0] == 0
+
+
+async def test_an_id_in_the_other_base_is_tried_last(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Receipt "00000010" before its SMS is recorded must wait for it, not take the SMS
+    "0000000A" (decimal 10); an id never recorded as written matches in the other base."""
+    from wap_push.smpp import Receipt
+
+    monkeypatch.setattr(receipts, "RETRY", (0.3, 0.3))
+    async with running(config(tmp_path)) as server:
+        a = server.handsets.handsets[A]
+        conf = await a.send(send_to(B), server.handsets.http)
+        await timeline(server, conf.message_id, "push-delivered", "report-push-delivered")
+        state, engine = server.engine.state, server.engine
+        [r] = await state.recipients_of(conf.message_id)
+        message = await state.get_message(conf.message_id)
+        await engine.receipts.record(r, message, "link", ["0000000A"])
+        early = asyncio.create_task(engine.receipts.handle(Receipt("00000010", "UNDELIV")))
+        await asyncio.sleep(0.1)
+        await engine.receipts.record(r, message, "link", ["00000010"])
+        await early
+        assert await state.take_smsc_id(["10"], whole_sms=False) is None  # taken by its own
+        await engine.receipts.handle(Receipt("10", "DELIVRD"))  # decimal 10: hex a, at last
+        assert await state.take_smsc_id(["a"], whole_sms=False) is None
+        kinds = [(e.kind, e.detail.get("smsc_id")) for e in await state.events_of(conf.message_id)]
+    assert ("link-undeliverable", "00000010") in kinds and ("link-delivered", "10") in kinds

@@ -19,8 +19,8 @@ that is not), with the SMSC's id, stat and err; and:
 
 A receipt may overtake the record of its own SMS (the SMSC sends it as soon as it answers
 the submit, the record is written once the last segment is answered, perhaps by another
-process): an id not found is looked up again after each of :data:`RETRY`, then logged and
-dropped. Nothing is kept of a receipt for an unknown id; rows whose receipt never comes go
+process): an id not found is looked up again after each of :data:`RETRY` (the last time
+also read in the other base, hex for decimal and back), then logged and dropped. Nothing is kept of a receipt for an unknown id; rows whose receipt never comes go
 at the message's expiry (:meth:`Receipts.prune`).
 """
 
@@ -90,11 +90,15 @@ class Receipts:
     async def handle(self, receipt: Receipt) -> None:
         """Match ``receipt`` (looked up again while not found) and act on it."""
         keys = message_id_keys(receipt.message_id)
+        tries = (0.0, *RETRY)
         try:
-            for delay in (0.0, *RETRY):
+            for n, delay in enumerate(tries):
                 await asyncio.sleep(delay)
+                # the id read in the other base only at the last try: "10" may be an id
+                # not recorded yet as much as hex "a" written in decimal
                 taken = await self.state.take_smsc_id(
-                    keys, whole_sms=receipt.outcome != "delivered")
+                    keys if n == len(tries) - 1 else keys[:1],
+                    whole_sms=receipt.outcome != "delivered")
                 if taken is not None:
                     await self._act(*taken, receipt)
                     return
