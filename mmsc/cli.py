@@ -2,7 +2,8 @@
 
     mmsc decode [--json] [--data | --extract DIR] [--push] FILE|-
     mmsc encode FILE.json [-o OUT] [--push] [--strict]
-    mmsc smsc [--host H] [--port P] [--account ID:PASSWORD ...]
+    mmsc smsc [--host H] [--port P] [--account ID:PASSWORD ...] [--receipts STYLE]
+              [--spread-receipts] [--undeliverable NUMBER ...]
     mmsc serve [--config FILE] [--host H] [--port P] [--no-demo]
     mmsc send --url URL --to NUMBER [--user U --password P] [--from S] [--text T] [--file F]
     mmsc adapt --profile NAME|FILE INPUT... -o DIR
@@ -25,8 +26,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from wap_push.push import PushPdu, decode_push, encode_push
-from wap_push.sms import split_user_data_header
-from wap_push.smsc import SmscEmulator
+from wap_push.sms import WAP_PUSH_PORT, split_user_data_header
+from wap_push.smsc import RECEIPT_STYLES, ReceivedSms, SmscEmulator
 from wap_push.wsp import ContentType, WspDecodeError, WspEncodeError
 
 from .emulator.handsets import describe_sms
@@ -79,6 +80,13 @@ def _parser() -> argparse.ArgumentParser:
     smsc.add_argument("--port", type=int, default=2775, help="SMPP port (default 2775)")
     smsc.add_argument("--account", action="append", metavar="ID:PASSWORD",
                       help="accepted system_id and password (repeatable; default: any)")
+    smsc.add_argument("--receipts", choices=RECEIPT_STYLES, default="standard",
+                      help="receipt form: Appendix B text with TLVs (standard), TLVs only, "
+                           "or a bare 'id: stat:' text (minimal)")
+    smsc.add_argument("--spread-receipts", action="store_true",
+                      help="send a receipt to another bind of the account when there is one")
+    smsc.add_argument("--undeliverable", action="append", default=[], metavar="NUMBER",
+                      help="a number whose SMS are receipted UNDELIV (repeatable)")
     smsc.set_defaults(run=_smsc_command)
 
     serve = commands.add_parser(
@@ -282,7 +290,9 @@ def _accounts(specs: list[str] | None) -> dict[str, str] | None:
 
 def _smsc_command(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    emulator = SmscEmulator(_accounts(args.account))
+    emulator = SmscEmulator(_accounts(args.account), receipts=args.receipts,
+                            spread_receipts=args.spread_receipts,
+                            undeliverable=args.undeliverable)
     emulator.subscribe(lambda sms: _emit(f"{datetime.now():%H:%M:%S} {describe_sms(sms)}"))
 
     async def serve() -> None:

@@ -66,6 +66,20 @@ class SmscConfig:
     data_coding: int = 0x04
     source_addr: str = "MMSC"
     reconnect_max: float = 10.0  # longest wait between two binds while the SMSC is away
+    # TON and NPI of the addresses of every submit_sm: "auto" (by the address, as
+    # wap_push.smpp.ADDRESS_RULES says) or a number the SMSC wants instead
+    source_ton: str = "auto"
+    source_npi: str = "auto"
+    dest_ton: str = "auto"
+    dest_npi: str = "auto"
+
+    def addressing(self) -> dict[str, int | None]:
+        """The four TON and NPI settings as SmppConfig takes them (None: by the rules)."""
+        return {key: None if getattr(self, key) == "auto" else int(getattr(self, key))
+                for key in _ADDRESSING}
+
+
+_ADDRESSING = ("source_ton", "source_npi", "dest_ton", "dest_npi")
 
 
 @dataclass
@@ -331,6 +345,11 @@ def load(path: str | Path | None = None, environ: Mapping[str, str] | None = Non
         section = config.storage if key == "backend" else config.smsc
         if getattr(section, key) not in allowed:
             raise ConfigError(f"{key} {getattr(section, key)!r} is not one of {allowed}")
+    for key in _ADDRESSING:
+        value = str(getattr(config.smsc, key)).strip().lower()
+        if value != "auto" and not (value.isdigit() and int(value) <= 255):
+            raise ConfigError(f"[smsc] {key} {value!r} must be auto or a number from 0 to 255")
+        setattr(config.smsc, key, value)
     if config.http.workers < 1:
         raise ConfigError(f"[http] workers {config.http.workers} must be 1 or more")
     if config.storage.timeout <= 0:

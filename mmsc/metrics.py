@@ -140,7 +140,6 @@ def exposition() -> bytes:
     return generate_latest(REGISTRY)
 
 
-
 class CountingMessenger:
     """The engine's messenger (``wap_push.smpp_client.SmppClient``) with its SMS counted:
     ``mmsc_sms_sent_total{kind}`` per SMS the SMSC took (all its segments), and
@@ -154,11 +153,11 @@ class CountingMessenger:
     def connected(self) -> bool:
         return bool(self.inner.connected)
 
-    async def send_push(self, destination: str, push_pdu: bytes, tag: Any = None) -> list[str]:
-        return await self._counted("push", self.inner.send_push(destination, push_pdu, tag))
+    async def send_push(self, destination: str, push_pdu: bytes) -> list[str]:
+        return await self._counted("push", self.inner.send_push(destination, push_pdu))
 
-    async def send_text(self, destination: str, text: str, tag: Any = None) -> list[str]:
-        return await self._counted("text", self.inner.send_text(destination, text, tag))
+    async def send_text(self, destination: str, text: str) -> list[str]:
+        return await self._counted("text", self.inner.send_text(destination, text))
 
     @staticmethod
     async def _counted(kind: str, sending: Awaitable[list[str]]) -> list[str]:

@@ -136,12 +136,7 @@ class Server:
             host=host, port=port, system_id=config.smsc.system_id,
             password=config.smsc.password, source_addr=config.smsc.source_addr,
             max_rate=config.smsc.max_mps, push_data_coding=config.smsc.data_coding,
-            reconnect_max=config.smsc.reconnect_max))
-        if not await self.smpp.start(retry=True):  # an SMSC outage must not stop MM1 and MM7
-            log.warning("SMSC %s:%s not bound: mmsc starts anyway and accepts messages; their "
-                        "SMS wait and go as soon as a bind succeeds (tried every %.0f s at most)",
-                        host, port, config.smsc.reconnect_max)
-        self._closers.append(self.smpp.close)
+            reconnect_max=config.smsc.reconnect_max, **config.smsc.addressing()))
         d, a = config.delivery, config.adaptation
         reporter = VaspReporter(state, credentials=report_credentials(config))
         self._closers.append(reporter.close)
@@ -158,6 +153,13 @@ class Server:
             ffmpeg=Ffmpeg(a.ffmpeg, a.ffmpeg_timeout, a.ffmpeg_threads),
             adaptation_workers=a.workers))
         self.smpp.on_bound = self.engine.link_up
+        self.smpp.on_receipt = self.engine.receipts.on_receipt  # set before the first bind
+        if not await self.smpp.start(retry=True):  # an SMSC outage must not stop MM1 and MM7
+            log.warning("SMSC %s:%s not bound: mmsc starts anyway and accepts messages; their "
+                        "SMS wait and go as soon as a bind succeeds (tried every %.0f s at most)",
+                        host, port, config.smsc.reconnect_max)
+        self._closers.append(self.smpp.close)
+        self._closers.append(self.engine.receipts.close)
         mm1 = Mm1(self.engine, max_message_size=d.max_message_size,
                   msisdn_header=config.http.msisdn_header,
                   trusted_proxies=config.http.trusted_proxies, open_mm1=config.http.open_mm1)

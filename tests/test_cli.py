@@ -224,6 +224,35 @@ async def test_smsc_command_prints_each_sms_decoded() -> None:
     assert "size=321 url=http://mmsc.test/m/abc" in push_line
     assert 'text "Hé {là}"' in text_line
 
+async def test_smsc_command_receipt_style_and_undeliverable_numbers() -> None:
+    """`mmsc smsc --receipts minimal --undeliverable N`: a bare ``id: stat:`` receipt, UNDELIV
+    for N (whose SMS is printed all the same: it reached the SMSC)."""
+    from wap_push.smpp import Receipt
+    from wap_push.smpp_client import SmppClient, SmppConfig
+
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "mmsc", "smsc", "--port", "0", "--receipts", "minimal",
+        "--undeliverable", "+33600000009", stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL)
+    receipts: list[Receipt] = []
+    try:
+        first = (await asyncio.wait_for(proc.stdout.readline(), 20)).decode()
+        port = int(first.split("listening on ")[1].split()[0].rsplit(":", 1)[1])
+        client = SmppClient(SmppConfig(port=port), on_receipt=receipts.append)
+        await client.start()
+        [lost] = await client.send_text("+33600000009", "one")
+        [fine] = await client.send_text("+33600000001", "two")
+        async with asyncio.timeout(10):
+            while len(receipts) < 2:
+                await asyncio.sleep(0.01)
+        await client.close()
+    finally:
+        proc.terminate()
+        await proc.wait()
+    assert sorted((r.message_id, r.state, r.error) for r in receipts) == \
+        sorted([(lost, "UNDELIV", "000"), (fine, "DELIVRD", "000")])  # minimal: no err field
+
+
 def test_adapt_previews_a_device_class(tmp_path: Path) -> None:
     from PIL import Image
 

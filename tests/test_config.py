@@ -75,6 +75,22 @@ def test_errors_name_the_setting(tmp_path: Path, text: str, error: str) -> None:
         load(None, environ={"MMSC_HTTP_PORT": "eighty"})
 
 
+def test_smsc_addressing_settings(tmp_path: Path) -> None:
+    """TON and NPI by the rules (None) unless set, from the file or the environment."""
+    path = tmp_path / "mmsc.toml"
+    path.write_text("[smsc]\ndest_ton = 0\nsource_npi = 'auto'\n")
+    assert load(path, environ={}).smsc.addressing() == {
+        "source_ton": None, "source_npi": None, "dest_ton": 0, "dest_npi": None}
+    assert load(path, environ={"MMSC_SMSC_DEST_NPI": "9"}).smsc.addressing()["dest_npi"] == 9
+    (tmp_path / "empty.toml").write_text("")
+    assert load(tmp_path / "empty.toml", environ={}).smsc.addressing() == dict.fromkeys(
+        ("source_ton", "source_npi", "dest_ton", "dest_npi"))
+    for wrong in ("'international'", "256", "-1"):
+        path.write_text(f"[smsc]\ndest_ton = {wrong}\n")
+        with pytest.raises(ConfigError, match=r"\[smsc\] dest_ton"):
+            load(path, environ={})
+
+
 def test_every_setting_is_in_the_readme() -> None:
     import dataclasses
 

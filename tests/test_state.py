@@ -232,6 +232,7 @@ async def test_concurrent_accepts_share_commits(store: SqliteStateStore, monkeyp
 def old_database(path: Path, version: int) -> sqlite3.Connection:
     """A database of schema ``version`` as an older mmsc made it, with message m1."""
     db = sqlite3.connect(path)
+    db.create_function("token_digest", 1, token_digest)  # as the store gives it (version 5)
     for script in MIGRATIONS[:version]:
         db.executescript(script)
     db.execute(f"PRAGMA user_version = {version}")
@@ -335,5 +336,61 @@ async def test_older_databases_owe_the_cdrs_of_their_past(tmp_path: Path) -> Non
         assert [c.claimed_by for c in again] == ["n1", "n1"]  # lapsed: maybe written
         await store.cdrs_written([1, 2], now=16)
         assert await store.claim_cdrs(now=30, owner="n3", limit=10, lease=5) == []
+    finally:
+        await store.close()
+
+
+async def test_smsc_ids_are_taken_once_and_go_with_their_message(store: SqliteStateStore) -> None:
+    """The SMSC ids of an SMS's segments: a receipt takes its segment once; the last segment
+    taken says none is left; a failure takes the whole SMS; rows go at the expiry given and
+    with their message."""
+    r1, r2 = await store.accept_message(message(), [recipient("+1"), recipient("+2")])
+    await store.add_smsc_ids(r1.id, "push", ["a", "b", "c"], now=1000.0, expires_at=5000.0)
+    await store.add_smsc_ids(r2.id, "link", ["d"], now=1000.0, expires_at=5000.0)
+    row, left = await store.take_smsc_id(["b"], whole_sms=False)
+    assert (row.recipient_id, row.kind, row.sms, row.smsc_id, left) == (r1.id, "push", "a", "b", 2)
+    assert await store.take_smsc_id(["b"], whole_sms=False) is None  # matched once
+    row, left = await store.take_smsc_id(["zz", "c"], whole_sms=True)  # the first key found
+    assert (row.smsc_id, left) == ("c", 0)
+    assert await store.take_smsc_id(["a"], whole_sms=False) is None  # went with its SMS
+    await store.add_smsc_ids(r1.id, "report", ["e"], now=1000.0, expires_at=2000.0)
+    assert await store.prune_smsc_ids(now=3000.0) == 1
+    assert await store.take_smsc_id(["e"], whole_sms=False) is None
+    await store.delete_message("m1")
+    assert await store.take_smsc_id(["d"], whole_sms=False) is None
+
+
+async def test_two_stores_take_the_last_segments_of_one_sms(tmp_path: Path) -> None:
+    """Two processes, each with a receipt of one of an SMS's two segments (and both with the
+    same repeated receipt): exactly one sees the SMS complete, each id is taken once."""
+    first = await SqliteStateStore.open(tmp_path / "mmsc.db")
+    second = await SqliteStateStore.open(tmp_path / "mmsc.db")
+    try:
+        [r] = await first.accept_message(message(), [recipient("+1")])
+        for n in range(20):
+            await first.add_smsc_ids(r.id, "push", [f"{n}a", f"{n}b"], now=1000.0,
+                                     expires_at=5000.0)
+            taken = await asyncio.gather(
+                first.take_smsc_id([f"{n}a"], whole_sms=False),
+                second.take_smsc_id([f"{n}b"], whole_sms=False),
+                second.take_smsc_id([f"{n}a"], whole_sms=False))
+            got = [t for t in taken if t is not None]
+            assert len(got) == 2 and sorted(left for _, left in got) == [0, 1]
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_version_5_databases_get_the_smsc_ids(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    with old_database(path, 5) as db:
+        db.execute("INSERT INTO recipients (message_id, address, kind, route, state, "
+                   "updated_at) VALUES ('m1', '+2', 'to', 'mms', 'notified', 0)")
+    store = await SqliteStateStore.open(path)
+    try:
+        [r] = await store.recipients_of("m1")
+        await store.add_smsc_ids(r.id, "push", ["x1"], now=1.0, expires_at=2.0)
+        row, left = await store.take_smsc_id(["x1"], whole_sms=False)
+        assert (row.recipient_id, left) == (r.id, 0)
     finally:
         await store.close()

@@ -54,6 +54,7 @@ from mmsc.store import ObjectNotFound, ObjectStore, ObjectStoreError, message_ke
 from . import notices, offload
 from .accept import Accepted, accept
 from .links import new_link
+from .receipts import Receipts
 
 log = logging.getLogger(__name__)
 S = RecipientState
@@ -88,9 +89,9 @@ class Messenger(Protocol):
     @property
     def connected(self) -> bool: ...
 
-    async def send_push(self, destination: str, push_pdu: bytes, tag: Any = None) -> list[str]: ...
+    async def send_push(self, destination: str, push_pdu: bytes) -> list[str]: ...
 
-    async def send_text(self, destination: str, text: str, tag: Any = None) -> list[str]: ...
+    async def send_text(self, destination: str, text: str) -> list[str]: ...
 
 
 @dataclass
@@ -166,6 +167,7 @@ class Engine:
         #: Recipients parked for want of an SMSC link, by id, with the state they wait in.
         self._parked: dict[int, RecipientState] = {}
         self._bound_again = False
+        self.receipts = Receipts(self)  # the SMSC's delivery receipts (mmsc/relay/receipts.py)
 
     # -- accepting -------------------------------------------------------------------------------
 
@@ -245,6 +247,7 @@ class Engine:
                 while await self.run_due() >= self.settings.claim_batch:
                     pass
                 await self.send_reports()
+                await self.receipts.prune()
             except Exception:  # noqa: BLE001 - the store may be down for a while
                 log.exception("scheduler pass failed")
             try:
@@ -283,6 +286,8 @@ class Engine:
 
     async def _step(self, r: RecipientRecord, message: MessageRecord) -> None:
         now = self.clock()
+        if r.state == S.NOTIFIED:
+            await self.receipts.unfetched(r)
         if now >= self.expiry(message):
             await self._finish(r, message, S.EXPIRED, kind="expired")
         elif r.route == Route.MMS and r.state in (S.ACCEPTED, S.ADAPTED):
@@ -352,7 +357,7 @@ class Engine:
                 size=size, expiry=self.expiry(message),
                 message_class=message.message_class, subject=message.subject,
                 sender=message.originator or None)
-            ids = await self.messenger.send_push(number, push, tag=r.id)
+            ids = await self.messenger.send_push(number, push)
         except ContentLost:
             raise
         except Exception as exc:  # noqa: BLE001 - SMSC refusal or link down, store down
@@ -374,6 +379,7 @@ class Engine:
         if moved is None:  # the handset was faster: it fetched or answered already
             await self.state.add_event(r.message_id, "notified", now=self.clock(),
                                        recipient_id=r.id, detail=detail)
+        await self.receipts.record(r, message, "push", ids)
 
     async def _retrieval_size(self, r: RecipientRecord, message: MessageRecord) -> int:
         """X-Mms-Message-Size of the notification: the size of what the handset will
@@ -437,7 +443,7 @@ class Engine:
         number = notices.plmn_number(r.address) or r.address
         try:
             await self._check_content(message)
-            ids = await self.messenger.send_text(number, text, tag=r.id)
+            ids = await self.messenger.send_text(number, text)
         except ContentLost:
             raise
         except Exception as exc:  # noqa: BLE001 - SMSC refusal or link down, store down
@@ -451,6 +457,7 @@ class Engine:
                          viewer_pin=link.pin_digest, viewer_expires_at=link.expires_at,
                          detail={"smsc_ids": ids, "pin": link.pin is not None},
                          next_attempt_at=self.expiry(message))
+        await self.receipts.record(r, message, "link", ids)
 
     async def viewed(self, r: RecipientRecord, message: MessageRecord) -> None:
         """The recipient opened its web link: a delivery, like M-Acknowledge.ind. The first
@@ -519,12 +526,13 @@ class Engine:
         push = notices.delivery_ind(message_id=message.id, recipient=r.address, status=status,
                                     date=self.clock())
         try:
-            await self.messenger.send_push(number, push)
+            ids = await self.messenger.send_push(number, push)
         except Exception as exc:  # noqa: BLE001
             metrics.report("mm1", "failed")
             log.warning("delivery report for %s to %s failed: %s", message.id, number, exc)
             return
         metrics.report("mm1", "sent")
+        await self.receipts.record(r, message, "report", ids)
         await self.state.add_event(message.id, "report-sent", now=self.clock(),
                                    recipient_id=r.id, detail={"status": status.label,
                                                               "to": number})
@@ -756,7 +764,8 @@ class Engine:
             push = notices.read_orig_ind(message_id=message_id, recipient=r.address,
                                          originator=message.originator,
                                          status=ReadStatus(status), date=self.clock())
-            await self.messenger.send_push(number, push)
+            await self.receipts.record(r, message, "report",
+                                       await self.messenger.send_push(number, push))
         return True
 
     async def forward(self, content_location: str, forwarder: str,

@@ -5,13 +5,14 @@ SQLite by default (:class:`SqliteStateStore`); every query sits behind :class:`S
 
 from .base import UNCHANGED, DuplicateMessage, StateError, StateStore
 from .records import (
-    FINAL_STATES, CdrRecord, Event, Interface, MessageRecord, Moved, RecipientRecord, RecipientState, ReportRecord,
-    Route, Subscriber, VaspRecord,
+    FINAL_STATES, CdrRecord, Event, Interface, MessageRecord, Moved, RecipientRecord,
+    RecipientState, ReportRecord, Route, SmscIdRecord, Subscriber, VaspRecord,
 )
 from .sqlite import SqliteStateStore
 
 __all__ = [
-    "CdrRecord", "DuplicateMessage", "Event", "FINAL_STATES", "Interface", "MessageRecord", "Moved", "RecipientRecord",
-    "RecipientState", "ReportRecord", "Route", "SqliteStateStore", "StateError", "StateStore",
+    "CdrRecord", "DuplicateMessage", "Event", "FINAL_STATES", "Interface", "MessageRecord",
+    "Moved", "RecipientRecord", "RecipientState", "ReportRecord", "Route", "SmscIdRecord",
+    "SqliteStateStore", "StateError", "StateStore",
     "Subscriber", "UNCHANGED", "VaspRecord",
 ]

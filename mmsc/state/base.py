@@ -9,7 +9,8 @@ from collections.abc import Collection, Sequence
 from typing import Any
 
 from .records import (
-    CdrRecord, Event, MessageRecord, Moved, RecipientRecord, RecipientState, ReportRecord, Subscriber, VaspRecord,
+    CdrRecord, Event, MessageRecord, Moved, RecipientRecord, RecipientState, ReportRecord,
+    SmscIdRecord, Subscriber, VaspRecord,
 )
 
 
@@ -165,6 +166,24 @@ class StateStore(abc.ABC):
     async def state_counts(self, *, since: float, until: float) -> dict[str, Any]:
         """Of the messages accepted in [since, until): ``messages`` by interface, and
         ``recipients`` by interface and state (``{"mm1": {"acknowledged": 3}}``)."""
+
+    @abc.abstractmethod
+    async def add_smsc_ids(self, recipient_id: int, kind: str, smsc_ids: Sequence[str], *,
+                           now: float, expires_at: float) -> None:
+        """Record the SMSC message ids (in their lookup form) of the segments of one SMS
+        sent to or about a recipient, ``kind`` push, link or report."""
+
+    @abc.abstractmethod
+    async def take_smsc_id(self, keys: Sequence[str], *,
+                           whole_sms: bool) -> tuple[SmscIdRecord, int] | None:
+        """The segment recorded under the first of ``keys`` that has one (the newest row
+        of that id), removed, with (``whole_sms``) the other segments of its SMS; and how
+        many segments of that SMS are left. Atomic: of two takers of one id only one gets
+        it, and of the takers of an SMS's segments exactly one sees none left."""
+
+    @abc.abstractmethod
+    async def prune_smsc_ids(self, *, now: float) -> int:
+        """Remove the segments whose ``expires_at`` has passed; how many."""
 
     @abc.abstractmethod
     async def add_event(self, message_id: str, kind: str, *, now: float,

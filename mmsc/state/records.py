@@ -155,6 +155,19 @@ class CdrRecord:
 
 
 @dataclass(frozen=True)
+class SmscIdRecord:
+    """One SMS segment submitted to or about a recipient, by the SMSC's message id."""
+
+    id: int | None
+    smsc_id: str  # in its lookup form (wap_push.smpp.message_id_keys)
+    sms: str  # the first segment's smsc_id: the same for every segment of one SMS
+    recipient_id: int
+    kind: str  # "push" (its notification), "link" (its link SMS) or "report" (about it)
+    created_at: float
+    expires_at: float  # the message's expiry: the row goes then, receipt or not
+
+
+@dataclass(frozen=True)
 class Subscriber:
     """A local subscriber: can the phone take MMS, which device profile, which home MMSC."""
 

@@ -164,6 +164,27 @@ UPDATE recipients SET transaction_id = lower(hex(randomblob(11)))
     WHERE transaction_id IS NOT NULL
 """
 
+#: The SMSC message id of every SMS segment submitted to or about a recipient (``kind``: its
+#: notification push, its link SMS, or a report push about its delivery), so that whichever
+#: bind of whichever process a delivery receipt reaches can match it. ``smsc_id`` is the id
+#: in its lookup form (``wap_push.smpp.message_id_keys``); the segments of one SMS share
+#: ``sms`` (the first one's id). Rows go with their recipient, when matched, and at
+#: ``expires_at`` (the message's expiry), receipt or not.
+_V6 = """
+CREATE TABLE smsc_ids (
+    id INTEGER PRIMARY KEY,
+    smsc_id TEXT NOT NULL,
+    sms TEXT NOT NULL,
+    recipient_id INTEGER NOT NULL REFERENCES recipients (id) ON DELETE CASCADE,
+    kind TEXT NOT NULL CHECK (kind IN ('push', 'link', 'report')),
+    created_at REAL NOT NULL,
+    expires_at REAL NOT NULL
+);
+CREATE INDEX smsc_ids_smsc_id ON smsc_ids (smsc_id);
+CREATE INDEX smsc_ids_sms ON smsc_ids (recipient_id, sms);
+CREATE INDEX smsc_ids_expiry ON smsc_ids (expires_at)
+"""
+
 _FINALS = ", ".join(f"'{state}'" for state in sorted(s.value for s in FINAL_STATES))
 
 #: One row per recipient that reached a final state, written by a trigger in the transaction
@@ -195,4 +216,4 @@ CREATE INDEX recipients_address ON recipients (address)
 """
 
 #: Migrations in order; never edit one that has shipped, append a new one.
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V7)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7)

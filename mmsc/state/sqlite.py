@@ -25,8 +25,8 @@ from mmsc.ids import token_digest
 
 from .base import UNCHANGED, DuplicateMessage, StateError, StateStore
 from .records import (
-    FINAL_STATES, CdrRecord, Event, Interface, MessageRecord, Moved, RecipientRecord, RecipientState,
-    ReportRecord, Route, Subscriber, VaspRecord,
+    FINAL_STATES, CdrRecord, Event, Interface, MessageRecord, Moved, RecipientRecord,
+    RecipientState, ReportRecord, Route, SmscIdRecord, Subscriber, VaspRecord,
 )
 from .schema import MIGRATIONS
 
@@ -558,6 +558,50 @@ class SqliteStateStore(StateStore):
 
     async def state_counts(self, *, since: float, until: float) -> dict[str, Any]:
         return await self._run(self._state_counts, since, until)
+
+    def _add_smsc_ids(self, recipient_id: int, kind: str, smsc_ids: Sequence[str], now: float,
+                      expires_at: float) -> None:
+        with self._tx() as tx:
+            tx.executemany("INSERT INTO smsc_ids (smsc_id, sms, recipient_id, kind, created_at,"
+                           " expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+                           [(i, smsc_ids[0], recipient_id, kind, now, expires_at)
+                            for i in smsc_ids])
+
+    async def add_smsc_ids(self, recipient_id: int, kind: str, smsc_ids: Sequence[str], *,
+                           now: float, expires_at: float) -> None:
+        if smsc_ids:
+            await self._write(self._add_smsc_ids, recipient_id, kind, list(smsc_ids), now,
+                              expires_at)
+
+    def _take_smsc_id(self, keys: Sequence[str],
+                      whole_sms: bool) -> tuple[SmscIdRecord, int] | None:
+        with self._tx() as tx:
+            rows = self._query(SmscIdRecord, "SELECT * FROM smsc_ids WHERE smsc_id IN "
+                               f"({', '.join('?' * len(keys))}) ORDER BY id DESC", *keys)
+            if not rows:
+                return None
+            row = min(rows, key=lambda r: keys.index(r.smsc_id))  # newest of the best key
+            sms = (row.recipient_id, row.sms)
+            if whole_sms:
+                tx.execute("DELETE FROM smsc_ids WHERE recipient_id = ? AND sms = ?", sms)
+            else:
+                tx.execute("DELETE FROM smsc_ids WHERE id = ?", (row.id,))
+            left = tx.execute("SELECT count(*) FROM smsc_ids WHERE recipient_id = ? AND sms = ?",
+                              sms).fetchone()[0]
+        return row, int(left)
+
+    async def take_smsc_id(self, keys: Sequence[str], *,
+                           whole_sms: bool) -> tuple[SmscIdRecord, int] | None:
+        if not keys:
+            return None
+        return await self._write(self._take_smsc_id, list(keys), whole_sms)
+
+    def _prune_smsc_ids(self, now: float) -> int:
+        with self._tx() as tx:
+            return tx.execute("DELETE FROM smsc_ids WHERE expires_at < ?", (now,)).rowcount
+
+    async def prune_smsc_ids(self, *, now: float) -> int:
+        return await self._write(self._prune_smsc_ids, now)
 
     async def add_event(self, message_id: str, kind: str, *, now: float,
                         detail: dict[str, Any] | None = None,
