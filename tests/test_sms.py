@@ -172,10 +172,13 @@ def test_concatenated_ucs2_text_with_its_header() -> None:
 
 
 def test_text_decoding_refusals() -> None:
-    with pytest.raises(ValueError, match="malformed user data header"):
+    with pytest.raises(ValueError, match="^malformed user data header$"):
         decode_text(b"\x09\x00\x03", 3, DCS_GSM7, True)
     with pytest.raises(ValueError, match="not text"):
         decode_text(b"abc", 3, 0x04, False)
+    # UCS-2 cut in the middle of a character, or a lone surrogate: replaced, never an error
+    assert decode_text(b"\x00a\x00", 3, DCS_UCS2, False) == (None, "a\ufffd")
+    assert decode_text(b"\xd8\x00\x00a", 4, DCS_UCS2, False) == (None, "\ufffda")
 
 
 def test_an_unassigned_extension_code_reads_as_a_space() -> None:
@@ -195,6 +198,7 @@ def test_segment_counts_at_the_limits(text: str, segments: int) -> None:
 
 def test_plan_reasons_word_for_word() -> None:
     assert plan_text("hello").reason == "GSM 7-bit default alphabet: 5 of 160 in one SMS"
+    assert plan_text("a" * 160).reason == "GSM 7-bit default alphabet: 160 of 160 in one SMS"
     assert plan_text("a€b€").reason == \
         "GSM 7-bit default alphabet (2 extension characters counted twice): 6 of 160 in one SMS"
     assert plan_text("Жa" * 40).reason == \
@@ -211,7 +215,7 @@ def test_push_segmentation_limits() -> None:
     segment_push(bytes(200), reference=0xFF)
     segment_push(bytes(200), reference=0xFFFF, ref16=True)
     for reference, ref16 in ((0x100, False), (0x10000, True), (-1, False)):
-        with pytest.raises(ValueError, match="concatenation reference out of range"):
+        with pytest.raises(ValueError, match="^concatenation reference out of range$"):
             segment_push(bytes(200), reference=reference, ref16=ref16)
     assert len(segment_push(bytes(200), 0, max_user_data=13)) == 200  # 12 of UDH + 1 of data
     with pytest.raises(ValueError, match="no room for data in 12 octets"):
@@ -224,7 +228,7 @@ def test_push_segmentation_limits() -> None:
 def test_user_data_header_limits() -> None:
     """UDHL is one octet: elements of 253 data octets fit (2 + 253 = 255), 254 do not."""
     assert sms.UserDataHeader(((0x20, bytes(253)),)).encode()[0] == 255
-    with pytest.raises(ValueError, match="user data header too long"):
+    with pytest.raises(ValueError, match="^user data header too long$"):
         sms.UserDataHeader(((0x20, bytes(254)),)).encode()
     with pytest.raises(ValueError, match="user data header too long"):
         sms.UserDataHeader(((0x20, bytes(256)),)).encode()
@@ -232,6 +236,7 @@ def test_user_data_header_limits() -> None:
     assert split_user_data_header(b"\x01\x20x") is None  # UDHL 1 cannot hold an element
     assert split_user_data_header(b"\x03\x20\x00\x21") is None  # an element cut short
     assert split_user_data_header(b"\x03\x20\x00") is None  # shorter than UDHL says
+    assert split_user_data_header(b"\x04\x20\x02\x41") is None  # element past the end
 
 
 def test_reassembly_edges() -> None:
@@ -245,5 +250,5 @@ def test_reassembly_edges() -> None:
     assert r.feed("a", bytes.fromhex("0500030c0201") + b"1", now=1000) is None
     whole = r.feed("a", bytes.fromhex("0500030c0202") + b"2", now=1000)
     assert whole is not None and whole[1] == b"12"
-    with pytest.raises(ValueError, match="malformed user data header"):
+    with pytest.raises(ValueError, match="^malformed user data header$"):
         r.feed("a", b"\x09\x00", now=1000)
