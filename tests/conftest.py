@@ -18,6 +18,9 @@ from helpers.s3servers import S3_SERVERS, S3Process, SeaweedFS, moto_server
 
 settings.register_profile("ci", max_examples=200, database=None, print_blob=True,
                           deadline=None)
+#: Mutation testing (``make mutation``) runs the tests once per mutant: few examples, no
+#: database, no deadline (the runner is niced on a shared machine).
+settings.register_profile("mutation", max_examples=20, database=None, deadline=None)
 if os.environ.get("CI"):
     settings.load_profile("ci")
 
