@@ -12,7 +12,7 @@ from adaptation.ffmpeg import Ffmpeg
 from adaptation.profile_fetch import ProfileFetcher
 from adaptation.uaprof import DeviceProfile
 from mmsc.message import Message
-from mmsc.state import RecipientState, ReportRecord, StateError
+from mmsc.state import MessageRecord, RecipientRecord, RecipientState, ReportRecord, StateError
 from mmsc.store import ObjectNotFound, ObjectStoreError
 
 S = RecipientState
@@ -52,6 +52,21 @@ class Messenger(Protocol):
     async def send_text(self, destination: str, text: str, tag: Any = None) -> list[str]: ...
 
 
+class Mailer(Protocol):
+    """What talks SMTP (``mmsc.mm4.client.SmtpRelay`` is one): an MM4_forward.REQ of a
+    recipient's copy to the MMSC of its operator, an e-mail of it to an e-mail address (MM3),
+    and the MM4 reports owed to the MMSC a message came from. Each returns whether it was
+    taken (SMTP 250), whether a failure is worth retrying, and a detail for the event."""
+
+    async def forward(self, r: RecipientRecord, message: MessageRecord,
+                      content: Message) -> tuple[bool, bool, dict[str, Any]]: ...
+
+    async def email(self, r: RecipientRecord, message: MessageRecord,
+                    content: Message) -> tuple[bool, bool, dict[str, Any]]: ...
+
+    async def send(self, report: ReportRecord) -> tuple[bool, bool, dict[str, Any]]: ...
+
+
 @dataclass
 class Settings:
     """The engine's knobs (``[delivery]`` and ``[http] public_url`` of the configuration)."""
@@ -61,6 +76,7 @@ class Settings:
     renotify_backoff: Sequence[float] = (60.0, 300.0, 1800.0, 7200.0)
     fallback_after: float = 6 * 3600.0
     local_prefixes: Sequence[str] = ()  # empty: every number is served here
+    mm4_prefixes: Sequence[str] = ()  # numbers of other operators' MMSCs ([[peer]] prefixes)
     report_backoff: Sequence[float] = (10.0, 60.0, 300.0, 1800.0, 3600.0)  # then given up
     profiles: dict[str, DeviceProfile] = field(default_factory=dict)  # by subscriber profile
     profile_fetcher: ProfileFetcher | None = None  # for x-wap-profile URLs

@@ -8,6 +8,7 @@ a step twice). The engine is put together from one module per idea:
 - :mod:`.routing`: where each recipient's copy goes;
 - :mod:`.scheduler`: the timers (re-notification, fallback, expiry, parked SMS);
 - :mod:`.delivery`: the steps that send (notification, link SMS, MM7 DeliverReq);
+- :mod:`.interconnect`: other operators' MMSCs (MM4) and e-mail (MM3);
 - :mod:`.retrieval`: content locations, the original, adaptation for the device;
 - :mod:`.reports`: final states and the reports they owe;
 - :mod:`.requests`: what handsets and VASPs say about accepted messages;
@@ -30,30 +31,32 @@ from mmsc.state import (
 from mmsc.store import ObjectStore
 
 from .accept import Accepted, accept
-from .core import UNAVAILABLE, ContentLost, Messenger, Reporter, Settings
+from .core import UNAVAILABLE, ContentLost, Mailer, Messenger, Reporter, Settings
 from .delivery import Delivery
+from .interconnect import Interconnect
 from .reports import Reports
 from .requests import Requests
 from .retrieval import Retrieval, token_from_path
 from .routing import Routing
 from .scheduler import Scheduler
 
-__all__ = ["UNAVAILABLE", "ContentLost", "Engine", "Messenger", "Reporter", "Settings",
+__all__ = ["UNAVAILABLE", "ContentLost", "Engine", "Mailer", "Messenger", "Reporter", "Settings",
            "token_from_path"]
 
 log = logging.getLogger(__name__)
 
 
-class Engine(Routing, Scheduler, Delivery, Retrieval, Reports, Requests):
+class Engine(Routing, Scheduler, Delivery, Interconnect, Retrieval, Reports, Requests):
     """Store-and-forward for every recipient of every message."""
 
     def __init__(self, objects: ObjectStore, state: StateStore, messenger: Messenger,
                  settings: Settings, clock: Callable[[], float] = time.time,
-                 reporter: Reporter | None = None) -> None:
+                 reporter: Reporter | None = None, mailer: Mailer | None = None) -> None:
         self.objects = objects
         self.state = state
         self.messenger = messenger
         self.reporter = reporter
+        self.mailer = mailer
         self.settings = settings
         self.clock = clock
         self.wake = asyncio.Event()
@@ -68,13 +71,15 @@ class Engine(Routing, Scheduler, Delivery, Retrieval, Reports, Requests):
 
     async def submit(self, message: Message, interface: Interface,
                      vasp_id: str | None = None, mm7_namespace: str | None = None,
-                     mm7_version: str | None = None) -> Accepted:
+                     mm7_version: str | None = None, mm4_message_id: str | None = None,
+                     mm4_reply_to: str | None = None) -> Accepted:
         """Accept durably (see :mod:`mmsc.relay.accept`), then wake the scheduler."""
         routes = {str(a).strip(): await self.route(a) for a in message.envelope.recipients}
         done = await accept(message, objects=self.objects, state=self.state,
                             interface=interface, route=routes.__getitem__, now=self.clock(),
                             vasp_id=vasp_id, mm7_namespace=mm7_namespace,
-                            mm7_version=mm7_version)
+                            mm7_version=mm7_version, mm4_message_id=mm4_message_id,
+                            mm4_reply_to=mm4_reply_to)
         self.wake.set()
         return done
 

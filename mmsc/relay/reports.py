@@ -1,6 +1,6 @@
 """Reports to the originator on every final state: M-Delivery.ind by WAP push to a handset,
-and for a VASP the report outbox (written in the transaction of the final state, sent and
-retried with back-off)."""
+and for a VASP or a peer MMSC (a message that came over MM7 or MM4) the report outbox
+(written in the transaction of the final state, sent and retried with back-off)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 
 from mmsc.pdu import Status
 from mmsc.state import (
-    Interface, MessageRecord, RecipientRecord, RecipientState, ReportRecord,
+    Interface, MessageRecord, RecipientRecord, RecipientState, ReportRecord, Route,
 )
 
 from . import notices
@@ -23,6 +23,9 @@ log = logging.getLogger(__name__)
 _REPORT_STATUS = {S.ACKNOWLEDGED: Status.RETRIEVED, S.REJECTED: Status.REJECTED,
                   S.EXPIRED: Status.EXPIRED, S.UNREACHABLE: Status.UNREACHABLE,
                   S.FORWARDED: Status.FORWARDED}
+#: The interfaces whose reports go through the outbox: MM7 (to the VASP), MM4 (to the MMSC
+#: the message came from).
+_OUTBOX = (Interface.MM7, Interface.MM4)
 
 
 class Reports:
@@ -33,11 +36,12 @@ class Reports:
                       expected: Sequence[RecipientState] | None = None) -> RecipientRecord | None:
         """Into a final state, then the report to the originator: for a VASP, written to the
         report outbox in the same transaction (so a crash cannot lose it); for a handset, an
-        M-Delivery.ind by WAP push."""
+        M-Delivery.ind by WAP push. A copy forwarded over MM4 owes nothing yet: the peer's
+        delivery report tells how it ends (:mod:`.interconnect`)."""
         status = _REPORT_STATUS.get(to)
-        owed = status is not None and message.delivery_report
-        outbox = ("delivery", status.label) if owed and message.interface == Interface.MM7 \
-            else None
+        owed = status is not None and message.delivery_report and \
+            not (to == S.FORWARDED and r.route == Route.MM4)
+        outbox = ("delivery", status.label) if owed and message.interface in _OUTBOX else None
         moved = await self._move(r, to, kind=kind, detail=detail, expected=expected,
                                  next_attempt_at=None, report=outbox)
         if moved is not None and owed and outbox is None:
@@ -66,8 +70,9 @@ class Reports:
                                                               "to": number})
 
     async def send_reports(self) -> int:
-        """Send the reports owed to VASPs that are due, retrying with back-off."""
-        if self.reporter is None:
+        """Send the reports owed to VASPs and peer MMSCs that are due, retrying with
+        back-off."""
+        if self.reporter is None and self.mailer is None:
             return 0
         due = await self.state.claim_reports(now=self.clock(), limit=self.settings.claim_batch,
                                              lease=self.settings.claim_lease)
@@ -75,11 +80,17 @@ class Reports:
         return len(due)
 
     async def _send_report(self, report: ReportRecord) -> None:
-        assert self.reporter is not None
-        try:
-            sent, retry, detail = await self.reporter.send(report)
-        except Exception as exc:  # noqa: BLE001 - a report must not stop the loop
-            sent, retry, detail = False, True, {"why": repr(exc)}
+        message = await self.state.get_message(report.message_id)
+        mm4 = message is not None and message.interface == Interface.MM4
+        sender = self.mailer if mm4 else self.reporter
+        if sender is None:
+            sent, retry, detail = False, False, {"why": f"no {'MM4' if mm4 else 'MM7'} "
+                                                        "interface to send it"}
+        else:
+            try:
+                sent, retry, detail = await sender.send(report)
+            except Exception as exc:  # noqa: BLE001 - a report must not stop the loop
+                sent, retry, detail = False, True, {"why": repr(exc)}
         steps = self.settings.report_backoff
         again = None
         if not sent and retry and report.attempts < len(steps):

@@ -52,8 +52,10 @@ class Requests:
         return True
 
     async def read_report(self, message_id: str, reader: str, status: ReadStatus | int) -> bool:
-        """M-Read-Rec.ind (OMA-MMS-ENC §6.7.2) from a recipient: an M-Read-Orig.ind by WAP
-        push to a handset originator that asked for read reports."""
+        """M-Read-Rec.ind (OMA-MMS-ENC §6.7.2) from a recipient, or an MM4 read-reply report
+        from a peer about one: an M-Read-Orig.ind by WAP push to a handset originator that
+        asked for read reports; a ReadReplyReq (MM7) or MM4_read_reply_report.REQ owed
+        through the outbox when the message came from a VASP or a peer MMSC."""
         message = await self.state.get_message(message_id)
         if message is None:
             return False
@@ -64,7 +66,7 @@ class Requests:
             return False
         await self.state.add_event(message_id, "read-report", now=self.clock(),
                                    recipient_id=r.id, detail={"status": int(status)})
-        if message.read_report and message.interface == Interface.MM7:
+        if message.read_report and message.interface in (Interface.MM7, Interface.MM4):
             label = "Read" if status == ReadStatus.READ else "Deleted"
             await self.state.queue_report(message_id, r.id, "read", label, now=self.clock())
             self.wake.set()

@@ -11,9 +11,10 @@ class Routing:
     """The routing rules of :class:`~mmsc.relay.engine.Engine`."""
 
     async def route(self, address: str) -> Route:
-        """Per recipient: e-mail → MM3; a number outside the local prefixes → another
-        operator's MMSC (MM4); a local number → its subscriber entry (MMS or legacy; unknown
-        local numbers are taken as MMS handsets); any other address → MM4."""
+        """Per recipient: e-mail → MM3; a number outside the local prefixes, or one of a
+        peer MMSC's prefixes that is not local → another operator's MMSC (MM4); a local number
+        → its subscriber entry (MMS or legacy; unknown local numbers are taken as MMS
+        handsets); any other address → MM4."""
         text = str(address)
         number = notices.plmn_number(text)
         if number is None:
@@ -21,7 +22,9 @@ class Routing:
         if number in await self._vasps_by_number():
             return Route.VASP
         prefixes = self.settings.local_prefixes
-        if prefixes and not any(number.startswith(p) for p in prefixes):
+        local = any(number.startswith(p) for p in prefixes)
+        if (prefixes or any(number.startswith(p) for p in self.settings.mm4_prefixes)) \
+                and not local:
             return Route.MM4
         subscriber = await self._subscribers.get(number, self.state.get_subscriber)
         if subscriber is not None and not subscriber.mms_capable:

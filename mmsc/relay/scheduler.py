@@ -117,8 +117,7 @@ class Scheduler:
         elif r.route == Route.VASP and r.state == S.ACCEPTED:
             await self._deliver_to_vasp(r, message)
         elif r.route in (Route.MM4, Route.EMAIL) and r.state == S.ACCEPTED:
-            await self._finish(r, message, S.UNREACHABLE, kind="unreachable",
-                               detail={"why": f"no {r.route.value} interface in this mmsc yet"})
+            await self._relay(r, message)
         else:  # deferred, fallback-sent: their timer is the expiry
             await self._move(r, r.state, kind="timer", next_attempt_at=self.expiry(message))
 

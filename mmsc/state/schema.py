@@ -164,5 +164,13 @@ UPDATE recipients SET transaction_id = lower(hex(randomblob(11)))
     WHERE transaction_id IS NOT NULL
 """
 
+#: A message that came over MM4 keeps what its reports need (TS 23.140 §8.4.2, §8.4.3): the
+#: X-Mms-Message-ID the originating MMSC gave it, and where the originator's MMSC takes
+#: reports (its X-Mms-Originator-System, else the SMTP envelope sender).
+_V8 = """
+ALTER TABLE messages ADD COLUMN mm4_message_id TEXT;
+ALTER TABLE messages ADD COLUMN mm4_reply_to TEXT
+"""
+
 #: Migrations in order; never edit one that has shipped, append a new one.
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V8)
