@@ -180,8 +180,8 @@ def parse_entity_pdu(entity: MimeEntity, written: str) -> Pdu:
               status_text=header(STATUS_TEXT_HEADER))
     pdu.version = next((v for n in _VERSION_NAMES if (v := header(n))), VERSION)
     kind = Kind.of(written)
-    if kind is None:
-        raise Mm4Error(UNSUPPORTED, f"unknown MM4 message type {written!r}", pdu)
+    if kind is None:  # no RES answers a type MM4 does not have
+        raise Mm4Error(UNSUPPORTED, f"unknown MM4 message type {written!r}")
     pdu.kind = kind
     senders = email.utils.getaddresses([header("From") or ""])
     pdu.sender = local_address(senders[0][1] or senders[0][0]) if senders and any(
