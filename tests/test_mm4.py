@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import email
 import email.policy
+import signal
 import smtplib
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -131,8 +132,28 @@ async def until(check: Callable[[], object], timeout: float = 15) -> None:
 
 # -- two mmsc processes --------------------------------------------------------------------
 
+class Operators:
+    """Two running ``mmsc serve`` processes (see :func:`two_operators`)."""
+
+    def __init__(self, urls: list[str], configs: list[Path], a: EmulatedHandset,
+                 b: EmulatedHandset) -> None:
+        self.urls, self.configs, self.a, self.b = urls, configs, a, b
+        self.processes = [start_server(c, c.parent / "mmsc.log") for c in configs]
+
+    async def healthy(self) -> None:
+        for url, process in zip(self.urls, self.processes):
+            await wait_healthy(url, process)
+
+    async def kill_and_restart(self, i: int) -> None:
+        """SIGKILL operator ``i + 1`` and start it again on the same stores."""
+        self.processes[i].send_signal(signal.SIGKILL)
+        self.processes[i].wait(10)
+        self.processes[i] = start_server(self.configs[i], self.configs[i].parent / "mmsc.log")
+        await wait_healthy(self.urls[i], self.processes[i])
+
+
 @contextlib.asynccontextmanager
-async def two_operators(tmp_path: Path, vasp_url: str = "") -> AsyncIterator[tuple]:
+async def two_operators(tmp_path: Path, vasp_url: str = "") -> AsyncIterator[Operators]:
     """Operator 1 and operator 2 as two ``mmsc serve`` processes, each with its own SMSC
     emulator and emulated handset (A on 1, B on 2), peers of each other over MM4."""
     smscs = [SmscEmulator(), SmscEmulator()]
@@ -153,7 +174,8 @@ report_url = "{vasp_url}"
 [delivery]
 renotify_backoff = ["1s"]
 scheduler_interval = "0.05s"
-report_backoff = ["0.3s", "0.3s", "0.3s", "0.3s", "0.3s"]
+claim_lease = "1s"
+report_backoff = [{", ".join(['"0.3s"'] * 40)}]
 [routing]
 local_prefixes = ["{own}"]
 [mm4]
@@ -170,13 +192,12 @@ msisdn = "{number}"
     urls = [f"http://127.0.0.1:{port}" for port in http_ports]
     a, b = EmulatedHandset(A, "auto", urls[0]), EmulatedHandset(B, "auto", urls[1])
     networks = [HandsetNetwork(smscs[0], [a]), HandsetNetwork(smscs[1], [b])]
-    servers = [start_server(c, c.parent / "mmsc.log") for c in configs]
+    operators = Operators(urls, configs, a, b)
     try:
-        for url, process in zip(urls, servers):
-            await wait_healthy(url, process)
-        yield urls, a, b
+        await operators.healthy()
+        yield operators
     finally:
-        for process in servers:
+        for process in operators.processes:
             process.kill()
             process.wait(10)
         for network in networks:
@@ -186,7 +207,8 @@ msisdn = "{number}"
 
 
 async def test_handset_to_a_handset_of_another_operator(tmp_path: Path) -> None:
-    async with two_operators(tmp_path) as (urls, a, b), aiohttp.ClientSession() as http:
+    async with two_operators(tmp_path) as ops, aiohttp.ClientSession() as http:
+        a, b = ops.a, ops.b
         conf = await a.send(send_to(B), http)
         assert conf.message_type == MessageType.SEND_CONF
         assert conf.response_status == ResponseStatus.OK
@@ -204,12 +226,29 @@ async def test_handset_to_a_handset_of_another_operator(tmp_path: Path) -> None:
 async def test_vasp_to_a_handset_of_another_operator(tmp_path: Path) -> None:
     from test_mm7 import VaspEndpoint, submit_all
 
-    async with VaspEndpoint() as vasp, two_operators(tmp_path, vasp.url) as (urls, a, b):
-        (message_id,) = await submit_all(urls[0], ["t-mm4"])
+    async with VaspEndpoint() as vasp, two_operators(tmp_path, vasp.url) as ops:
+        b = ops.b
+        (message_id,) = await submit_all(ops.urls[0], ["t-mm4"])
         await b.wait_for(lambda h: len(h.inbox) == 1, timeout=30)
         await vasp.wait_for_reports([message_id])
         (report,) = vasp.received
         assert report.fields["MMStatus"] == "Retrieved" and report.fields["MessageID"] == message_id
+
+
+async def test_nothing_accepted_is_lost_when_either_side_is_killed(tmp_path: Path) -> None:
+    async with two_operators(tmp_path) as ops, aiohttp.ClientSession() as http:
+        subjects = [f"kill-{i}" for i in range(12)]
+        for subject in subjects:
+            message = send_to(B)
+            message.envelope.subject = subject
+            assert (await ops.a.send(message, http)).response_status == ResponseStatus.OK
+        await ops.kill_and_restart(0)  # the sending side, forwards in flight
+        await ops.b.wait_for(lambda h: len(h.inbox) >= 3, timeout=30)
+        await ops.kill_and_restart(1)  # the receiving side, deliveries in flight
+        await ops.b.wait_for(lambda h: set(subjects) <= {m.envelope.subject for m in h.inbox},
+                             timeout=60)
+        await ops.a.wait_for(lambda h: len(h.reports) >= len(subjects), timeout=60)
+        assert {r.status for r in ops.a.reports} == {Status.RETRIEVED}
 
 
 # -- one mmsc and SMTP sinks ---------------------------------------------------------------
@@ -458,3 +497,40 @@ allow = ["10.0.0.7"]
     path.write_text(f'[mm4]\ndomain = "{DOMAIN_1}"\n[[peer]]\nname = "op2"\n')
     with pytest.raises(ConfigError, match="a peer needs"):
         load(path, environ={})
+
+
+async def test_read_reports_both_ways_over_mm4(tmp_path: Path) -> None:
+    from mmsc.pdu import ReadStatus
+
+    async with Sink() as peer, running(mm4_config(tmp_path, peer.port)) as server:
+        assert server.engine is not None
+        # in: a subscriber here reads what the other vendor sent; its MMSC gets the report
+        await asyncio.to_thread(smtp_send, server.mm4_port, "mms_events@foreign.example",
+                                [f"{VENDOR_SUB}/TYPE=PLMN@{DOMAIN_1}"], vendor_forward())
+        handset = server.handsets.handsets[VENDOR_SUB]
+        await handset.wait_for(lambda h: len(h.inbox) == 1)
+        local_id = handset.inbox[0].envelope.message_id
+        assert await server.engine.read_report(local_id, f"{VENDOR_SUB}/TYPE=PLMN",
+                                               ReadStatus.READ)
+        await peer.wait_for(lambda mails: any(p.kind == Kind.READ_REPLY_REQ
+                                              for p in peer.pdus()))
+        (read,) = [p for p in peer.pdus() if p.kind == Kind.READ_REPLY_REQ]
+        assert read.status == "Read" and read.message_id == "46de01e8bc5a40889dc5b4865876e9c7"
+        assert read.sender == f"{VENDOR_SUB}/TYPE=PLMN"
+        # out: a handset here asked for a read report of what it sent to the peer
+        a = server.handsets.handsets[A]
+        message = send_to(FOREIGN)
+        message.envelope.read_report = True
+        conf = await a.send(message, server.handsets.http)
+        report = encode(Pdu(Kind.READ_REPLY_REQ, "rr-1", message_id=conf.message_id,
+                            sender=f"{FOREIGN}/TYPE=PLMN@foreign.example",
+                            recipients=[f"{A}/TYPE=PLMN@{DOMAIN_1}"], status="Read",
+                            ack_request=True, originator_system="mms_events@foreign.example"))
+        await asyncio.to_thread(smtp_send, server.mm4_port, "mms_events@foreign.example",
+                                [f"system-user@{DOMAIN_1}"], report)
+        await a.wait_for(lambda h: any(r.message_type == MessageType.READ_ORIG_IND
+                                       for r in h.reports))
+        await peer.wait_for(lambda mails: any(p.kind == Kind.READ_REPLY_RES
+                                              for p in peer.pdus()))
+        (res,) = [p for p in peer.pdus() if p.kind == Kind.READ_REPLY_RES]
+        assert res.status == "Ok" and res.transaction_id == "rr-1"
