@@ -28,6 +28,7 @@ bench: $(STAMP)
 	$(PY) bench/store.py
 	$(PY) bench/loop.py
 	$(PY) bench/mm7.py
+	$(PY) bench/mm4.py
 	$(PY) bench/adapt.py
 
 clean:
