@@ -34,6 +34,7 @@ bench: $(STAMP)
 	$(PY) bench/loop.py
 	$(PY) bench/mm7.py
 	$(PY) bench/metrics.py
+	$(PY) bench/mm4.py
 	$(PY) bench/adapt.py
 
 clean:

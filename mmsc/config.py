@@ -116,6 +116,31 @@ class Mm7Config:
 
 
 @dataclass
+class Mm4Config:
+    host: str = "127.0.0.1"
+    port: int = 2525
+    domain: str = ""  # this MMSC's MM4 domain; empty: no MM4 (no listener, no peers)
+    max_message_size: int = 2 * 1024 * 1024  # announced in SMTP SIZE, larger refused (552)
+
+
+@dataclass
+class Mm3Config:
+    smarthost: str = ""  # host:port where e-mail to e-mail addresses goes; empty: none
+    domain: str = ""  # domain of subscribers' e-mail addresses; empty: [mm4] domain
+
+
+@dataclass
+class PeerConfig:
+    name: str
+    domain: str = ""  # the peer's MM4 domain
+    prefixes: list[str] = field(default_factory=list)  # numbers it serves
+    host: str = "127.0.0.1"
+    port: int = 25
+    tls: bool = False  # STARTTLS when the peer offers it
+    allow: list[str] = field(default_factory=list)  # addresses it may connect from; empty: any
+
+
+@dataclass
 class ViewerConfig:
     link_ttl: float = 3 * 86400.0  # never beyond the message's expiry
     pin: bool = False
@@ -173,8 +198,11 @@ class Config:
     viewer: ViewerConfig = field(default_factory=ViewerConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     cdr: CdrConfig = field(default_factory=CdrConfig)
+    mm4: Mm4Config = field(default_factory=Mm4Config)
+    mm3: Mm3Config = field(default_factory=Mm3Config)
     vasps: list[VaspConfig] = field(default_factory=list)
     operators: list[OperatorConfig] = field(default_factory=list)
+    peers: list[PeerConfig] = field(default_factory=list)
     subscribers: list[SubscriberConfig] = field(default_factory=list)
 
     @property
@@ -203,7 +231,8 @@ DEMO_SUBSCRIBERS = [
 _SECTIONS = {"http": HttpConfig, "storage": StorageConfig, "state": StateConfig,
              "smsc": SmscConfig, "delivery": DeliveryConfig, "routing": RoutingConfig,
              "mm7": Mm7Config, "adaptation": AdaptationConfig,
-             "viewer": ViewerConfig, "metrics": MetricsConfig, "cdr": CdrConfig}
+             "viewer": ViewerConfig, "metrics": MetricsConfig, "cdr": CdrConfig,
+             "mm4": Mm4Config, "mm3": Mm3Config}
 _DURATIONS = {"default_expiry", "fallback_after", "scheduler_interval", "renotify_backoff",
               "claim_lease", "report_backoff", "profile_timeout", "ffmpeg_timeout",
               "link_ttl", "header_timeout", "read_timeout", "body_timeout", "reconnect_max",
@@ -309,6 +338,14 @@ def _operator(entry: Mapping[str, Any], where: str) -> OperatorConfig:
     return operator
 
 
+def _peer(entry: Mapping[str, Any], where: str) -> PeerConfig:
+    if not entry.get("name") or not entry.get("domain") or not entry.get("prefixes"):
+        raise ConfigError(f"{where}: a peer needs a name, a domain and prefixes")
+    peer = PeerConfig(str(entry["name"]))
+    _apply(peer, {k: v for k, v in entry.items() if k != "name"}, where)
+    return peer
+
+
 def load(path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Config:
     """The configuration: defaults, then the TOML file (``path``, else ``./mmsc.toml`` when
     present), then ``MMSC_<SECTION>_<KEY>`` variables."""
@@ -327,6 +364,8 @@ def load(path: str | Path | None = None, environ: Mapping[str, str] | None = Non
         elif name == "operator":
             config.operators = [_operator(e, f"{file} [[operator]] #{i + 1}")
                                 for i, e in enumerate(values)]
+        elif name == "peer":
+            config.peers = [_peer(e, f"{file} [[peer]] #{i + 1}") for i, e in enumerate(values)]
         elif name == "subscriber":
             config.subscribers = [_subscriber(e, f"{file} [[subscriber]] #{i + 1}")
                                   for i, e in enumerate(values)]
@@ -362,5 +401,10 @@ def load(path: str | Path | None = None, environ: Mapping[str, str] | None = Non
         except ValueError:
             raise ConfigError(f"[metrics] allow: {entry!r} is not an address or network") \
                 from None
+    if config.peers and not config.mm4.domain:
+        raise ConfigError("[[peer]] needs [mm4] domain (this MMSC's MM4 domain)")
+    if config.mm3.smarthost and not (config.mm4.domain or config.mm3.domain):
+        raise ConfigError("[mm3] smarthost needs [mm3] domain or [mm4] domain (the domain of "
+                          "the senders' e-mail addresses)")
     config.sqlite_path  # noqa: B018 - an unusable [state] url is a config error now, not later
     return config

@@ -1,8 +1,9 @@
 """Composition: builds every part from the configuration and runs them in one event loop.
 
 HTTP (MM1 at ``/mms`` and ``/m/``, the web viewer at ``/v/``, liveness at ``/healthz`` and
-readiness at ``/readyz``), the relay engine's scheduler, the SMPP client, and, in emulator
-mode, the SMSC emulator with the emulated handsets.
+readiness at ``/readyz``), SMTP for MM4 and MM3 when ``[mm4] domain`` is set, the relay
+engine's scheduler, the SMPP client, and, in emulator mode, the SMSC emulator with the
+emulated handsets.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from mmsc.http_limits import BODY_LIMITS, BodyLimits, LimitedSite, client_gone
 from mmsc import metrics
 from mmsc.metrics import CountingMessenger
 from mmsc.mm1.server import Mm1
+from mmsc.mm4.client import Peer, SmtpRelay
+from mmsc.mm4.server import Mm4Listener
 from mmsc.mm7.auth import basic_authorization, hash_password
 from mmsc.mm7.client import VaspReporter, split_credentials
 from mmsc.mm7.server import Mm7
@@ -42,7 +45,7 @@ from mmsc.relay.cdr import CdrWriter
 from mmsc.relay.engine import Engine, Settings
 from mmsc.relay.links import Links
 from mmsc.relay.operations import Operations
-from mmsc.state import SqliteStateStore, Subscriber, VaspRecord
+from mmsc.state import SqliteStateStore, StateStore, Subscriber, VaspRecord
 from mmsc.store import FilesystemStore, ObjectNotFound, ObjectStore, S3Store
 from web_viewer.app import Viewer
 
@@ -78,6 +81,16 @@ def report_credentials(config: Config) -> dict[str, str]:
     return credentials
 
 
+def smtp_relay(config: Config, state: StateStore) -> SmtpRelay | None:
+    """What sends MM4 and MM3, when either is configured."""
+    if not (config.mm4.domain or config.mm3.smarthost):
+        return None
+    return SmtpRelay(state, domain=config.mm4.domain or config.mm3.domain,
+                     smarthost=config.mm3.smarthost, mm3_domain=config.mm3.domain, peers=[
+                         Peer(p.name, p.domain.lower(), tuple(p.prefixes), p.host, p.port,
+                              p.tls, tuple(p.allow)) for p in config.peers])
+
+
 def object_store(config: Config) -> ObjectStore:
     s = config.storage
     if s.backend == "s3":
@@ -104,6 +117,7 @@ class Server:
         self.readiness: Readiness | None = None
         self.url = ""
         self.port = 0
+        self.mm4_port = 0
         self._runner: web.AppRunner | None = None
         self._scheduler: asyncio.Task | None = None
         self._tasks: list[asyncio.Task] = []
@@ -141,10 +155,13 @@ class Server:
         reporter = VaspReporter(state, credentials=report_credentials(config))
         self._closers.append(reporter.close)
         metrics.enable(config.metrics.enabled)
-        self.engine = Engine(objects, state, CountingMessenger(smpp), reporter=reporter, settings=Settings(
+        relay = smtp_relay(config, state)
+        self.engine = Engine(objects, state, CountingMessenger(smpp), reporter=reporter,
+                             mailer=relay, settings=Settings(
             public_url=config.public_url, default_expiry=d.default_expiry,
             renotify_backoff=tuple(d.renotify_backoff), fallback_after=d.fallback_after,
             claim_lease=d.claim_lease, local_prefixes=tuple(config.routing.local_prefixes),
+            mm4_prefixes=relay.prefixes if relay else (),
             report_backoff=tuple(d.report_backoff),
             profiles=load_profiles(Path(a.profiles or PROFILES)),
             link_ttl=config.viewer.link_ttl, link_pin=config.viewer.pin,
@@ -199,6 +216,14 @@ class Server:
             self.handsets = HandsetNetwork(self.smsc, [
                 EmulatedHandset(sub.msisdn, sub.behaviour, self.url, config.http.msisdn_header)
                 for sub in subscribers])
+        if relay is not None and config.mm4.domain:
+            mm4 = Mm4Listener(self.engine, relay, domain=config.mm4.domain,
+                              mm3_domain=config.mm3.domain,
+                              max_message_size=config.mm4.max_message_size)
+            self.mm4_port = await mm4.start(config.mm4.host, config.mm4.port)
+            self._closers.append(mm4.close)
+            log.info("mmsc serving MM4 and MM3 over SMTP at %s:%s for %s", config.mm4.host,
+                     self.mm4_port, config.mm4.domain)
         self._scheduler = asyncio.create_task(self.engine.run(d.scheduler_interval))
         if config.cdr.path:
             writer = CdrWriter(state, config.cdr.path, owner=self.engine.settings.node,

@@ -78,6 +78,8 @@ class MessageRecord:
     content_type: str | None = None
     mm7_namespace: str | None = None  # the SubmitReq's, for the reports that answer it
     mm7_version: str | None = None
+    mm4_message_id: str | None = None  # an MM4 forward's X-Mms-Message-ID, for its reports
+    mm4_reply_to: str | None = None  # where the reports of an MM4 forward go
 
 
 @dataclass(frozen=True)

@@ -215,5 +215,13 @@ CREATE INDEX messages_created ON messages (created_at);
 CREATE INDEX recipients_address ON recipients (address)
 """
 
+#: A message that came over MM4 keeps what its reports need (TS 23.140 §8.4.2, §8.4.3): the
+#: X-Mms-Message-ID the originating MMSC gave it, and where the originator's MMSC takes
+#: reports (its X-Mms-Originator-System, else the SMTP envelope sender).
+_V8 = """
+ALTER TABLE messages ADD COLUMN mm4_message_id TEXT;
+ALTER TABLE messages ADD COLUMN mm4_reply_to TEXT
+"""
+
 #: Migrations in order; never edit one that has shipped, append a new one.
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8)
