@@ -10,5 +10,5 @@ COPY web_viewer ./web_viewer
 COPY fixtures/uaprof ./fixtures/uaprof
 RUN pip install --no-cache-dir .
 ENV MMSC_HTTP_HOST=0.0.0.0 MMSC_ADAPTATION_PROFILES=/app/fixtures/uaprof
-EXPOSE 8080 2775
+EXPOSE 8080 2775 2525
 CMD ["mmsc", "serve"]

@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PEERS  := .cache/peers.installed
 
-.PHONY: run test bench clean
+.PHONY: run test bench mutation clean
 
 $(STAMP): pyproject.toml scripts/bootstrap.sh
 	PYTHON=$(PYTHON) VENV=$(VENV) sh scripts/bootstrap.sh
@@ -23,12 +23,19 @@ test: $(STAMP) $(PEERS)
 	sh scripts/test-postgres.sh >/dev/null
 	$(PY) -m pytest -q
 
+# Mutation testing (scripts/mutation.py; scores and survivors in docs/testing.md). Slow, so not
+# part of `make test`; niced, one module at a time. `make mutation MODULES="sms wsp"` for some.
+mutation: $(STAMP)
+	nice -n 19 $(PY) scripts/mutation.py $(MODULES)
+
 bench: $(STAMP)
 	$(PY) bench/codec.py
 	$(PY) bench/smpp.py
 	$(PY) bench/store.py
 	$(PY) bench/loop.py
 	$(PY) bench/mm7.py
+	$(PY) bench/metrics.py
+	$(PY) bench/mm4.py
 	$(PY) bench/adapt.py
 	$(PY) bench/scale.py
 

@@ -17,6 +17,7 @@ Content-Location with the new type's extension) or now name the notice.
 from __future__ import annotations
 
 import codecs
+import time
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -64,6 +65,8 @@ class MediaPart:
 class Plan:
     parts: list[MediaPart]
     report: list[str] = field(default_factory=list)
+    #: Seconds spent adapting each image, audio or video part: (kind, seconds), in order.
+    timings: list[tuple[str, float]] = field(default_factory=list)
     renames: dict[str, str | None] = field(default_factory=dict)
 
     @property
@@ -149,6 +152,9 @@ def _attempt(result: Plan, index: int, adapt: Callable[[], T],
     """``adapt()`` for part ``index``; when it fails the part becomes the notice: a
     ``refusal`` says why, anything else is a fault of ours, logged (it must not cost the
     message)."""
+    part = result.parts[index]
+    kind = part.content_type.lower().partition("/")[0] if part.kind == "media" else part.kind
+    started = time.perf_counter()
     try:
         return adapt()
     except refusal as exc:
@@ -156,6 +162,8 @@ def _attempt(result: Plan, index: int, adapt: Callable[[], T],
     except Exception:  # noqa: BLE001 - see above
         log.exception("adapting %s failed", _label(result.parts[index]))
         result.remove(index, "it could not be adapted")
+    finally:
+        result.timings.append((kind, time.perf_counter() - started))
     return None
 
 

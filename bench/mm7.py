@@ -9,7 +9,16 @@ per request) from ``wrk`` at concurrency 1, 16 and 64:
 - bare, no fsync: an aiohttp handler that writes the body to a file and one SQLite row,
   without fsync (``synchronous=OFF``);
 - bare, fsync: the same, with the file fsync'd and the row committed with
-  ``synchronous=FULL``: one durable write per request, no batching.
+  ``synchronous=FULL``: one durable write per request, no batching;
+- same work: an aiohttp handler that does the work every MM7 submit needs and nothing more:
+  it reads the SOAP envelope with lxml and the MIME with the stdlib ``email`` parser, writes
+  the MIME to a file (fsync'd) and one SQLite row with group commit (``synchronous=FULL``,
+  the rows that arrive during a commit go in the next), and answers a SubmitRsp built with
+  an f-string.
+
+Besides the rates it prints the CPU seconds (user + system, from ``/proc/<pid>/stat``, of the
+server and its child processes, while wrk ran) per request: steady on a shared machine,
+where rates are not.
 
     .venv/bin/python bench/mm7.py [seconds]      (needs wrk: apt-get install wrk)
 """
@@ -51,6 +60,69 @@ async def handler(request):
             f.flush(); os.fsync(f.fileno())
     db.execute("INSERT INTO m (path, size) VALUES (?, ?)", (path, len(body)))
     return web.Response(body=ANSWER, content_type="text/xml")
+
+app = web.Application(client_max_size=10 * 1024 * 1024)
+app.add_routes([web.post("/mm7", handler)])
+web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+'''
+
+SAME_WORK = r'''
+import asyncio, email, email.policy, itertools, os, sqlite3, sys, threading
+from aiohttp import web
+from lxml import etree
+folder, port = sys.argv[1], int(sys.argv[2])
+db = sqlite3.connect(os.path.join(folder, "same.db"), isolation_level=None,
+                     check_same_thread=False)
+db.execute("PRAGMA journal_mode=WAL")
+db.execute("PRAGMA synchronous=FULL")
+db.execute("CREATE TABLE IF NOT EXISTS m (id INTEGER PRIMARY KEY, tid TEXT, path TEXT, size INTEGER)")
+ids = itertools.count()
+pending = []  # (row, future) waiting for the next commit
+flushing = None
+NS = "http://www.3gpp.org/ftp/Specs/archive/23_series/23.140/schema/REL-6-MM7-1-4"
+
+def commit(rows):
+    db.execute("BEGIN")
+    db.executemany("INSERT INTO m (tid, path, size) VALUES (?, ?, ?)", rows)
+    db.execute("COMMIT")
+
+async def flush():
+    global flushing
+    while pending:
+        batch = pending[:]
+        del pending[:]
+        await asyncio.to_thread(commit, [row for row, _ in batch])
+        for _, future in batch:
+            future.set_result(None)
+    flushing = None
+
+def store(path, data):
+    with open(path, "wb") as f:
+        f.write(data)
+        f.flush(); os.fsync(f.fileno())
+
+async def handler(request):
+    global flushing
+    body = await request.read()
+    head = f"Content-Type: {request.headers['Content-Type']}\r\n\r\n".encode()
+    mime = email.message_from_bytes(head + body, policy=email.policy.compat32)
+    soap, content = mime.get_payload()
+    envelope = etree.fromstring(soap.get_payload(decode=True))
+    tid = envelope.findtext(".//{%s}TransactionID" % NS)
+    path = os.path.join(folder, f"m{next(ids)}.mime")
+    await asyncio.to_thread(store, path, content.as_bytes())
+    future = asyncio.get_running_loop().create_future()
+    pending.append(((tid, path, len(body)), future))
+    if flushing is None:
+        flushing = asyncio.ensure_future(flush())
+    await future
+    return web.Response(text=f"""<?xml version='1.0' encoding='UTF-8'?>
+<env:Envelope xmlns:env="http://schemas.xmlsoap.org/soap/envelope/"><env:Header>
+<mm7:TransactionID xmlns:mm7="{NS}" env:mustUnderstand="1">{tid}</mm7:TransactionID>
+</env:Header><env:Body><SubmitRsp xmlns="{NS}"><MM7Version>6.8.0</MM7Version><Status>
+<StatusCode>1000</StatusCode><StatusText>Success</StatusText></Status>
+<MessageID>m{next(ids)}</MessageID></SubmitRsp></env:Body></env:Envelope>""",
+                        content_type="text/xml")
 
 app = web.Application(client_max_size=10 * 1024 * 1024)
 app.add_routes([web.post("/mm7", handler)])
@@ -108,7 +180,33 @@ def wait_nodes(port: int, count: int, process: subprocess.Popen) -> None:
     raise SystemExit(f"only {len(seen)} of {count} server processes answered")
 
 
-def run_wrk(port: int, script: Path, connections: int, seconds: float) -> tuple[float, float, float]:
+def cpu_seconds(root: int) -> float:
+    """User + system CPU seconds of process ``root`` and every process below it, so far."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(entry.name)
+        parents[pid] = int(fields[1])
+        times[pid] = (int(fields[11]) + int(fields[12])) / tick
+    total = 0.0
+    for pid, spent in times.items():
+        walk = pid
+        while walk not in (0, 1, root):
+            walk = parents.get(walk, 0)
+        if walk == root:
+            total += spent
+    return total
+
+
+def run_wrk(port: int, script: Path, connections: int,
+            seconds: float) -> tuple[float, float, float, int]:
     done = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency",
                            "-s", str(script), f"http://127.0.0.1:{port}"],
                           capture_output=True, text=True, timeout=seconds + 60)
@@ -117,6 +215,7 @@ def run_wrk(port: int, script: Path, connections: int, seconds: float) -> tuple[
     if found is None:
         raise SystemExit(f"wrk failed:\n{out}\n{done.stderr}")
     rate = float(found.group(1))
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if errors:
         raise SystemExit(f"wrk saw {errors.group(1)} error responses:\n{out}")
@@ -125,13 +224,13 @@ def run_wrk(port: int, script: Path, connections: int, seconds: float) -> tuple[
         value, unit = re.search(rf"\s{p}%\s+([\d.]+)(us|ms|s)", out).groups()
         return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
-    return rate, percentile("50"), percentile("99")
+    return rate, percentile("50"), percentile("99"), requests
 
 
-def main(seconds: float) -> None:
-    if shutil.which("wrk") is None:
-        print("bench/mm7.py skipped: it needs wrk (apt-get install wrk)")
-        return
+def submit_script(work: Path) -> tuple[Path, int]:
+    """The wrk script posting a 30 KB SubmitReq with a fresh TransactionID each time, the
+    SubmitRsp the bare servers answer (``answer.xml``), both in ``work``; and the body's
+    size."""
     from mmsc.message import Envelope, Message, MessagePart
     from mmsc.mm7.soap import DEFAULT_NAMESPACE, build_response, build_submit
 
@@ -142,20 +241,54 @@ def main(seconds: float) -> None:
     body, content_type = build_submit(namespace=DEFAULT_NAMESPACE, version="6.8.0",
                                       transaction_id="TXID", vasp_id="bench", vas_id=None,
                                       sender="36000", message=message)
-    results: list[tuple[str, int, float, float, float]] = []
+    (work / "body.bin").write_bytes(body)
+    (work / "answer.xml").write_bytes(build_response(
+        "SubmitRsp", namespace=DEFAULT_NAMESPACE, version="6.8.0", transaction_id="t",
+        message_id="0" * 32))
+    script = work / "submit.lua"
+    script.write_text(LUA.replace("{body}", str(work / "body.bin"))
+                      .replace("{content_type}", content_type)
+                      .replace("{auth}", base64.b64encode(b"bench:bench").decode()))
+    return script, len(body)
+
+
+def mmsc_config(folder: Path, port: int, workers: int = 1, extra: str = "") -> Path:
+    """The mmsc.toml of a server under load: the VASP ``bench``, an offline recipient."""
+    path = folder / "mmsc.toml"
+    path.write_text(f"""
+[http]
+port = {port}
+workers = {workers}
+[storage]
+path = "{folder / 'objects'}"
+[state]
+url = "sqlite:///{folder / 'mmsc.db'}"
+[smsc]
+port = {free_port()}
+max_mps = 100000
+{extra}
+[[vasp]]
+id = "bench"
+password = "bench"
+[[subscriber]]
+msisdn = "+33600000009"
+behaviour = "offline"
+""")
+    return path
+
+
+def main(seconds: float) -> None:
+    if shutil.which("wrk") is None:
+        print("bench/mm7.py skipped: it needs wrk (apt-get install wrk)")
+        return
+    results: list[tuple[str, int, float, float, float, float]] = []
     with tempfile.TemporaryDirectory(dir=ROOT) as tmp:
         work = Path(tmp)
-        (work / "body.bin").write_bytes(body)
-        (work / "answer.xml").write_bytes(build_response(
-            "SubmitRsp", namespace=DEFAULT_NAMESPACE, version="6.8.0", transaction_id="t",
-            message_id="0" * 32))
-        script = work / "submit.lua"
-        script.write_text(LUA.replace("{body}", str(work / "body.bin"))
-                          .replace("{content_type}", content_type)
-                          .replace("{auth}", base64.b64encode(b"bench:bench").decode()))
+        script, size = submit_script(work)
         servers = {
             "bare, no fsync": lambda port, d: [sys.executable, "-c", BARE, str(d), str(port), "0"],
             "bare, fsync": lambda port, d: [sys.executable, "-c", BARE, str(d), str(port), "1"],
+            "same work": lambda port, d: [sys.executable, "-c", SAME_WORK, str(d), str(port)],
             "mmsc": lambda port, d: [sys.executable, "-m", "mmsc", "serve", "--no-demo",
                                      "--config", str(d / "mmsc.toml")],
             "mmsc, 2 processes": lambda port, d: [sys.executable, "-m", "mmsc", "serve",
@@ -166,25 +299,8 @@ def main(seconds: float) -> None:
                 folder = work / f"{label.replace(' ', '').replace(',', '')}-{connections}"
                 folder.mkdir()
                 (folder / "answer.xml").write_bytes((work / "answer.xml").read_bytes())
-                port, smpp = free_port(), free_port()
-                (folder / "mmsc.toml").write_text(f"""
-[http]
-port = {port}
-workers = {2 if "2 processes" in label else 1}
-[storage]
-path = "{folder / 'objects'}"
-[state]
-url = "sqlite:///{folder / 'mmsc.db'}"
-[smsc]
-port = {smpp}
-max_mps = 100000
-[[vasp]]
-id = "bench"
-password = "bench"
-[[subscriber]]
-msisdn = "+33600000009"
-behaviour = "offline"
-""")
+                port = free_port()
+                mmsc_config(folder, port, 2 if "2 processes" in label else 1)
                 log = open(folder / "server.log", "wb")  # noqa: SIM115 - closed below
                 server = subprocess.Popen(command(port, folder), stdout=subprocess.DEVNULL,
                                           stderr=log, cwd=folder)
@@ -192,7 +308,9 @@ behaviour = "offline"
                     wait_port(port, server)
                     if label.startswith("mmsc"):
                         wait_nodes(port, 2 if "2 processes" in label else 1, server)
-                    rate, p50, p99 = run_wrk(port, script, connections, seconds)
+                    before = cpu_seconds(server.pid)
+                    rate, p50, p99, requests = run_wrk(port, script, connections, seconds)
+                    cpu_ms = (cpu_seconds(server.pid) - before) / max(requests, 1) * 1000
                 finally:
                     server.terminate()
                     server.wait(10)
@@ -201,15 +319,17 @@ behaviour = "offline"
                 # not during the next point, which would pay for them.
                 os.sync()
                 shutil.rmtree(folder, ignore_errors=True)
-                results.append((label, connections, rate, p50, p99))
-    base = {(label, c): rate for label, c, rate, _, _ in results}
+                results.append((label, connections, rate, p50, p99, cpu_ms))
+    base = {(label, c): rate for label, c, rate, _, _, _ in results}
+    cpu = {(label, c): ms for label, c, _, _, _, ms in results}
     print(f"Python {sys.version.split()[0]} on {os.cpu_count()} CPUs; wrk, {seconds:g} s per "
-          f"point; SubmitReq of {len(body)} octets")
+          f"point; SubmitReq of {size} octets")
     print(f"{'server':18} {'conns':>5} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
-          f"{'/no-fsync':>10} {'/fsync':>7}")
-    for label, c, rate, p50, p99 in results:
-        print(f"{label:18} {c:5d} {rate:8.0f} {p50:8.1f} {p99:8.1f} "
-              f"{rate / base[('bare, no fsync', c)]:10.2f} {rate / base[('bare, fsync', c)]:7.2f}")
+          f"{'CPU ms/req':>10} {'/no-fsync':>10} {'/fsync':>7} {'/same':>6} {'CPU/same':>8}")
+    for label, c, rate, p50, p99, ms in results:
+        print(f"{label:18} {c:5d} {rate:8.0f} {p50:8.1f} {p99:8.1f} {ms:10.2f} "
+              f"{rate / base[('bare, no fsync', c)]:10.2f} {rate / base[('bare, fsync', c)]:7.2f} "
+              f"{rate / base[('same work', c)]:6.2f} {ms / cpu[('same work', c)]:8.2f}")
 
 
 if __name__ == "__main__":

@@ -36,10 +36,10 @@ import aiohttp
 from aiohttp import web
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "bench"), str(ROOT / "tests" / "helpers")]
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 from mm7 import LUA, free_port, run_wrk, wait_nodes, wait_port  # noqa: E402
-from pg_cluster import Cluster  # noqa: E402
+from tests.helpers.pg_cluster import Cluster  # noqa: E402
 
 from mmsc.message import Envelope, Message, MessagePart  # noqa: E402
 from mmsc.mm7.soap import DEFAULT_NAMESPACE, build_response, build_submit, parse_request  # noqa: E402

@@ -1,11 +1,12 @@
 """Benchmark: durable accepts per second, local folder and S3, against a bare baseline.
 
-For a 30 KB and a 300 KB message, on the local folder (FilesystemStore) and on an
-S3-compatible server process on loopback (moto_server, the same server the tests use):
+For a 30 KB and a 300 KB message, on the local folder (FilesystemStore) and on two S3
+servers on loopback, the ones the tests use (moto_server, an emulator that keeps objects in
+memory, and SeaweedFS, a real object store writing to disk; see ``bench/backends.py``):
 
 - accept: ``mmsc.relay.accept.accept`` end to end: the MM to MIME, the object written
   durably, the message, recipient and event rows committed in SQLite (WAL, synchronous=FULL);
-- baseline: the same MIME octets written with fsync (local: temporary file, fsync, rename,
+- baseline: the same MIME octets written bare (local: temporary file, fsync, rename,
   folder fsync; S3: one put_object) and one SQLite insert committed with the same settings,
   no model code.
 
@@ -16,9 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,13 +26,14 @@ from typing import Awaitable, Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from minio import Minio  # noqa: E402
-
+from bench.backends import backends  # noqa: E402
+from mmsc.config import Config  # noqa: E402
 from mmsc.message import Envelope, Message, MessagePart  # noqa: E402
 from mmsc.mime import to_mime  # noqa: E402
 from mmsc.relay.accept import accept  # noqa: E402
+from mmsc.server import object_store  # noqa: E402
 from mmsc.state import Interface, Route, SqliteStateStore  # noqa: E402
-from mmsc.store import FilesystemStore, ObjectStore, S3Store  # noqa: E402
+from mmsc.store import ObjectStore  # noqa: E402
 
 SMIL = b'<smil><body><par dur="5000ms"><img src="cid:i"/><text src="cid:t"/></par></body></smil>'
 
@@ -66,22 +66,6 @@ def baseline_db(path: Path) -> sqlite3.Connection:
     return db
 
 
-def local_write(root: Path, name: str, data: bytes) -> None:
-    folder = root / name
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, folder / "original.mime")
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 async def measure(label: str, objects: ObjectStore, write: Callable[[str, bytes], None],
                   work: Path, seconds: float) -> list[tuple[str, int, float, float]]:
     rows = []
@@ -111,54 +95,19 @@ async def measure(label: str, objects: ObjectStore, write: Callable[[str, bytes]
     return rows
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_moto(port: int) -> subprocess.Popen:
-    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1",
-                               "-p", str(port)], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
-    for _ in range(200):
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.1).close()
-            return server
-        except OSError:
-            time.sleep(0.1)
-    server.kill()
-    raise SystemExit("moto_server did not start")
-
-
 async def main(seconds: float) -> None:
     print(f"Python {sys.version.split()[0]} on {os.cpu_count()} CPUs, "
           f"{seconds:g} s per measurement")
     rows = []
     with tempfile.TemporaryDirectory(dir=Path.cwd()) as tmp:
         work = Path(tmp)
-        local = work / "objects"
-        rows += await measure("local folder", FilesystemStore(local),
-                              lambda name, data: local_write(work / "bare", name, data),
-                              work, seconds)
-        port = free_port()
-        server = start_moto(port)
-        try:
-            endpoint = f"127.0.0.1:{port}"
-            client = Minio(endpoint, "bench", "bench", secure=False)
-            client.make_bucket("bare")
-
-            def s3_write(name: str, data: bytes) -> None:
-                import io
-                client.put_object("bare", f"messages/{name}/original.mime", io.BytesIO(data),
-                                  len(data))
-
-            s3 = S3Store(endpoint, "bench", "bench", "mmsc-bench")
-            rows += await measure("S3 (moto_server)", s3, s3_write, work, seconds)
-            await s3.close()
-        finally:
-            server.terminate()
-            server.wait()
+        with backends(work) as stores:
+            for backend in stores:
+                config = Config()
+                config.storage = backend.storage
+                objects = object_store(config)
+                rows += await measure(backend.label, objects, backend.write, work, seconds)
+                await objects.close()
     print(f"{'store':18} {'message':>8} {'accept/s':>9} {'baseline/s':>11} {'ratio':>6}")
     for label, size, product, base in rows:
         print(f"{label:18} {size // 1000:>5} KB {product:9.0f} {base:11.0f} "

@@ -2,7 +2,8 @@
 
     mmsc decode [--json] [--data | --extract DIR] [--push] FILE|-
     mmsc encode FILE.json [-o OUT] [--push] [--strict]
-    mmsc smsc [--host H] [--port P] [--account ID:PASSWORD ...]
+    mmsc smsc [--host H] [--port P] [--account ID:PASSWORD ...] [--receipts STYLE]
+              [--spread-receipts] [--undeliverable NUMBER ...]
     mmsc serve [--config FILE] [--host H] [--port P] [--no-demo]
     mmsc send --url URL --to NUMBER [--user U --password P] [--from S] [--text T] [--file F]
     mmsc adapt --profile NAME|FILE INPUT... -o DIR
@@ -16,17 +17,21 @@ import argparse
 import asyncio
 import json
 import logging
+import os
+import shutil
 import sys
-from datetime import datetime
+import tempfile
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Sequence
 
 from wap_push.push import PushPdu, decode_push, encode_push
 from wap_push.sms import WAP_PUSH_PORT, split_user_data_header
-from wap_push.smsc import ReceivedSms, SmscEmulator
+from wap_push.smsc import RECEIPT_STYLES, ReceivedSms, SmscEmulator
 from wap_push.wsp import ContentType, WspDecodeError, WspEncodeError
 
-from .pdu import MessageType, decode, encode, problems
+from .emulator.handsets import describe_sms
+from .pdu import decode, encode, problems
 from .pdu.jsonform import from_json, to_json
 
 EXIT_BAD_INPUT = 2
@@ -75,6 +80,13 @@ def _parser() -> argparse.ArgumentParser:
     smsc.add_argument("--port", type=int, default=2775, help="SMPP port (default 2775)")
     smsc.add_argument("--account", action="append", metavar="ID:PASSWORD",
                       help="accepted system_id and password (repeatable; default: any)")
+    smsc.add_argument("--receipts", choices=RECEIPT_STYLES, default="standard",
+                      help="receipt form: Appendix B text with TLVs (standard), TLVs only, "
+                           "or a bare 'id: stat:' text (minimal)")
+    smsc.add_argument("--spread-receipts", action="store_true",
+                      help="send a receipt to another bind of the account when there is one")
+    smsc.add_argument("--undeliverable", action="append", default=[], metavar="NUMBER",
+                      help="a number whose SMS are receipted UNDELIV (repeatable)")
     smsc.set_defaults(run=_smsc_command)
 
     serve = commands.add_parser(
@@ -88,6 +100,17 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-demo", dest="demo", action="store_false",
                        help="do not send the demo messages between emulated handsets at start")
     serve.set_defaults(run=_serve_command)
+
+    cdr = commands.add_parser(
+        "cdr", help="export the call detail records of a period from the state store (CSV)",
+        description="Every CDR of the UTC days FROM to TO (both included), as the daily files "
+        "hold them, made again from the state store: header line, then one line per "
+        "recipient that reached a final state.")
+    cdr.add_argument("--from", dest="start", required=True, type=_date, help="YYYY-MM-DD")
+    cdr.add_argument("--to", dest="end", required=True, type=_date, help="YYYY-MM-DD")
+    cdr.add_argument("--config", type=Path, help="TOML configuration file (its [state] url)")
+    cdr.add_argument("-o", "--output", type=Path, help="write here instead of stdout")
+    cdr.set_defaults(run=_cdr_command)
 
     send = commands.add_parser("send", help="send an MMS over MM7 as a VASP would (SubmitReq)")
     send.add_argument("--url", required=True, help="the MMSC's MM7 URL")
@@ -253,27 +276,6 @@ def _encode_command(args: argparse.Namespace) -> int:
 # -- smsc ------------------------------------------------------------------------------------
 
 
-def describe_sms(sms: ReceivedSms) -> str:
-    """One line for a received SMS; a WAP push shows the MMS notification inside it."""
-    head = f"{datetime.now():%H:%M:%S} {sms.system_id or '-'} {sms.source} -> {sms.destination}"
-    if sms.ports and sms.ports[0] == WAP_PUSH_PORT:
-        try:
-            push = decode_push(sms.payload)
-            pdu = decode(bytes(push.data)) if push.is_mms else None
-        except WspDecodeError as exc:
-            return f"{head} push, undecodable: {exc}"
-        if pdu is None:
-            return f"{head} push {push.content_type.media_type}, {len(push.data)} octets"
-        fields = [MessageType(pdu.message_type).label, f"tid={pdu.transaction_id}"]
-        fields += [f"from={pdu.sender}"] if isinstance(pdu.sender, str) else []
-        fields += [f"subject={pdu.subject}"] if pdu.subject is not None else []
-        fields += [f"size={pdu.message_size}", f"url={pdu.content_location}"]
-        return f"{head} push {' '.join(fields)}"
-    if sms.text is not None:
-        return f"{head} text {json.dumps(sms.text, ensure_ascii=False)}"
-    return f"{head} binary {len(sms.payload)} octets {sms.payload[:32].hex()}"
-
-
 def _accounts(specs: list[str] | None) -> dict[str, str] | None:
     if not specs:
         return None
@@ -288,8 +290,10 @@ def _accounts(specs: list[str] | None) -> dict[str, str] | None:
 
 def _smsc_command(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    emulator = SmscEmulator(_accounts(args.account))
-    emulator.subscribe(lambda sms: _emit(describe_sms(sms)))
+    emulator = SmscEmulator(_accounts(args.account), receipts=args.receipts,
+                            spread_receipts=args.spread_receipts,
+                            undeliverable=args.undeliverable)
+    emulator.subscribe(lambda sms: _emit(f"{datetime.now():%H:%M:%S} {describe_sms(sms)}"))
 
     async def serve() -> None:
         host, port = await emulator.start(args.host, args.port)
@@ -399,18 +403,71 @@ def _media_type(path: Path, extensions: dict[str, str]) -> str:
     return ours.get(suffix) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
 
 
+# -- cdr -------------------------------------------------------------------------------------
+
+
+def _date(text: str) -> datetime:
+    try:
+        return datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _cdr_command(args: argparse.Namespace) -> int:
+    from .config import ConfigError, load
+    from .relay.cdr import export
+    from .state import StateError
+    from .state.location import open_store
+
+    if args.end < args.start:
+        raise CliError("--to is before --from")
+    try:
+        config = load(args.config)
+        kind, target = config.state_location
+    except ConfigError as exc:
+        raise CliError(str(exc)) from None
+    if kind == "sqlite" and not Path(target).exists():
+        raise CliError(f"{target}: no state store there")
+
+    async def run() -> str:
+        state = await open_store(config.state.url, pool_size=1,
+                                 connect_timeout=config.state.connect_timeout)
+        try:
+            return await export(state, args.start.timestamp(),
+                                (args.end + timedelta(days=1)).timestamp())
+        finally:
+            await state.close()
+
+    try:
+        text = asyncio.run(run())
+    except StateError as exc:  # a database unreachable, or one it cannot use
+        raise CliError(str(exc)) from None
+    if args.output is not None:
+        args.output.write_text(text, encoding="utf-8", newline="")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 # -- serve -----------------------------------------------------------------------------------
 
 
 def _serve_command(args: argparse.Namespace) -> int:
     from .config import ConfigError, load
-    from .serve import run
-    from .state import StateError
 
     try:
         config = load(args.config)
     except ConfigError as exc:
         raise CliError(str(exc)) from None
+    counts = None
+    if config.http.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # before prometheus-client is first imported (by .serve): every process, the workers
+        # included (they inherit it), then writes its metrics to files that a scrape adds up
+        counts = tempfile.mkdtemp(prefix="mmsc-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = counts
+    from .serve import run
+    from .state import StateError
+
     if args.host:
         config.http.host = args.host
     if args.port is not None:
@@ -423,4 +480,7 @@ def _serve_command(args: argparse.Namespace) -> int:
         pass
     except StateError as exc:  # at start: a database unreachable, or one it cannot use
         raise CliError(str(exc)) from None
+    finally:
+        if counts is not None:
+            shutil.rmtree(counts, ignore_errors=True)
     return 0

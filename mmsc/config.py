@@ -8,6 +8,7 @@ with a unit (``300KB``, ``1MB``).
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import re
 import tomllib
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from mmsc.state import location
+from mmsc import state_url
 
 BEHAVIOURS = ("auto", "defer", "never-ack", "offline", "legacy")
 
@@ -69,6 +70,20 @@ class SmscConfig:
     data_coding: int = 0x04
     source_addr: str = "MMSC"
     reconnect_max: float = 10.0  # longest wait between two binds while the SMSC is away
+    # TON and NPI of the addresses of every submit_sm: "auto" (by the address, as
+    # wap_push.smpp.ADDRESS_RULES says) or a number the SMSC wants instead
+    source_ton: str = "auto"
+    source_npi: str = "auto"
+    dest_ton: str = "auto"
+    dest_npi: str = "auto"
+
+    def addressing(self) -> dict[str, int | None]:
+        """The four TON and NPI settings as SmppConfig takes them (None: by the rules)."""
+        return {key: None if getattr(self, key) == "auto" else int(getattr(self, key))
+                for key in _ADDRESSING}
+
+
+_ADDRESSING = ("source_ton", "source_npi", "dest_ton", "dest_npi")
 
 
 @dataclass
@@ -105,10 +120,52 @@ class Mm7Config:
 
 
 @dataclass
+class Mm4Config:
+    host: str = "127.0.0.1"
+    port: int = 2525
+    domain: str = ""  # this MMSC's MM4 domain; empty: no MM4 (no listener, no peers)
+    max_message_size: int = 2 * 1024 * 1024  # announced in SMTP SIZE, larger refused (552)
+
+
+@dataclass
+class Mm3Config:
+    smarthost: str = ""  # host:port where e-mail to e-mail addresses goes; empty: none
+    domain: str = ""  # domain of subscribers' e-mail addresses; empty: [mm4] domain
+
+
+@dataclass
+class PeerConfig:
+    name: str
+    domain: str = ""  # the peer's MM4 domain
+    prefixes: list[str] = field(default_factory=list)  # numbers it serves
+    host: str = "127.0.0.1"
+    port: int = 25
+    tls: bool = False  # STARTTLS when the peer offers it
+    allow: list[str] = field(default_factory=list)  # addresses it may connect from; empty: any
+
+
+@dataclass
 class ViewerConfig:
     link_ttl: float = 3 * 86400.0  # never beyond the message's expiry
     pin: bool = False
     pin_attempts: int = 3
+
+
+@dataclass
+class MetricsConfig:
+    enabled: bool = True  # false: no /metrics, nothing counted
+    allow: list[str] = field(default_factory=lambda: ["127.0.0.1", "::1"])  # who may scrape
+
+
+@dataclass
+class CdrConfig:
+    path: str = "./data/cdr"  # folder of the daily cdr-YYYY-MM-DD.csv; empty: none written
+
+
+@dataclass
+class OperatorConfig:
+    name: str
+    password: str = ""
 
 
 @dataclass
@@ -143,7 +200,13 @@ class Config:
     mm7: Mm7Config = field(default_factory=Mm7Config)
     adaptation: AdaptationConfig = field(default_factory=AdaptationConfig)
     viewer: ViewerConfig = field(default_factory=ViewerConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    cdr: CdrConfig = field(default_factory=CdrConfig)
+    mm4: Mm4Config = field(default_factory=Mm4Config)
+    mm3: Mm3Config = field(default_factory=Mm3Config)
     vasps: list[VaspConfig] = field(default_factory=list)
+    operators: list[OperatorConfig] = field(default_factory=list)
+    peers: list[PeerConfig] = field(default_factory=list)
     subscribers: list[SubscriberConfig] = field(default_factory=list)
 
     @property
@@ -154,7 +217,7 @@ class Config:
     def state_location(self) -> tuple[str, str]:
         """``("sqlite", path)`` or ``("postgresql", url)`` of ``[state] url``."""
         try:
-            return location.parse(self.state.url)
+            return state_url.parse(self.state.url)
         except ValueError as exc:  # names the scheme only: a database URL may carry a password
             raise ConfigError(f"[state] url: {exc}") from None
 
@@ -170,7 +233,8 @@ DEMO_SUBSCRIBERS = [
 _SECTIONS = {"http": HttpConfig, "storage": StorageConfig, "state": StateConfig,
              "smsc": SmscConfig, "delivery": DeliveryConfig, "routing": RoutingConfig,
              "mm7": Mm7Config, "adaptation": AdaptationConfig,
-             "viewer": ViewerConfig}
+             "viewer": ViewerConfig, "metrics": MetricsConfig, "cdr": CdrConfig,
+             "mm4": Mm4Config, "mm3": Mm3Config}
 _DURATIONS = {"default_expiry", "fallback_after", "scheduler_interval", "renotify_backoff",
               "claim_lease", "report_backoff", "profile_timeout", "ffmpeg_timeout",
               "link_ttl", "header_timeout", "read_timeout", "body_timeout", "reconnect_max",
@@ -266,6 +330,24 @@ def _vasp(entry: Mapping[str, Any], where: str) -> VaspConfig:
     return vasp
 
 
+def _operator(entry: Mapping[str, Any], where: str) -> OperatorConfig:
+    if not entry.get("name") or not entry.get("password"):
+        raise ConfigError(f"{where}: an operator needs a name and a password")
+    operator = OperatorConfig(str(entry["name"]))
+    _apply(operator, {k: v for k, v in entry.items() if k != "name"}, where)
+    if ":" in operator.name:
+        raise ConfigError(f"{where}.name: no colon in an HTTP Basic user name")
+    return operator
+
+
+def _peer(entry: Mapping[str, Any], where: str) -> PeerConfig:
+    if not entry.get("name") or not entry.get("domain") or not entry.get("prefixes"):
+        raise ConfigError(f"{where}: a peer needs a name, a domain and prefixes")
+    peer = PeerConfig(str(entry["name"]))
+    _apply(peer, {k: v for k, v in entry.items() if k != "name"}, where)
+    return peer
+
+
 def load(path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Config:
     """The configuration: defaults, then the TOML file (``path``, else ``./mmsc.toml`` when
     present), then ``MMSC_<SECTION>_<KEY>`` variables."""
@@ -281,6 +363,11 @@ def load(path: str | Path | None = None, environ: Mapping[str, str] | None = Non
     for name, values in data.items():
         if name == "vasp":
             config.vasps = [_vasp(e, f"{file} [[vasp]] #{i + 1}") for i, e in enumerate(values)]
+        elif name == "operator":
+            config.operators = [_operator(e, f"{file} [[operator]] #{i + 1}")
+                                for i, e in enumerate(values)]
+        elif name == "peer":
+            config.peers = [_peer(e, f"{file} [[peer]] #{i + 1}") for i, e in enumerate(values)]
         elif name == "subscriber":
             config.subscribers = [_subscriber(e, f"{file} [[subscriber]] #{i + 1}")
                                   for i, e in enumerate(values)]
@@ -299,12 +386,28 @@ def load(path: str | Path | None = None, environ: Mapping[str, str] | None = Non
         section = config.storage if key == "backend" else config.smsc
         if getattr(section, key) not in allowed:
             raise ConfigError(f"{key} {getattr(section, key)!r} is not one of {allowed}")
+    for key in _ADDRESSING:
+        value = str(getattr(config.smsc, key)).strip().lower()
+        if value != "auto" and not (value.isdigit() and int(value) <= 255):
+            raise ConfigError(f"[smsc] {key} {value!r} must be auto or a number from 0 to 255")
+        setattr(config.smsc, key, value)
     if config.http.workers < 1:
         raise ConfigError(f"[http] workers {config.http.workers} must be 1 or more")
     if config.storage.timeout <= 0:
         raise ConfigError(f"[storage] timeout {config.storage.timeout:g} must be above 0")
     if config.viewer.pin_attempts < 1:
         raise ConfigError(f"[viewer] pin_attempts {config.viewer.pin_attempts} must be 1 or more")
+    for entry in config.metrics.allow:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ConfigError(f"[metrics] allow: {entry!r} is not an address or network") \
+                from None
+    if config.peers and not config.mm4.domain:
+        raise ConfigError("[[peer]] needs [mm4] domain (this MMSC's MM4 domain)")
+    if config.mm3.smarthost and not (config.mm4.domain or config.mm3.domain):
+        raise ConfigError("[mm3] smarthost needs [mm3] domain or [mm4] domain (the domain of "
+                          "the senders' e-mail addresses)")
     if config.state.pool_size < 1:
         raise ConfigError(f"[state] pool_size {config.state.pool_size} must be 1 or more")
     config.state_location  # noqa: B018 - an unusable [state] url is a config error now, not later

@@ -8,11 +8,12 @@ import asyncio
 import io
 import logging
 import os
+import secrets
 import signal
 
 from PIL import Image, ImageDraw
 
-from mmsc.config import Config
+from mmsc.config import Config, OperatorConfig
 from mmsc.message import RELATED, Envelope, Message, MessagePart
 from mmsc.server import Server
 from mmsc.smil import build_smil, default_presentation
@@ -39,6 +40,10 @@ def demo_message(sender: str, recipients: list[str]) -> Message:
 
 
 async def run(config: Config, *, demo: bool = True) -> None:
+    generated = None
+    if not config.operators:  # the console and the API need one: made up for this run
+        generated = OperatorConfig("admin", secrets.token_urlsafe(12))
+        config.operators = [generated]
     server = Server(config)
     await server.start()
     workers = None
@@ -51,6 +56,11 @@ async def run(config: Config, *, demo: bool = True) -> None:
         public = server.engine.settings.public_url
         print(f"mmsc is running: MM1 at {server.url}/mms, content at {public}/m/<token>, "
               f"web viewer at {public}/v/<token>, health at {server.url}/healthz")
+        operator = config.operators[0]
+        print(f"operator console at {server.url}/console/ (API at {server.url}/api/v1/): "
+              f"operator {operator.name}, password {operator.password}"
+              + (" (made up for this run: [[operator]] in the config sets your own)"
+                 if generated else ""))
         if server.smsc is not None and server.handsets is not None:
             print(f"SMSC emulator on SMPP port {server.smsc_port}; emulated handsets:")
             for number, handset in server.handsets.handsets.items():

@@ -1,8 +1,9 @@
 """Composition: builds every part from the configuration and runs them in one event loop.
 
 HTTP (MM1 at ``/mms`` and ``/m/``, the web viewer at ``/v/``, liveness at ``/healthz`` and
-readiness at ``/readyz``), the relay engine's scheduler, the SMPP client, and, in emulator
-mode, the SMSC emulator with the emulated handsets.
+readiness at ``/readyz``), SMTP for MM4 and MM3 when ``[mm4] domain`` is set, the relay
+engine's scheduler, the SMPP client, and, in emulator mode, the SMSC emulator with the
+emulated handsets.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from typing import Any
 
 from pathlib import Path
 
@@ -23,17 +25,27 @@ from wap_push.smpp_client import SmppClient, SmppConfig
 from wap_push.smsc import SmscEmulator
 
 from mmsc.config import DEMO_SUBSCRIBERS, Config
-from mmsc.emulator.handsets import EmulatedHandset, HandsetNetwork
+from mmsc.emulator.handsets import EmulatedHandset, HandsetNetwork, describe_sms
 from mmsc.http_limits import BODY_LIMITS, BodyLimits, LimitedSite, client_gone
+from mmsc import metrics
+from mmsc.metrics import CountingMessenger
 from mmsc.mm1.server import Mm1
+from mmsc.mm4.client import Peer, SmtpRelay
+from mmsc.mm4.server import Mm4Listener
 from mmsc.mm7.auth import basic_authorization, hash_password
 from mmsc.mm7.client import VaspReporter, split_credentials
 from mmsc.mm7.server import Mm7
+from mmsc.operator.api import Api
+from mmsc.operator.auth import Operators
+from mmsc.operator.console import Console
+from mmsc.operator.scrape import Scrape, timed
 from mmsc.readiness import Readiness
 from mmsc.relay.accept import recover
+from mmsc.relay.cdr import CdrWriter
 from mmsc.relay.engine import Engine, Settings
 from mmsc.relay.links import Links
-from mmsc.state import Subscriber, VaspRecord
+from mmsc.relay.operations import Operations
+from mmsc.state import StateStore, Subscriber, VaspRecord
 from mmsc.state.location import open_store
 from mmsc.store import FilesystemStore, ObjectNotFound, ObjectStore, S3Store
 from web_viewer.app import Viewer
@@ -70,6 +82,16 @@ def report_credentials(config: Config) -> dict[str, str]:
     return credentials
 
 
+def smtp_relay(config: Config, state: StateStore) -> SmtpRelay | None:
+    """What sends MM4 and MM3, when either is configured."""
+    if not (config.mm4.domain or config.mm3.smarthost):
+        return None
+    return SmtpRelay(state, domain=config.mm4.domain or config.mm3.domain,
+                     smarthost=config.mm3.smarthost, mm3_domain=config.mm3.domain, peers=[
+                         Peer(p.name, p.domain.lower(), tuple(p.prefixes), p.host, p.port,
+                              p.tls, tuple(p.allow)) for p in config.peers])
+
+
 def object_store(config: Config) -> ObjectStore:
     s = config.storage
     if s.backend == "s3":
@@ -96,8 +118,10 @@ class Server:
         self.readiness: Readiness | None = None
         self.url = ""
         self.port = 0
+        self.mm4_port = 0
         self._runner: web.AppRunner | None = None
         self._scheduler: asyncio.Task | None = None
+        self._tasks: list[asyncio.Task] = []
         self._closers: list = []
 
     async def start(self) -> None:
@@ -132,19 +156,18 @@ class Server:
             host=host, port=port, system_id=config.smsc.system_id,
             password=config.smsc.password, source_addr=config.smsc.source_addr,
             max_rate=config.smsc.max_mps, push_data_coding=config.smsc.data_coding,
-            reconnect_max=config.smsc.reconnect_max))
-        if not await self.smpp.start(retry=True):  # an SMSC outage must not stop MM1 and MM7
-            log.warning("SMSC %s:%s not bound: mmsc starts anyway and accepts messages; their "
-                        "SMS wait and go as soon as a bind succeeds (tried every %.0f s at most)",
-                        host, port, config.smsc.reconnect_max)
-        self._closers.append(self.smpp.close)
+            reconnect_max=config.smsc.reconnect_max, **config.smsc.addressing()))
         d, a = config.delivery, config.adaptation
         reporter = VaspReporter(state, credentials=report_credentials(config))
         self._closers.append(reporter.close)
-        self.engine = Engine(objects, state, smpp, reporter=reporter, settings=Settings(
+        metrics.enable(config.metrics.enabled)
+        relay = smtp_relay(config, state)
+        self.engine = Engine(objects, state, CountingMessenger(smpp), reporter=reporter,
+                             mailer=relay, settings=Settings(
             public_url=config.public_url, default_expiry=d.default_expiry,
             renotify_backoff=tuple(d.renotify_backoff), fallback_after=d.fallback_after,
             claim_lease=d.claim_lease, local_prefixes=tuple(config.routing.local_prefixes),
+            mm4_prefixes=relay.prefixes if relay else (),
             report_backoff=tuple(d.report_backoff),
             profiles=load_profiles(Path(a.profiles or PROFILES)),
             link_ttl=config.viewer.link_ttl, link_pin=config.viewer.pin,
@@ -154,20 +177,36 @@ class Server:
             adaptation_workers=a.workers))
         self.smpp.on_bound = self.engine.link_up
         state.on_due(self.engine.wake.set)  # work another node made due: a pass now
+        self.smpp.on_receipt = self.engine.receipts.on_receipt  # set before the first bind
+        if not await self.smpp.start(retry=True):  # an SMSC outage must not stop MM1 and MM7
+            log.warning("SMSC %s:%s not bound: mmsc starts anyway and accepts messages; their "
+                        "SMS wait and go as soon as a bind succeeds (tried every %.0f s at most)",
+                        host, port, config.smsc.reconnect_max)
+        self._closers.append(self.smpp.close)
+        self._closers.append(self.engine.receipts.close)
         mm1 = Mm1(self.engine, max_message_size=d.max_message_size,
                   msisdn_header=config.http.msisdn_header,
                   trusted_proxies=config.http.trusted_proxies, open_mm1=config.http.open_mm1)
         h = config.http
         app = web.Application(client_max_size=d.max_message_size + 64 * 1024,
-                              middlewares=[client_gone])
+                              middlewares=[client_gone, *([timed] if metrics.enabled() else [])])
         app[BODY_LIMITS] = BodyLimits(idle=h.read_timeout, total=h.body_timeout)
         mm7 = Mm7(self.engine, state, path=config.mm7.path, max_message_size=d.max_message_size)
         self.readiness = Readiness(objects, state, lambda: smpp.connected)
         app.add_routes([*mm1.routes(), *mm7.routes(), web.get("/healthz", self.healthz),
                         web.get("/readyz", self.readyz)])
+        if metrics.enabled():
+            app.add_routes(Scrape(state, config.metrics.allow).routes())
         viewer = Viewer(self.engine, Links(state, max_attempts=config.viewer.pin_attempts),
                         secure_cookie=config.public_url.startswith("https:"))
         app.add_subapp("/v", viewer.app())
+        operators = Operators({o.name: o.password for o in config.operators})
+        if operators:
+            operations = Operations(self.engine)
+            app.add_subapp("/api/v1", Api(operations, operators).app())
+            app.add_subapp("/console", Console(
+                operations, operators, secure_cookie=config.public_url.startswith("https:"),
+                live=self.live if config.smsc.mode == "emulator" else None).app())
         # lingering: after an answer given before its body was read (401, 408, 413), the rest
         # of that body is read and dropped for at most read_timeout, then the connection closes
         self._runner = web.AppRunner(app, access_log=None, keepalive_timeout=h.header_timeout,
@@ -184,9 +223,32 @@ class Server:
             self.handsets = HandsetNetwork(self.smsc, [
                 EmulatedHandset(sub.msisdn, sub.behaviour, self.url, config.http.msisdn_header)
                 for sub in subscribers])
+        if relay is not None and config.mm4.domain:
+            mm4 = Mm4Listener(self.engine, relay, domain=config.mm4.domain,
+                              mm3_domain=config.mm3.domain,
+                              max_message_size=config.mm4.max_message_size)
+            self.mm4_port = await mm4.start(config.mm4.host, config.mm4.port)
+            self._closers.append(mm4.close)
+            log.info("mmsc serving MM4 and MM3 over SMTP at %s:%s for %s", config.mm4.host,
+                     self.mm4_port, config.mm4.domain)
         self._scheduler = asyncio.create_task(self.engine.run(d.scheduler_interval))
+        if config.cdr.path:
+            writer = CdrWriter(state, config.cdr.path, owner=self.engine.settings.node,
+                               lease=d.claim_lease)
+            self._tasks.append(asyncio.create_task(writer.run(d.scheduler_interval)))
         log.info("mmsc serving MM1 at %s/mms (content at %s/m/...), SMSC %s:%s (%s)",
                  self.url, self.engine.settings.public_url, host, port, config.smsc.mode)
+
+    def live(self) -> dict[str, Any]:
+        """What the console's live page shows: the SMSC emulator's latest SMS, newest first,
+        and the emulated handsets with what each got."""
+        received = list(self.smsc.received)[-100:] if self.smsc is not None else []
+        handsets = self.handsets.handsets.values() if self.handsets is not None else []
+        return {"sms": [describe_sms(sms) for sms in reversed(received)],
+                "handsets": [{"msisdn": h.msisdn, "behaviour": h.behaviour,
+                              "notifications": len(h.notifications), "inbox": len(h.inbox),
+                              "reports": len(h.reports), "texts": len(h.texts)}
+                             for h in handsets]}
 
     async def healthz(self, request: web.Request) -> web.Response:
         """200 and this process's node name (which process of several answered)."""
@@ -215,6 +277,8 @@ class Server:
     async def close(self) -> None:
         if self._scheduler is not None:
             self._scheduler.cancel()
+        for task in self._tasks:
+            task.cancel()
         if self.handsets is not None:
             await self.handsets.close()
         if self._runner is not None:

@@ -1,21 +1,72 @@
-"""Test settings: under CI, hypothesis runs derandomized, so a red run reproduces. The state
-store's backends: every state-store test runs on SQLite and on a real PostgreSQL server (one
-throw-away cluster for the whole run, a new database per test)."""
+"""Test settings. Hypothesis runs with a fresh random seed each run (CI included), printed in
+the report's header, so every run tries new cases and a red run reproduces with
+``pytest --hypothesis-seed=N``; under CI the number of examples of tests that set none is
+bounded, nothing is kept between runs, and a failure prints its reproduction blob. Bugs found
+this way stay as ``@example`` rows on their tests. Also the servers the suite shares, each
+started once per session on loopback: the S3 servers (see helpers.s3servers), and the
+PostgreSQL server every state-store test runs on beside SQLite (a new database per test, see
+helpers.pg_cluster)."""
+
+from __future__ import annotations
 
 import os
-import sys
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import settings
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "helpers"))
-from pg_cluster import Cluster  # noqa: E402
+from helpers.pg_cluster import Cluster
+from helpers.s3servers import S3_SERVERS, S3Process, SeaweedFS, moto_server
 
-settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+settings.register_profile("ci", max_examples=200, database=None, print_blob=True,
+                          deadline=None)
+#: Mutation testing (``make mutation``) runs the tests once per mutant: few examples, no
+#: database, no deadline (the runner is niced on a shared machine).
+settings.register_profile("mutation", max_examples=20, database=None, deadline=None)
 if os.environ.get("CI"):
     settings.load_profile("ci")
+
+
+@pytest.hookimpl(tryfirst=True)  # before hypothesis's plugin reads the option
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("hypothesis_seed", None) is None:
+        config.option.hypothesis_seed = secrets.randbelow(2**32)
+
+
+def _seed_line(config: pytest.Config) -> str:
+    seed = config.getoption("hypothesis_seed")
+    return f"hypothesis seed: {seed} (reproduce with --hypothesis-seed={seed})"
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return _seed_line(config)
+
+
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:  # type: ignore[no-untyped-def]
+    terminalreporter.write_line(_seed_line(config))  # shown under -q too
+
+
+@pytest.fixture(scope="session")
+def moto() -> Iterator[S3Process]:
+    with moto_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def seaweedfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedFS]:
+    """One SeaweedFS for the session (it takes seconds to start). A test that stops it
+    (SIGSTOP) leaves it answering again."""
+    with SeaweedFS(tmp_path_factory.mktemp("seaweedfs")) as server:
+        yield server
+
+
+@pytest.fixture(params=S3_SERVERS)
+def s3_server(request: pytest.FixtureRequest) -> S3Process | SeaweedFS:
+    """Each shared S3 server in turn."""
+    return request.getfixturevalue(request.param)
+
 
 #: The backends every state-store test runs on.
 BACKENDS = ["sqlite", "postgresql"]

@@ -7,7 +7,6 @@ import random
 import signal
 import subprocess
 import sys
-import threading
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -122,10 +121,16 @@ async def test_recover_removes_old_orphans_only(stores) -> None:
     assert await objects.exists(message_key(done.message_id, "original.mime"))
 
 
-def _kill_after(process: subprocess.Popen, delay: float) -> threading.Timer:
-    timer = threading.Timer(delay, lambda: process.send_signal(signal.SIGKILL))
-    timer.start()
-    return timer
+def _kill_after(process: subprocess.Popen, accepts: int, delay: float) -> list[str]:
+    """SIGKILL ``process`` ``delay`` seconds after it reported ``accepts`` accepted messages
+    (so a loaded machine still sees accepts in every round, and the kill lands at a random
+    point of a later one); every id it reported."""
+    assert process.stdout is not None
+    ids = [process.stdout.readline().strip() for _ in range(accepts)]
+    time.sleep(delay)
+    process.send_signal(signal.SIGKILL)
+    out, _ = process.communicate(timeout=60)
+    return [i for i in ids if i] + out.split()
 
 
 async def test_killed_mid_accept_every_message_is_whole_or_absent(tmp_path: Path,
@@ -142,11 +147,8 @@ async def test_killed_mid_accept_every_message_is_whole_or_absent(tmp_path: Path
         child = subprocess.Popen([sys.executable, str(CHILD), str(tmp_path), str(round_),
                                   state_url],
                                  stdout=subprocess.PIPE, text=True, env=env)
-        timer = _kill_after(child, rng.uniform(0.3, 0.8))
-        out, _ = child.communicate(timeout=60)
-        timer.cancel()
+        acknowledged += _kill_after(child, rng.randrange(1, 4), rng.uniform(0.0, 0.08))
         assert child.returncode == -signal.SIGKILL
-        acknowledged += out.split()
         objects = FilesystemStore(tmp_path / "objects")
         state = await open_store(state_url)
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -195,7 +196,7 @@ def test_serve_refuses_a_state_url_it_cannot_use(tmp_path: Path, url: str) -> No
 def test_serve_gives_up_on_an_unreachable_database(tmp_path: Path) -> None:
     """Nothing listens at the PostgreSQL URL: after [state] connect_timeout, one line naming
     the URL without its password, exit status 2."""
-    from test_object_store import free_port
+    from helpers.s3servers import free_port
     port = free_port()
     empty = tmp_path / "empty.toml"
     empty.write_text("")
@@ -241,6 +242,35 @@ async def test_smsc_command_prints_each_sms_decoded() -> None:
     assert "size=321 url=http://mmsc.test/m/abc" in push_line
     assert 'text "Hé {là}"' in text_line
 
+async def test_smsc_command_receipt_style_and_undeliverable_numbers() -> None:
+    """`mmsc smsc --receipts minimal --undeliverable N`: a bare ``id: stat:`` receipt, UNDELIV
+    for N (whose SMS is printed all the same: it reached the SMSC)."""
+    from wap_push.smpp import Receipt
+    from wap_push.smpp_client import SmppClient, SmppConfig
+
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "mmsc", "smsc", "--port", "0", "--receipts", "minimal",
+        "--undeliverable", "+33600000009", stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL)
+    receipts: list[Receipt] = []
+    try:
+        first = (await asyncio.wait_for(proc.stdout.readline(), 20)).decode()
+        port = int(first.split("listening on ")[1].split()[0].rsplit(":", 1)[1])
+        client = SmppClient(SmppConfig(port=port), on_receipt=receipts.append)
+        await client.start()
+        [lost] = await client.send_text("+33600000009", "one")
+        [fine] = await client.send_text("+33600000001", "two")
+        async with asyncio.timeout(10):
+            while len(receipts) < 2:
+                await asyncio.sleep(0.01)
+        await client.close()
+    finally:
+        proc.terminate()
+        await proc.wait()
+    assert sorted((r.message_id, r.state, r.error) for r in receipts) == \
+        sorted([(lost, "UNDELIV", "000"), (fine, "DELIVRD", "000")])  # minimal: no err field
+
+
 def test_adapt_previews_a_device_class(tmp_path: Path) -> None:
     from PIL import Image
 
@@ -285,3 +315,39 @@ def test_adapt_transcodes_video_and_audio_and_rewrites_the_smil(tmp_path: Path) 
     assert (result / "tone.amr").read_bytes().startswith(b"#!AMR\n")
     smil = (result / "show.smil").read_bytes()
     assert b'src="clip.3gp"' in smil and b'src="tone.amr"' in smil
+
+
+def test_serve_prints_the_console_and_its_operator(tmp_path: Path) -> None:
+    """``make run``: where the console is, with a password made up for the run (or the
+    configured operator's)."""
+    import socket
+
+    def port() -> int:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+
+    config = tmp_path / "mmsc.toml"
+    base = (f'[http]\nport = {port()}\n[smsc]\nport = {port()}\n[storage]\npath = '
+            f'"{tmp_path / "objects"}"\n[state]\nurl = "sqlite:///{tmp_path / "mmsc.db"}"\n'
+            f'[cdr]\npath = "{tmp_path / "cdr"}"\n')
+    for extra, name, password in (("", "admin", None),
+                                  ('[[operator]]\nname = "noc"\npassword = "pw"\n', "noc", "pw")):
+        config.write_text(base + extra)
+        server = subprocess.Popen([sys.executable, "-m", "mmsc", "serve", "--no-demo",
+                                   "--config", str(config)], stdout=subprocess.PIPE,
+                                  stderr=subprocess.DEVNULL)
+        try:
+            assert server.stdout is not None
+            line = ""
+            while "console" not in line:
+                line = server.stdout.readline().decode()
+                assert line, "serve stopped before naming the console"
+        finally:
+            server.terminate()
+            server.wait(10)
+        found = re.search(r"console at (http://\S+/console/) .*operator (\S+), password (\S+)",
+                          line)
+        assert found is not None, line
+        assert found.group(2) == name
+        assert found.group(3) == password if password else len(found.group(3)) >= 12

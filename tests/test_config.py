@@ -76,6 +76,22 @@ def test_errors_name_the_setting(tmp_path: Path, text: str, error: str) -> None:
         load(None, environ={"MMSC_HTTP_PORT": "eighty"})
 
 
+def test_smsc_addressing_settings(tmp_path: Path) -> None:
+    """TON and NPI by the rules (None) unless set, from the file or the environment."""
+    path = tmp_path / "mmsc.toml"
+    path.write_text("[smsc]\ndest_ton = 0\nsource_npi = 'auto'\n")
+    assert load(path, environ={}).smsc.addressing() == {
+        "source_ton": None, "source_npi": None, "dest_ton": 0, "dest_npi": None}
+    assert load(path, environ={"MMSC_SMSC_DEST_NPI": "9"}).smsc.addressing()["dest_npi"] == 9
+    (tmp_path / "empty.toml").write_text("")
+    assert load(tmp_path / "empty.toml", environ={}).smsc.addressing() == dict.fromkeys(
+        ("source_ton", "source_npi", "dest_ton", "dest_npi"))
+    for wrong in ("'international'", "256", "-1"):
+        path.write_text(f"[smsc]\ndest_ton = {wrong}\n")
+        with pytest.raises(ConfigError, match=r"\[smsc\] dest_ton"):
+            load(path, environ={})
+
+
 def test_every_setting_is_in_the_readme() -> None:
     import dataclasses
 
@@ -89,6 +105,24 @@ def test_every_setting_is_in_the_readme() -> None:
         assert f"`[[subscriber]] {f.name}`" in readme
     for f in dataclasses.fields(module.VaspConfig):
         assert f"`[[vasp]] {f.name}`" in readme
+    for f in dataclasses.fields(module.OperatorConfig):
+        assert f"`[[operator]] {f.name}`" in readme
+
+
+def test_operator_metrics_and_cdr_settings(tmp_path: Path) -> None:
+    path = tmp_path / "mmsc.toml"
+    path.write_text('[[operator]]\nname = "noc"\npassword = "pw"\n[cdr]\npath = "/var/cdr"\n'
+                    '[metrics]\nallow = ["10.0.0.0/8"]\n')
+    config = load(path, environ={"MMSC_METRICS_ENABLED": "false"})
+    assert [(o.name, o.password) for o in config.operators] == [("noc", "pw")]
+    assert (config.cdr.path, config.metrics.allow, config.metrics.enabled) == (
+        "/var/cdr", ["10.0.0.0/8"], False)
+    for text, error in (('[[operator]]\nname = "noc"', "needs a name and a password"),
+                        ('[[operator]]\nname = "a:b"\npassword = "x"', "no colon"),
+                        ('[metrics]\nallow = ["localhost"]', "not an address")):
+        path.write_text(text)
+        with pytest.raises(ConfigError, match=error):
+            load(path, environ={})
 
 
 def test_viewer_settings(tmp_path: Path) -> None:

@@ -10,8 +10,10 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 CODECS = [*sorted((ROOT / "mmsc" / "pdu").glob("*.py")),
           *(ROOT / "mmsc" / name for name in ("message.py", "mime.py", "mms_body.py", "smil.py",
-                                              "xmlsafe.py", "mm7/soap.py", "mm7/status.py")),
-          *(ROOT / "wap_push" / name for name in ("wsp.py", "push.py", "sms.py", "smpp.py"))]
+                                              "xmlsafe.py", "mm7/soap.py", "mm7/status.py",
+                                              "mm4/codec.py", "mm4/status.py")),
+          *(ROOT / "wap_push" / name for name in ("wsp.py", "wsp_tables.py", "push.py", "sms.py",
+                                                  "smpp.py"))]
 IO_MODULES = {"socket", "asyncio", "aiohttp", "smpplib", "subprocess", "os", "pathlib", "io"}
 
 

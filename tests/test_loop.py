@@ -32,6 +32,7 @@ def config(tmp_path: Path) -> Config:
     cfg.smsc.port = 0
     cfg.storage.path = str(tmp_path / "objects")
     cfg.state.url = f"sqlite:///{tmp_path / 'mmsc.db'}"
+    cfg.cdr.path = str(tmp_path / "cdr")
     cfg.delivery.renotify_backoff = [0.3, 0.3, 0.3]
     cfg.delivery.fallback_after = 1.5
     cfg.delivery.scheduler_interval = 0.05

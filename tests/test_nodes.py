@@ -18,10 +18,11 @@ from mmsc.pdu import MessageType, MmsPdu, ResponseStatus, RetrieveStatus, Status
 from wap_push.push import decode_push
 from wap_push.smsc import ReceivedSms, SmscEmulator
 
-from pg_cluster import Cluster
+from helpers.pg_cluster import Cluster
+from helpers.s3servers import free_port, moto_server
 from test_loop import A, B, D, config, pushed_token, running, send_to
 from test_mm7 import VaspEndpoint, envelope, soap_with_attachments, submit_body
-from test_object_store import ROOT, free_port, fresh_bucket, moto_server
+from test_object_store import ROOT, fresh_bucket
 from test_store_faults import get, mm7_submit, until, with_vasp
 
 
@@ -230,11 +231,11 @@ async def test_three_nodes_one_killed_deliver_everything(tmp_path: Path, postgre
     smsc = SmscEmulator()
     _, smsc_port = await smsc.start("127.0.0.1", 0)
     url = postgres.new_database()
-    with moto_server() as (endpoint, _s3):
+    with moto_server() as s3:
         async with VaspEndpoint() as vasp:
             common = f"""[storage]
 backend = "s3"
-endpoint = "{endpoint}"
+endpoint = "{s3.endpoint}"
 bucket = "{fresh_bucket()}"
 access_key = "testing"
 secret_key = "testing"

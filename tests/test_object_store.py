@@ -1,5 +1,6 @@
-"""One suite, two backends: the local folder and a real S3 server process (moto_server) on
-loopback; then what only one backend has: paths and crashes, error classes over HTTP."""
+"""One suite, three backends: the local folder and two S3 server processes on loopback, the
+moto_server emulator and SeaweedFS, a real object store (the shared servers of conftest.py);
+then what only one backend has: paths and crashes, error classes over HTTP."""
 
 from __future__ import annotations
 
@@ -7,21 +8,20 @@ import asyncio
 import errno
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
 import tracemalloc
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from minio import Minio
 
+from helpers.s3servers import S3_SERVERS, S3Process, SeaweedFS, free_port, moto_server
 from mmsc.store import (
     FilesystemStore, InvalidKey, ObjectNotFound, ObjectStore, S3Store, StoreRequestError,
     StoreUnavailable, message_key, message_prefix, validate_id, validate_key, validate_prefix,
@@ -36,58 +36,19 @@ HOSTILE = ["..", "../x", "a/../../b", "/etc/passwd", "a\\b", "%2e%2e", "a\x00b",
 LISTABLE = {"", "a/"}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def moto_server(**env: str) -> Iterator[tuple[str, subprocess.Popen]]:
-    """A moto_server process on a free loopback port: its ``host:port`` and the process,
-    stopped after."""
-    port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1",
-                               "-p", str(port)], env={**os.environ, **env},
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.2).close()
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail("moto_server did not start")
-                time.sleep(0.05)
-        yield f"127.0.0.1:{port}", server
-    finally:
-        server.terminate()
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-
-
-@pytest.fixture(scope="session")
-def s3_endpoint() -> Iterator[str]:
-    with moto_server() as (endpoint, _process):
-        yield endpoint
-
-
 def fresh_bucket() -> str:
     return f"mmsc-{uuid.uuid4().hex[:12]}"
 
 
-@pytest.fixture(params=["filesystem", "s3"])
+@pytest.fixture(params=["filesystem", *S3_SERVERS])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[ObjectStore]:
-    """Each backend, empty: a new folder, or a new bucket (made by the store on first use)."""
+    """Each backend, empty: a new folder, or a new bucket on each S3 server (made by the
+    store on first use)."""
     if request.param == "filesystem":
         backend: ObjectStore = FilesystemStore(tmp_path / "objects")
     else:
-        backend = S3Store(request.getfixturevalue("s3_endpoint"), "testing", "testing",
-                          fresh_bucket(), part_size=5 * MIB)
+        backend = S3Store(request.getfixturevalue(request.param).endpoint, "testing",
+                          "testing", fresh_bucket(), part_size=5 * MIB)
     yield backend
     await backend.close()
 
@@ -413,9 +374,10 @@ def test_folder_syncs_are_shared_but_never_early(tmp_path: Path, monkeypatch) ->
 # -- S3 --------------------------------------------------------------------------------------
 
 
-async def test_s3_bucket_is_made_once_under_concurrent_first_use(s3_endpoint: str) -> None:
+async def test_s3_bucket_is_made_once_under_concurrent_first_use(
+        s3_server: S3Process | SeaweedFS) -> None:
     bucket = fresh_bucket()
-    nodes = [S3Store(s3_endpoint, "testing", "testing", bucket) for _ in range(2)]
+    nodes = [S3Store(s3_server.endpoint, "testing", "testing", bucket) for _ in range(2)]
     await asyncio.gather(*(nodes[i % 2].put(f"c/{i}", b"x") for i in range(12)))
     assert await nodes[0].list("c/") == sorted(f"c/{i}" for i in range(12))
     for node in nodes:
@@ -435,30 +397,30 @@ async def test_s3_down_is_retry_later() -> None:
     await store.close()
 
 
-async def test_a_hung_s3_server_is_retry_later_within_the_time_limit() -> None:
-    """A server that takes connections and never answers (moto_server under SIGSTOP): each
-    operation is StoreUnavailable within its time limit, retries included (generous margin:
-    the old pool waited 10 s on each of three tries), and works again after SIGCONT."""
+async def test_a_hung_s3_server_is_retry_later_within_the_time_limit(
+        s3_server: S3Process | SeaweedFS) -> None:
+    """A server that takes connections and never answers (under SIGSTOP): each operation is
+    StoreUnavailable within its time limit, retries included (generous margin: the old pool
+    waited 10 s on each of three tries), and works again after SIGCONT."""
     limit = 1.5
-    with moto_server() as (endpoint, process):
-        store = S3Store(endpoint, "testing", "testing", fresh_bucket(), timeout=limit)
-        await store.put("a/b", b"kept")
-        os.kill(process.pid, signal.SIGSTOP)
-        try:
-            for call in (store.get("a/b"), store.put("a/c", b"new"), store.exists("a/b")):
-                start = time.monotonic()
-                with pytest.raises(StoreUnavailable, match="retry later"):
-                    await call
-                assert time.monotonic() - start < 3 * limit
-        finally:
-            os.kill(process.pid, signal.SIGCONT)
-        assert await store.get("a/b") == b"kept"
-        await store.close()
+    store = S3Store(s3_server.endpoint, "testing", "testing", fresh_bucket(), timeout=limit)
+    await store.put("a/b", b"kept")
+    os.kill(s3_server.process.pid, signal.SIGSTOP)
+    try:
+        for call in (store.get("a/b"), store.put("a/c", b"new"), store.exists("a/b")):
+            start = time.monotonic()
+            with pytest.raises(StoreUnavailable, match="retry later"):
+                await call
+            assert time.monotonic() - start < 3 * limit
+    finally:
+        os.kill(s3_server.process.pid, signal.SIGCONT)
+    assert await store.get("a/b") == b"kept"
+    await store.close()
 
 
 async def test_s3_rejected_credentials_are_a_request_error() -> None:
-    with moto_server(INITIAL_NO_AUTH_ACTION_COUNT="0") as (endpoint, _):  # moto checks keys
-        store = S3Store(endpoint, "AKIANOSUCHKEY", "wrong", fresh_bucket())
+    with moto_server(INITIAL_NO_AUTH_ACTION_COUNT="0") as server:  # moto checks keys
+        store = S3Store(server.endpoint, "AKIANOSUCHKEY", "wrong", fresh_bucket())
         with pytest.raises(StoreRequestError, match="InvalidAccessKeyId"):
             await store.put("messages/m/original.mime", b"x")
         await store.close()

@@ -83,6 +83,8 @@ port = {port}
 path = "{folder / 'objects'}"
 [state]
 url = "sqlite:///{folder / 'mmsc.db'}"
+[cdr]
+path = "{folder / 'cdr'}"
 [smsc]
 mode = "smpp"
 port = {smpp_port}

@@ -10,8 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from wap_push.smpp import (
-    COMMANDS, Framer, Pdu, Receipt, SmppError, decode_pdu, encode_pdu, format_receipt,
-    parse_receipt, retry_decision, status_name,
+    COMMANDS, Framer, Pdu, Receipt, SmppAddress, SmppError, decode_pdu, encode_pdu,
+    format_receipt, from_smpp_address, message_id_keys, parse_receipt, read_receipt,
+    retry_decision, status_name, to_smpp_address,
 )
 
 H = bytes.fromhex
@@ -91,6 +92,115 @@ def test_receipt_text() -> None:
                     b"stat:DELIVRD err:000 text:hello")
     assert parse_receipt(text) == Receipt("0A1B", "DELIVRD", "000", when, when, "hello")
     assert parse_receipt(b"just a message") is None
+
+
+@pytest.mark.parametrize("address,ton,npi,wire", [
+    ("+33600000001", 1, 1, "33600000001"),   # E.164: international, ISDN plan, no "+"
+    ("+1", 1, 1, "1"),
+    ("36180", 3, 0, "36180"),                # a short code: network specific
+    ("12345678", 3, 0, "12345678"),
+    ("0612345678", 2, 1, "0612345678"),      # a national number
+    ("MMSC", 5, 0, "MMSC"),                  # a sender name: alphanumeric
+    ("Shop+1", 5, 0, "Shop+1"),
+    ("", 0, 0, ""),
+])
+def test_address_rules(address: str, ton: int, npi: int, wire: str) -> None:
+    assert to_smpp_address(address) == SmppAddress(ton, npi, wire)
+
+
+def test_address_settings_replace_the_rules() -> None:
+    assert to_smpp_address("+33600000001", npi=0) == SmppAddress(1, 0, "33600000001")
+    # a TON other than international: the number goes as written, "+" included
+    assert to_smpp_address("+33600000001", ton=0) == SmppAddress(0, 1, "+33600000001")
+    assert to_smpp_address("MMSC", ton=1, npi=1) == SmppAddress(1, 1, "MMSC")
+    assert to_smpp_address("36180", ton=6, npi=1) == SmppAddress(6, 1, "36180")
+
+
+def test_addresses_that_arrive() -> None:
+    assert from_smpp_address(1, "33600000001") == "+33600000001"
+    assert from_smpp_address(1, "+33600000001") == "+33600000001"
+    assert from_smpp_address(2, "0612345678") == "0612345678"
+    assert from_smpp_address(5, "MMSC") == "MMSC"
+    assert from_smpp_address(0, "+33600000001") == "+33600000001"
+
+
+# Receipt texts in the styles of several SMSCs' documentation (written for these tests).
+W = datetime
+RECEIPT_STYLES = [
+    # SMPP 3.4 Appendix B, all fields
+    (b"id:0A1B2C sub:001 dlvrd:001 submit date:2611221030 done date:2611221031 stat:DELIVRD "
+     b"err:000 text:Vous avez un MMS",
+     Receipt("0A1B2C", "DELIVRD", "000", W(2026, 11, 22, 10, 30), W(2026, 11, 22, 10, 31),
+             "Vous avez un MMS")),
+    # a gateway without sub: and dlvrd:, a UUID as id
+    (b"id:5f0c7a2e-3b1d-4e8a-9c6f-21d4b7e8a9f0 submit date:2611221030 done date:2611221030 "
+     b"stat:DELIVRD err:000",
+     Receipt("5f0c7a2e-3b1d-4e8a-9c6f-21d4b7e8a9f0", "DELIVRD", "000",
+             W(2026, 11, 22, 10, 30), W(2026, 11, 22, 10, 30))),
+    # seconds in the dates, a decimal id, an error
+    (b"id:4294967297 sub:001 dlvrd:000 submit date:261122103005 done date:261122120000 "
+     b"stat:UNDELIV err:027 text:",
+     Receipt("4294967297", "UNDELIV", "027", W(2026, 11, 22, 10, 30, 5),
+             W(2026, 11, 22, 12))),
+    # four-digit years, capitalised field names, fields out of order
+    (b"Stat:EXPIRED Err:000 Id:77aa submit date:20261122103005 Done Date:20261123103005",
+     Receipt("77aa", "EXPIRED", "000", W(2026, 11, 22, 10, 30, 5),
+             W(2026, 11, 23, 10, 30, 5))),
+    # the minimal form, and spelled-out states
+    (b"id:9 stat:DELIVRD", Receipt("9", "DELIVRD", "")),
+    (b"id:10 stat:REJECTED err:0b", Receipt("10", "REJECTD", "0b")),
+    (b"id:11 stat:5", Receipt("11", "UNDELIV", "")),
+    # what follows text: is the message's start, never fields; unreadable dates left out
+    (b"id:12 submit date:26-11-22 done date:2611221031 stat:DELIVRD err:000 "
+     b"text:id:99 stat:UNDELIV",
+     Receipt("12", "DELIVRD", "000", None, W(2026, 11, 22, 10, 31), "id:99 stat:UNDELIV")),
+]
+
+
+@pytest.mark.parametrize("text,receipt", RECEIPT_STYLES)
+def test_receipt_styles(text: bytes, receipt: Receipt) -> None:
+    assert parse_receipt(text) == receipt
+
+
+@pytest.mark.parametrize("text", [
+    b"", b"just a message", b"id:", b"stat:DELIVRD err:000", b"id:12 err:000",
+    b"\xff\x00\x13id\x00stat", b"text:id:1 stat:DELIVRD", bytes(range(256)),
+])
+def test_garbage_is_no_receipt(text: bytes) -> None:
+    assert parse_receipt(text) is None
+    assert read_receipt(text) is None
+
+
+def test_receipt_tlvs_lead() -> None:
+    """receipted_message_id (§5.3.2.12) and message_state (§5.3.2.35) alone are a receipt;
+    with a text, they win; network_error_code (§5.3.2.31) stands in for a missing err."""
+    assert read_receipt(b"", "0A1B\x00", 2) == Receipt("0A1B", "DELIVRD", "000")
+    assert read_receipt(b"", "0A1B", 5, b"\x03\x00\x1b") == Receipt("0A1B", "UNDELIV", "027")
+    text = b"id:1 submit date:2611221030 done date:2611221031 stat:ENROUTE err:000 text:x"
+    both = read_receipt(text, "0A1B", 8)
+    assert (both.message_id, both.state, both.error, both.text) == ("0A1B", "REJECTD", "000", "x")
+    assert read_receipt(b"id:5 stat:DELIVRD", None, None) == Receipt("5", "DELIVRD", "000")
+    assert read_receipt(b"", "0A1B", None) is None  # which message, but not what became of it
+    assert read_receipt(b"", None, 2) is None
+
+
+def test_receipt_outcomes() -> None:
+    outcomes = {s: Receipt("1", s).outcome for s in
+                ("DELIVRD", "UNDELIV", "REJECTD", "EXPIRED", "DELETED", "UNKNOWN", "ENROUTE",
+                 "ACCEPTD")}
+    assert outcomes == {"DELIVRD": "delivered", "UNDELIV": "undeliverable",
+                        "REJECTD": "undeliverable", "EXPIRED": "undeliverable",
+                        "DELETED": "undeliverable", "UNKNOWN": "unknown", "ENROUTE": None,
+                        "ACCEPTD": None}
+
+
+def test_message_id_keys() -> None:
+    """Stored under the first key; a receipt's id is looked up under all of them."""
+    assert message_id_keys("0000000A") == ("a", "10")
+    assert message_id_keys("10") == ("10", "a", "16")  # decimal 10 is hex a, hex 10 is 16
+    assert message_id_keys("4294967297")[:2] == ("4294967297", "100000001")
+    assert message_id_keys("5F0C-7A2E") == ("5f0c-7a2e",)
+    assert message_id_keys("0") == ("0",) and message_id_keys("") == ()
 
 
 @given(st.sampled_from(sorted(COMMANDS)), st.integers(0, 2**31 - 1),

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from mmsc.pdu import MessageClass, MessageType, MmsPdu, decode, encode
 from wap_push.push import decode_push, encode_push
-from wap_push.smpp_client import ReceiptEvent, SmppClient, SmppConfig
+from wap_push.smpp import Receipt
+from wap_push.smpp_client import SmppClient, SmppConfig
 from wap_push.sms import DCS_UCS2
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,7 +33,7 @@ async def test_client_against_node_smpp_server() -> None:
     async def event() -> dict:
         return json.loads(await asyncio.wait_for(proc.stdout.readline(), 10))
 
-    receipts: list[ReceiptEvent] = []
+    receipts: list[Receipt] = []
     try:
         port = (await event())["port"]
         client = SmppClient(SmppConfig(port=port, system_id="mmsc", password="secret"),
@@ -43,8 +44,8 @@ async def test_client_against_node_smpp_server() -> None:
                                      expiry=timedelta(days=1),
                                      content_location="http://mmsc.test/m/" + "n" * 250))
         push = encode_push(notification, transaction_id=4)
-        push_ids = await client.send_push("+33600000003", push, tag="push")
-        text_ids = await client.send_text("+33600000004", "Привет из mmsc", tag="text")
+        push_ids = await client.send_push("+33600000003", push)
+        text_ids = await client.send_text("+33600000004", "Привет из mmsc")
         submits = [await event() for _ in push_ids + text_ids]
         async with asyncio.timeout(10):
             while len(receipts) < len(submits):
@@ -63,6 +64,10 @@ async def test_client_against_node_smpp_server() -> None:
     assert decode(decode_push(payload).data).transaction_id == "NODE1"
     assert submits[-1]["data_coding"] == DCS_UCS2
     assert bytes.fromhex(submits[-1]["message"]).decode() == "Привет из mmsc"  # read by node
-    assert {(r.tag, r.message_id) for r in receipts} == \
-        {("push", i) for i in push_ids} | {("text", i) for i in text_ids}
-    assert all(r.receipt.state == "DELIVRD" for r in receipts)
+    assert sorted(r.message_id for r in receipts) == sorted(push_ids + text_ids)
+    assert all(r.state == "DELIVRD" for r in receipts)
+    # E.164 destinations: TON 1 (international), NPI 1 (ISDN), digits without "+"; the
+    # alphanumeric sender TON 5, NPI 0
+    assert {(s["destination"], s["dest_ton"], s["dest_npi"]) for s in submits} == \
+        {("33600000003", 1, 1), ("33600000004", 1, 1)}
+    assert {(s["source"], s["source_ton"], s["source_npi"]) for s in submits} == {("MMSC", 5, 0)}

@@ -138,3 +138,117 @@ def test_text_round_trip(text: str) -> None:
                for s in segments]
     assert "".join(t for _, t in decoded) == text
     assert len(segments) == plan_text(text).segments
+
+
+# -- at the boundaries (each of these killed a mutant that survived; see docs/testing.md) ---------
+
+
+@pytest.mark.parametrize("ref16,udh,fill,length", [
+    (False, "050003000201", 1, 7 + 153),   # 6 octets of UDH + 1 fill bit = 7 septets
+    (True, "0608040000" "0201", 0, 8 + 153),  # 7 octets = 8 septets, no fill
+])
+def test_concatenated_gsm_text_with_its_header(ref16: bool, udh: str, fill: int,
+                                               length: int) -> None:
+    """161 characters: two segments, each with its concatenation UDH (reference 0 unless
+    given), the text after the fill bits, TP-UDL in septets counting the UDH; and back."""
+    first, second = encode_text("a" * 161, ref16=ref16)
+    assert first.udh == bytes.fromhex(udh) and first.text == "a" * 153
+    assert fill_bits_after(len(first.udh)) == fill
+    assert first.user_data_length == length and second.text == "a" * 8
+    got_udh, text = decode_text(first.user_data, first.user_data_length, DCS_GSM7, True)
+    assert text == "a" * 153 and got_udh is not None
+    assert got_udh.concatenation == (0, 2, 1)
+    assert decode_text(second.user_data, second.user_data_length, DCS_GSM7, True)[1] == "a" * 8
+
+
+def test_concatenated_ucs2_text_with_its_header() -> None:
+    """71 UCS-2 characters: 67 and 4; TP-UDL in octets, UDH included."""
+    first, second = encode_text("Ж" * 71, reference=9)
+    assert first.udh == bytes.fromhex("050003090201") and first.text == "Ж" * 67
+    assert first.user_data_length == 6 + 134 and second.user_data_length == 6 + 8
+    assert decode_text(first.user_data, first.user_data_length, DCS_UCS2, True)[1] == "Ж" * 67
+    (single,) = encode_text("Жж")
+    assert single.user_data_length == 4 and single.user_data == "Жж".encode("utf-16-be")
+
+
+def test_text_decoding_refusals() -> None:
+    with pytest.raises(ValueError, match="^malformed user data header$"):
+        decode_text(b"\x09\x00\x03", 3, DCS_GSM7, True)
+    with pytest.raises(ValueError, match="not text"):
+        decode_text(b"abc", 3, 0x04, False)
+    # UCS-2 cut in the middle of a character, or a lone surrogate: replaced, never an error
+    assert decode_text(b"\x00a\x00", 3, DCS_UCS2, False) == (None, "a\ufffd")
+    assert decode_text(b"\xd8\x00\x00a", 4, DCS_UCS2, False) == (None, "\ufffda")
+
+
+def test_an_unassigned_extension_code_reads_as_a_space() -> None:
+    """TS 23.038 §6.2.1.1: ESC before a code the extension table does not assign."""
+    assert sms.gsm7_text([0x1B, 0x41, 0x41]) == " A"
+
+
+@pytest.mark.parametrize("text,segments", [
+    ("a" * 160, 1), ("a" * 161, 2), ("a" * 153 * 2, 2), ("a" * 307, 3),
+    ("Ж" * 70, 1), ("Ж" * 71, 2), ("€" * 80, 1), ("€" * 80 + "a", 2),
+])
+def test_segment_counts_at_the_limits(text: str, segments: int) -> None:
+    plan = plan_text(text)
+    assert plan.segments == segments == len(split_text(text))
+    assert isinstance(plan.units, int)
+
+
+def test_plan_reasons_word_for_word() -> None:
+    assert plan_text("hello").reason == "GSM 7-bit default alphabet: 5 of 160 in one SMS"
+    assert plan_text("a" * 160).reason == "GSM 7-bit default alphabet: 160 of 160 in one SMS"
+    assert plan_text("a€b€").reason == \
+        "GSM 7-bit default alphabet (2 extension characters counted twice): 6 of 160 in one SMS"
+    assert plan_text("Жa" * 40).reason == \
+        "UCS-2, because 'Ж' (U+0416) is not in the GSM 7-bit alphabet: 80 > 70, so 2 " \
+        "segments of at most 67"
+
+
+def test_push_segmentation_limits() -> None:
+    """A PDU that fills the single SMS exactly stays single; the reference is 0..255
+    (0..65535 with 16-bit references); no room for data, and more than 255 segments, are
+    refused."""
+    assert len(segment_push(bytes(128 - 7), reference=0)) == 1
+    assert len(segment_push(bytes(128 - 6), reference=0)) == 2
+    segment_push(bytes(200), reference=0xFF)
+    segment_push(bytes(200), reference=0xFFFF, ref16=True)
+    for reference, ref16 in ((0x100, False), (0x10000, True), (-1, False)):
+        with pytest.raises(ValueError, match="^concatenation reference out of range$"):
+            segment_push(bytes(200), reference=reference, ref16=ref16)
+    assert len(segment_push(bytes(200), 0, max_user_data=13)) == 200  # 12 of UDH + 1 of data
+    with pytest.raises(ValueError, match="no room for data in 12 octets"):
+        segment_push(bytes(200), 0, max_user_data=12)
+    assert len(segment_push(bytes(255 * 116), 0)) == 255
+    with pytest.raises(ValueError, match="256 segments exceed the 255"):
+        segment_push(bytes(255 * 116 + 1), 0)
+
+
+def test_user_data_header_limits() -> None:
+    """UDHL is one octet: elements of 253 data octets fit (2 + 253 = 255), 254 do not."""
+    assert sms.UserDataHeader(((0x20, bytes(253)),)).encode()[0] == 255
+    with pytest.raises(ValueError, match="^user data header too long$"):
+        sms.UserDataHeader(((0x20, bytes(254)),)).encode()
+    with pytest.raises(ValueError, match="user data header too long"):
+        sms.UserDataHeader(((0x20, bytes(256)),)).encode()
+    assert split_user_data_header(b"\x02\x20\x00x") == (sms.UserDataHeader(((0x20, b""),)), b"x")
+    assert split_user_data_header(b"\x01\x20x") is None  # UDHL 1 cannot hold an element
+    assert split_user_data_header(b"\x03\x20\x00\x21") is None  # an element cut short
+    assert split_user_data_header(b"\x03\x20\x00") is None  # shorter than UDHL says
+    assert split_user_data_header(b"\x04\x20\x02\x41") is None  # element past the end
+
+
+def test_reassembly_edges() -> None:
+    """A 'concatenation' of one segment is whole at once; segments are kept for 300 s by
+    default, dropped only after that; a malformed UDH is refused."""
+    r = Reassembler()
+    assert r.feed("a", bytes.fromhex("0500030a0101") + b"x", now=0) is not None
+    assert r.feed("a", bytes.fromhex("0500030b0201") + b"y", now=0) is None
+    assert r.expire(300.0) == 0 and r.pending == 1
+    assert r.expire(300.001) == 1 and r.pending == 0
+    assert r.feed("a", bytes.fromhex("0500030c0201") + b"1", now=1000) is None
+    whole = r.feed("a", bytes.fromhex("0500030c0202") + b"2", now=1000)
+    assert whole is not None and whole[1] == b"12"
+    with pytest.raises(ValueError, match="^malformed user data header$"):
+        r.feed("a", b"\x09\x00", now=1000)

@@ -14,7 +14,7 @@ import smpplib.consts
 
 from mmsc.pdu import MessageClass, MessageType, MmsPdu, decode, encode
 from wap_push.push import decode_push, encode_push
-from wap_push.smpp import Framer, Pdu, decode_pdu, encode_pdu, parse_receipt
+from wap_push.smpp import Framer, Pdu, SmppAddress, decode_pdu, encode_pdu, parse_receipt
 from wap_push.sms import encode_text, gsm7_septets, segment_push
 from wap_push.smpp_client import SmppClient, SmppConfig
 from wap_push.smsc import ReceivedSms, SmscEmulator
@@ -231,3 +231,84 @@ async def test_the_emulator_keeps_the_latest_sms_only() -> None:
     finally:
         await client.close()
         await smsc.close()
+
+
+async def submit_and_receipt(port: int, destination: str = "33600000001") -> tuple[str, Pdu]:
+    """Bind, submit one SMS asking for a receipt, return its id and the receipt's PDU."""
+    esme = await Esme.connect(port)
+    await esme.call("bind_transceiver", system_id="mmsc", password="secret")
+    resp = await esme.call("submit_sm", source_addr_ton=5, source_addr="MMSC",
+                           dest_addr_ton=1, dest_addr_npi=1, destination_addr=destination,
+                           registered_delivery=1, short_message=b"hello")
+    return resp.fields["message_id"], await esme.recv()
+
+
+@pytest.mark.parametrize("style", ["standard", "tlv", "minimal"])
+async def test_receipt_styles(style: str) -> None:
+    smsc = SmscEmulator(ACCOUNTS, receipts=style)
+    _, port = await smsc.start()
+    try:
+        message_id, deliver = await submit_and_receipt(port)
+    finally:
+        await smsc.close()
+    text, tlvs = deliver.fields["short_message"], deliver.tlvs
+    assert deliver.fields["esm_class"] == 0x04
+    # from the handset to the ESME, in the forms they were submitted in
+    assert (deliver.fields["source_addr_ton"], deliver.fields["source_addr_npi"],
+            deliver.fields["source_addr"]) == (1, 1, "33600000001")
+    assert (deliver.fields["dest_addr_ton"], deliver.fields["destination_addr"]) == (5, "MMSC")
+    if style == "standard":
+        assert parse_receipt(text).message_id == message_id
+        assert text.startswith(f"id:{message_id} sub:001 dlvrd:001 submit date:".encode())
+    elif style == "minimal":
+        assert text == f"id:{message_id} stat:DELIVRD".encode() and tlvs == {}
+    else:
+        assert text == b""
+    if style != "minimal":
+        assert tlvs == {0x001E: message_id.encode() + b"\0", 0x0427: b"\x02"}
+
+
+async def test_an_undeliverable_number() -> None:
+    """Its SMS reach no subscriber and are receipted UNDELIV; the SMS keeps the addresses as
+    they came, and the number as mmsc writes it."""
+    smsc = SmscEmulator(ACCOUNTS, undeliverable=["+33600000009"])
+    delivered: list[ReceivedSms] = []
+    smsc.subscribe(delivered.append)
+    _, port = await smsc.start()
+    try:
+        message_id, deliver = await submit_and_receipt(port, "33600000009")
+        _, fine = await submit_and_receipt(port, "33600000001")
+    finally:
+        await smsc.close()
+    assert (parse_receipt(deliver.fields["short_message"]).state, deliver.tlvs[0x0427]) == \
+        ("UNDELIV", b"\x05")
+    assert parse_receipt(fine.fields["short_message"]).state == "DELIVRD"
+    assert [sms.destination for sms in smsc.received] == ["+33600000009", "+33600000001"]
+    assert [sms.destination for sms in delivered] == ["+33600000001"]
+    assert smsc.received[0].destination_smpp == SmppAddress(1, 1, "33600000009")
+    assert smsc.received[0].source_smpp == SmppAddress(5, 0, "MMSC")
+
+
+async def test_receipts_to_the_submitting_bind_or_spread() -> None:
+    for spread in (False, True):
+        smsc = SmscEmulator(ACCOUNTS, spread_receipts=spread)
+        _, port = await smsc.start()
+        try:
+            first, second = await Esme.connect(port), await Esme.connect(port)
+            for esme in (first, second):
+                await esme.call("bind_transceiver", system_id="mmsc", password="secret")
+            resp = await first.call("submit_sm", destination_addr="+1", registered_delivery=1,
+                                    short_message=b"x")
+            receiver = second if spread else first
+            deliver = await receiver.recv()
+            assert deliver.command == "deliver_sm"
+            assert parse_receipt(deliver.fields["short_message"]).message_id == \
+                resp.fields["message_id"]
+            assert smsc.receipts_to_other_binds == int(spread)
+        finally:
+            await smsc.close()
+
+
+def test_an_unknown_receipt_style_is_refused() -> None:
+    with pytest.raises(ValueError):
+        SmscEmulator(receipts="fancy")

@@ -18,6 +18,7 @@ from mmsc.state import (
     SqliteStateStore, StateError, StateStore, StateUnavailable, Subscriber, VaspRecord,
 )
 from mmsc.state.location import open_store
+from mmsc.state_url import parse as parse_state_url
 from mmsc.ids import token_digest
 from mmsc.state.schema import MIGRATIONS
 from mmsc.state.schema_postgres import MIGRATIONS as POSTGRES_MIGRATIONS, VERSION_TABLE
@@ -244,15 +245,44 @@ async def test_concurrent_accepts_share_commits(sqlite_store: SqliteStateStore,
     assert await store.recipients_of("second") == []
 
 
+OLD_MESSAGE = ("INSERT INTO messages (id, interface, originator, object_key, size, created_at) "
+               "VALUES ('m1', 'mm1', '+1', 'k', 1, 0)")
+
+
 def old_database(path: Path, version: int) -> sqlite3.Connection:
-    """A database of schema ``version`` as an older mmsc made it, with message m1."""
+    """An SQLite database of schema ``version`` as an older mmsc made it, with message m1."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     db = sqlite3.connect(path)
+    db.create_function("token_digest", 1, token_digest)  # as the store gives it (version 5)
     for script in MIGRATIONS[:version]:
         db.executescript(script)
     db.execute(f"PRAGMA user_version = {version}")
-    db.execute("INSERT INTO messages (id, interface, originator, object_key, size, "
-               "created_at) VALUES ('m1', 'mm1', '+1', 'k', 1, 0)")
+    db.execute(OLD_MESSAGE)
     return db
+
+
+async def old_store(state_url: str, version: int, *rows: str) -> StateStore:
+    """The store of ``state_url`` opened by this mmsc after an older one made it, at schema
+    ``version``, with message m1 and ``rows`` (SQL with literal values, which both take)."""
+    kind, target = parse_state_url(state_url)
+    if kind == "sqlite":
+        with old_database(Path(target), version) as lite:
+            for row in rows:
+                lite.execute(row)
+        lite.close()
+    else:
+        db = await asyncpg.connect(target)
+        try:
+            async with db.transaction():
+                for script in POSTGRES_MIGRATIONS[:version]:
+                    await db.execute(script)
+                await db.execute(f"CREATE TABLE {VERSION_TABLE} (version INTEGER NOT NULL)")
+                await db.execute(f"INSERT INTO {VERSION_TABLE} VALUES ({version})")
+                for row in (OLD_MESSAGE, *rows):
+                    await db.execute(row)
+        finally:
+            await db.close()
+    return await open_store(state_url)
 
 
 async def test_version_2_databases_are_rebuilt_for_the_vasp_route(tmp_path: Path) -> None:
@@ -278,19 +308,17 @@ async def test_version_2_databases_are_rebuilt_for_the_vasp_route(tmp_path: Path
         await store.close()
 
 
-async def test_version_4_content_tokens_become_digests(tmp_path: Path) -> None:
+async def test_version_4_content_tokens_become_digests(state_url: str, tmp_path: Path) -> None:
     """Issue 14 item 16: a database of schema 4 kept every content token as sent. Opened by
     this mmsc, only their digests remain (the token still retrieves), the transaction ids
-    are new, and the plain token is nowhere in the database's files."""
-    path = tmp_path / "old.db"
+    are new, and (SQLite) the plain token is nowhere in the database's files."""
     old = "OldPlainToken_0123456789"
-    with old_database(path, 4) as db:
-        db.execute("INSERT INTO recipients (message_id, address, kind, route, state, "
-                   "content_token, updated_at) VALUES ('m1', '+2', 'to', 'mms', 'notified', ?, 0)",
-                   (old,))
-        db.execute("INSERT INTO recipients (message_id, address, kind, route, state, "
-                   "updated_at) VALUES ('m1', '+3', 'to', 'legacy', 'accepted', 0)")
-    store = await SqliteStateStore.open(path)
+    store = await old_store(
+        state_url, 4,
+        "INSERT INTO recipients (message_id, address, kind, route, state, content_token, "
+        f"updated_at) VALUES ('m1', '+2', 'to', 'mms', 'notified', '{old}', 0)",
+        "INSERT INTO recipients (message_id, address, kind, route, state, updated_at) "
+        "VALUES ('m1', '+3', 'to', 'legacy', 'accepted', 0)")
     try:
         found = await store.recipient_by_token(content_digest=token_digest(old))
         assert found is not None and found.address == "+2"
@@ -298,8 +326,67 @@ async def test_version_4_content_tokens_become_digests(tmp_path: Path) -> None:
         assert (await store.recipients_of("m1"))[1].transaction_id is None
     finally:
         await store.close()
-    for file in tmp_path.iterdir():
+    for file in (tmp_path / "state").glob("*"):
         assert old.encode() not in file.read_bytes(), file.name
+
+
+async def test_older_databases_owe_the_cdrs_of_their_past(state_url: str) -> None:
+    """Schema 7: recipients already final owe their CDR; from then on the trigger adds one
+    at each final state, once (a move between two final states adds none); CDRs are claimed
+    with a lease and handed out again, as they were, once it lapses."""
+    store = await old_store(state_url, 4, *(
+        "INSERT INTO recipients (message_id, address, kind, route, state, updated_at) "
+        f"VALUES ('m1', '{address}', 'to', 'mms', '{state}', 5)"
+        for address, state in (("+2", "acknowledged"), ("+3", "notified"))))
+    try:
+        owed = await store.cdrs_between(0, 10)
+        assert [(c.recipient_id, c.state.value, c.at) for c in owed] == [(1, "acknowledged", 5)]
+        moved = await store.transition(2, expected=[RecipientState.NOTIFIED],
+                                       to=RecipientState.EXPIRED, now=7)
+        assert moved is not None
+        await store.transition(2, expected=[RecipientState.EXPIRED],
+                               to=RecipientState.UNREACHABLE, now=8)
+        owed = await store.cdrs_between(0, 10)
+        assert [(c.recipient_id, c.state.value, c.before.value) for c in owed] == [
+            (1, "acknowledged", "acknowledged"), (2, "expired", "notified")]
+        assert [c.recipient_id for c in await store.cdrs_between(6, 7.5)] == [2]
+        claimed = await store.claim_cdrs(now=9, owner="n1", limit=10, lease=5)
+        assert [c.claimed_by for c in claimed] == [None, None]
+        assert await store.claim_cdrs(now=10, owner="n2", limit=10, lease=5) == []
+        again = await store.claim_cdrs(now=15, owner="n2", limit=10, lease=5)
+        assert [c.claimed_by for c in again] == ["n1", "n1"]  # lapsed: maybe written
+        await store.cdrs_written([1, 2], now=16)
+        assert await store.claim_cdrs(now=30, owner="n3", limit=10, lease=5) == []
+        assert [c.written_at for c in await store.cdrs_between(0, 10)] == [16, 16]
+    finally:
+        await store.close()
+
+
+async def test_version_5_databases_get_the_smsc_ids(state_url: str) -> None:
+    store = await old_store(state_url, 5,
+                            "INSERT INTO recipients (message_id, address, kind, route, state, "
+                            "updated_at) VALUES ('m1', '+2', 'to', 'mms', 'notified', 0)")
+    try:
+        [r] = await store.recipients_of("m1")
+        await store.add_smsc_ids(r.id, "push", ["x1"], now=1.0, expires_at=2.0)
+        row, left = await store.take_smsc_id(["x1"], whole_sms=False)
+        assert (row.recipient_id, left) == (r.id, 0)
+    finally:
+        await store.close()
+
+
+async def test_version_7_databases_keep_mm4_reply_addresses(state_url: str) -> None:
+    """Schema 8: a message that came over MM4 keeps its X-Mms-Message-ID and where its
+    reports go; the messages of before have neither."""
+    store = await old_store(state_url, 7)
+    try:
+        assert (await store.get_message("m1")).mm4_message_id is None
+        mm4 = message("m2", interface=Interface.MM4, vasp_id=None, transaction_id=None,
+                      mm4_message_id="abc@mms.example.net", mm4_reply_to="mms.example.net")
+        await store.accept_message(mm4, [recipient("+1", "m2")])
+        assert await store.get_message("m2") == mm4
+    finally:
+        await store.close()
 
 
 async def test_two_stores_on_one_file_write_side_by_side(state_url: str) -> None:
@@ -322,6 +409,116 @@ async def test_two_stores_on_one_file_write_side_by_side(state_url: str) -> None
     finally:
         await first.close()
         await second.close()
+
+
+# -- CDRs, SMSC ids and the operator's searches, on both backends ------------------------------
+
+
+async def test_two_stores_never_claim_the_same_cdr(state_url: str) -> None:
+    """Recipients made final by two stores: one CDR each (a second final move adds none);
+    the claims of two stores racing never share a CDR, and together take them all."""
+    a, b = await open_store(state_url), await open_store(state_url)
+    try:
+        rows = await a.accept_message(message(), [recipient(f"+{j}") for j in range(60)])
+        await asyncio.gather(*((a if r.id % 2 else b).transition(
+            r.id, expected=[S.ACCEPTED], to=S.ACKNOWLEDGED if r.id % 3 else S.EXPIRED,
+            now=1200.0 + r.id) for r in rows))
+        await a.transition(rows[0].id, expected=[S.EXPIRED, S.ACKNOWLEDGED], to=S.UNREACHABLE,
+                           now=1300.0)
+        owed = await b.cdrs_between(0, 2000)
+        assert [c.recipient_id for c in owed] == [r.id for r in rows]
+        assert all(c.before == S.ACCEPTED and c.at == 1200.0 + c.recipient_id for c in owed)
+        claims = await asyncio.gather(*(
+            (a if n % 2 else b).claim_cdrs(now=1400.0, owner=f"o{n}", limit=7, lease=30.0)
+            for n in range(12)))
+        ids = [c.recipient_id for batch in claims for c in batch]
+        assert len(ids) == len(set(ids)) == 60
+    finally:
+        await a.close()
+        await b.close()
+
+
+async def test_smsc_ids_are_taken_once_and_go_with_their_message(store: StateStore) -> None:
+    """The SMSC ids of an SMS's segments: a receipt takes its segment once; the last segment
+    taken says none is left; a failure takes the whole SMS; rows go at the expiry given and
+    with their message."""
+    r1, r2 = await store.accept_message(message(), [recipient("+1"), recipient("+2")])
+    await store.add_smsc_ids(r1.id, "push", ["a", "b", "c"], now=1000.0, expires_at=5000.0)
+    await store.add_smsc_ids(r2.id, "link", ["d"], now=1000.0, expires_at=5000.0)
+    row, left = await store.take_smsc_id(["b"], whole_sms=False)
+    assert (row.recipient_id, row.kind, row.sms, row.smsc_id, left) == (r1.id, "push", "a", "b", 2)
+    assert await store.take_smsc_id(["b"], whole_sms=False) is None  # matched once
+    row, left = await store.take_smsc_id(["zz", "c"], whole_sms=True)  # the first key found
+    assert (row.smsc_id, left) == ("c", 0)
+    assert await store.take_smsc_id(["a"], whole_sms=False) is None  # went with its SMS
+    await store.add_smsc_ids(r1.id, "report", ["e"], now=1000.0, expires_at=2000.0)
+    assert await store.prune_smsc_ids(now=3000.0) == 1
+    assert await store.take_smsc_id(["e"], whole_sms=False) is None
+    await store.add_smsc_ids(r1.id, "push", ["f"], now=1000.0, expires_at=5000.0)
+    await store.add_smsc_ids(r2.id, "push", ["f"], now=1001.0, expires_at=5000.0)
+    row, _ = await store.take_smsc_id(["f"], whole_sms=False)
+    assert row.recipient_id == r2.id  # an id seen twice: the newest row first
+    await store.delete_message("m1")
+    assert await store.take_smsc_id(["d"], whole_sms=False) is None
+    assert await store.take_smsc_id(["f"], whole_sms=False) is None
+    assert await store.take_smsc_id([], whole_sms=False) is None
+
+
+async def test_two_stores_take_the_last_segments_of_one_sms(state_url: str) -> None:
+    """Two processes (or nodes), each with a receipt of one of an SMS's two segments (and
+    both with the same repeated receipt): exactly one sees the SMS complete, each id is
+    taken once."""
+    first = await open_store(state_url)
+    second = await open_store(state_url)
+    try:
+        [r] = await first.accept_message(message(), [recipient("+1")])
+        for n in range(20):
+            await first.add_smsc_ids(r.id, "push", [f"{n}a", f"{n}b"], now=1000.0,
+                                     expires_at=5000.0)
+            taken = await asyncio.gather(
+                first.take_smsc_id([f"{n}a"], whole_sms=False),
+                second.take_smsc_id([f"{n}b"], whole_sms=False),
+                second.take_smsc_id([f"{n}a"], whole_sms=False))
+            got = [t for t in taken if t is not None]
+            assert len(got) == 2 and sorted(left for _, left in got) == [0, 1]
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_searches_and_counts_for_the_operator(store: StateStore) -> None:
+    """Messages by number (sender or recipient), VASP, a recipient's state and date, newest
+    first; what is due; messages and recipients per interface and state over a period."""
+    await store.accept_message(message("m1", created_at=1000.0),
+                               [recipient("+1", "m1", due=1100.0), recipient("+2", "m1")])
+    await store.accept_message(message("m2", created_at=2000.0, interface=Interface.MM1,
+                                       originator="+2", vasp_id=None, transaction_id=None),
+                               [recipient("+3", "m2", due=None)])
+    await store.accept_message(message("m3", created_at=3000.0, vasp_id="other",
+                                       transaction_id="t3"), [recipient("+4", "m3", due=900.0)])
+    [r4] = await store.recipients_of("m3")
+    await store.transition(r4.id, expected=[S.ACCEPTED], to=S.ACKNOWLEDGED, now=3100.0)
+
+    async def ids(**filters: object) -> list[str]:
+        return [m.id for m in await store.search_messages(**filters)]  # type: ignore[arg-type]
+
+    assert await ids() == ["m3", "m2", "m1"]
+    assert await ids(addresses=["+2"]) == ["m2", "m1"]
+    assert await ids(addresses=["+3", "+4"]) == ["m3", "m2"]
+    assert await ids(vasp_id="acme") == ["m1"]
+    assert await ids(state=S.ACKNOWLEDGED) == ["m3"]
+    assert await ids(state=S.ACCEPTED, since=1500.0) == ["m2"]
+    assert await ids(limit=1) == ["m3"]
+    assert await ids(addresses=["+9"]) == []
+    assert await store.count_due(1100.0) == 2  # +1 and +2 of m1; +4 is final
+    assert await store.count_due(1099.0) == 0
+    assert await store.state_counts(since=0.0, until=2500.0) == {
+        "messages": {"mm7": 1, "mm1": 1},
+        "recipients": {"mm7": {"accepted": 2}, "mm1": {"accepted": 1}}}
+    assert await store.state_counts(since=2500.0, until=3000.0) == {"messages": {},
+                                                                     "recipients": {}}
+    assert (await store.state_counts(since=3000.0, until=4000.0))["recipients"] == {
+        "mm7": {"acknowledged": 1}}
 
 
 # -- PostgreSQL: what only a shared database has ---------------------------------------------------
@@ -394,32 +591,6 @@ async def test_nodes_starting_together_migrate_once(postgres) -> None:
     postgres.sql(f"UPDATE {VERSION_TABLE} SET version = version + 1", url.rsplit("/", 1)[1])
     with pytest.raises(StateError, match="upgrade mmsc"):
         await open_store(url)
-
-
-async def test_postgresql_version_4_content_tokens_become_digests(postgres) -> None:
-    """PostgreSQL's migration 5 does what SQLite's does: digests for tokens, new ids."""
-    url = postgres.new_database()
-    old = "OldPlainToken_0123456789"
-    db = await asyncpg.connect(url)
-    try:
-        for script in POSTGRES_MIGRATIONS[:4]:
-            await db.execute(script)
-        await db.execute(f"CREATE TABLE {VERSION_TABLE} (version INTEGER NOT NULL);"
-                         f"INSERT INTO {VERSION_TABLE} VALUES (4);"
-                         "INSERT INTO messages (id, interface, originator, object_key, size, "
-                         "created_at) VALUES ('m1', 'mm1', '+1', 'k', 1, 0)")
-        await db.execute("INSERT INTO recipients (message_id, address, kind, route, state, "
-                         "content_token, updated_at) VALUES ('m1', '+2', 'to', 'mms', 'notified',"
-                         " $1, 0)", old)
-    finally:
-        await db.close()
-    store = await open_store(url)
-    try:
-        found = await store.recipient_by_token(content_digest=token_digest(old))
-        assert found is not None and found.address == "+2"
-        assert found.transaction_id not in (None, old) and len(found.transaction_id) == 22
-    finally:
-        await store.close()
 
 
 async def test_one_transaction_id_across_nodes(postgres) -> None:
@@ -516,7 +687,7 @@ async def test_a_write_on_one_node_wakes_the_others(postgres) -> None:
 async def test_unreachable_database_is_refused_in_bounded_time() -> None:
     """Nothing listens: after connect_timeout, StateUnavailable names the URL without its
     password."""
-    from test_object_store import free_port
+    from helpers.s3servers import free_port
     url = f"postgresql://mmsc:s3cret@127.0.0.1:{free_port()}/mmsc"
     with pytest.raises(StateUnavailable) as refused:
         await open_store(url, connect_timeout=0.5)
@@ -527,7 +698,7 @@ async def test_unreachable_database_is_refused_in_bounded_time() -> None:
 async def test_the_database_going_away_and_back() -> None:
     """A server stopped under a running store: every call fails with StateUnavailable ("try
     later"), none hangs; started again, the same store works without being reopened."""
-    from pg_cluster import Cluster
+    from helpers.pg_cluster import Cluster
     cluster = Cluster().start()
     try:
         url = cluster.new_database()

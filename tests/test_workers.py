@@ -135,3 +135,64 @@ async def test_sigterm_stops_the_workers_first(tmp_path: Path) -> None:
         server.wait(10)
         out.close()
         await smsc.close()
+
+
+async def test_a_receipt_reaching_the_other_process_is_matched_once(tmp_path: Path) -> None:
+    """Issue 21: the SMSC hands every receipt to the bind that did not submit its SMS (as
+    SMSCs that spread an account's receipts over its binds): each notification's receipt is
+    matched by the other process, through the state store, and recorded once. (No handset:
+    the notifications wait unfetched, so that each is logged by the process that sent it.)"""
+    from mmsc.state import SqliteStateStore
+
+    smsc, url, path = await emulator_and_config(tmp_path, f"""
+[delivery]
+scheduler_interval = "0.05s"
+[[vasp]]
+id = "acme"
+password = "pw"
+[[subscriber]]
+msisdn = "{B}"
+""")
+    smsc.spread_receipts = True
+    path.write_text(path.read_text().replace("[http]\n", "[http]\nworkers = 2\n"))
+    err = open(tmp_path / "err.log", "wb")  # noqa: SIM115
+    server = subprocess.Popen([sys.executable, "-m", "mmsc", "serve", "--no-demo", "--config",
+                               str(path)], stdout=subprocess.DEVNULL, stderr=err,
+                              env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    store = None
+    try:
+        await wait_healthy(url, server)
+        await nodes_answering(url, 2, set())
+        async with asyncio.timeout(30):
+            while smsc.commands["bind_transceiver"] < 2:  # both processes bound
+                await asyncio.sleep(0.05)
+        ids = await submit_all(url, [f"r-{i}" for i in range(16)], new_connections=True)
+        store = await SqliteStateStore.open(tmp_path / "mmsc.db")
+
+        async def kinds() -> dict[str, Counter]:
+            return {i: Counter(e.kind for e in await store.events_of(i)) for i in ids}
+
+        async with asyncio.timeout(30):
+            while not all(k["push-delivered"] for k in (await kinds()).values()):
+                await asyncio.sleep(0.1)
+        await asyncio.sleep(1.0)  # room for a second match to show up
+        for counts in (await kinds()).values():
+            assert counts["push-delivered"] == counts["notified"] == 1, counts
+        assert smsc.receipts_to_other_binds == smsc.submitted == len(ids)
+    finally:
+        if store is not None:
+            await store.close()
+        server.send_signal(signal.SIGTERM)
+        await asyncio.to_thread(server.wait, 15)
+        err.close()
+        await smsc.close()
+    log = (tmp_path / "err.log").read_text()
+    process = r"^\S+ (?:\[(\d+)\] )?"
+    notified = {m[1]: m[0] for m in re.findall(
+        process + r"mmsc\.relay\.engine (\w+) \S+: \S+ -> notified \(notified\)$", log, re.M)}
+    matched = {m[1]: m[0] for m in re.findall(
+        process + r"mmsc\.relay\.receipts (\w+) \S+: receipt \S+ DELIVRD err 000 "
+        r"\(push-delivered\)$", log, re.M)}
+    assert sorted(notified) == sorted(matched) == sorted(ids)
+    assert all(notified[i] != matched[i] for i in ids)  # by the other process each time
+    assert "no SMS sent with this id" not in log

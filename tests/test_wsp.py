@@ -254,3 +254,125 @@ def test_unknown_charset_text_reencodes_octet_for_octet(raw: bytes) -> None:
     strict = wsp.with_length(wsp.encode_integer_value(3000) + quote + raw + b"\x00")
     assert wsp.encode_encoded_string_value(decoded) == strict
     assert Reader(strict).encoded_string_value() == decoded
+
+
+# -- at the boundaries (each of these killed a mutant that survived; see docs/testing.md) ---------
+
+@pytest.mark.parametrize("octets,value", [
+    ("04 81 85" "6100", Disposition("attachment", {"name": "a"})),   # Value-length, token, param
+    ("01 82", Disposition("inline")),
+    ("01 80", Disposition("form-data")),
+])
+def test_content_disposition_forms(octets: str, value: Disposition) -> None:
+    r = Reader(H("ae") + H(octets))  # Content-Disposition 0x2E
+    assert r.wsp_header() == ("Content-Disposition", value) and r.at_end() and not r.warnings
+    assert wsp.encode_wsp_header("Content-Disposition", value) == H("ae") + H(octets)
+
+
+def test_content_disposition_leniency_and_refusals() -> None:
+    """A Token-text kind; a bare token without Value-length (a warning); an unknown code read
+    as attachment (a warning); an empty value refused."""
+    r = Reader(H("ae 05") + b"mine\0")
+    assert r.wsp_header() == ("Content-Disposition", Disposition("mine")) and not r.warnings
+    assert wsp.encode_wsp_header("Content-Disposition", Disposition("mine")) == H("ae05") + b"mine\0"
+    r = Reader(H("ae 81"))
+    assert r.wsp_header() == ("Content-Disposition", Disposition("attachment"))
+    assert r.warnings == ["Content-Disposition: content disposition without a value length "
+                          "(offset 1)"]
+    r = Reader(H("ae 01 9f"))
+    assert r.wsp_header() == ("Content-Disposition", Disposition("attachment"))
+    assert r.warnings == ["Content-Disposition: unknown disposition 0x9f, read as attachment "
+                          "(offset 3)"]
+    with pytest.raises(wsp.WspDecodeError, match="empty content disposition"):
+        Reader(H("ae 00")).wsp_header()
+    with pytest.raises(wsp.WspEncodeError, match="needs a Disposition value"):
+        wsp.encode_wsp_header("Content-Disposition", 3)
+
+
+@pytest.mark.parametrize("octets,level", [("92", "1.2"), ("9f", "1"), ("8f", "0"),
+                                          ("312e3300", "1.3")])
+def test_level_parameter(octets: str, level: str) -> None:
+    """Version-value: Short-integer major<<4|minor (minor 15 = none), or Text-string."""
+    body = H("83 82") + H(octets)
+    assert Reader(bytes((len(body),)) + body).content_type() == \
+        ContentType("text/plain", {"level": level})
+
+
+def test_secure_parameter_is_no_value() -> None:
+    assert Reader(H("03 83 90 00")).content_type() == ContentType("text/plain", {"secure": ""})
+    with pytest.raises(wsp.WspDecodeError, match=r"expected No-value \(0x00\)") as caught:
+        Reader(H("03 83 90 01")).content_type()
+    assert caught.value.offset == 3
+
+
+@pytest.mark.parametrize("octets,params", [
+    ("0a 83 66 6f 6f 00 82", {"foo": "2"}),               # Token-text, Short-integer
+    ("0b 83 66 6f 6f 00 01 ff", {"foo": "255"}),          # Long-integer
+    ("0b 83 66 6f 6f 00 22 61 00", {"foo": "a"}),          # Quoted-string
+    ("09 83 66 6f 6f 00 00", {"foo": ""}),                # No-value
+    ("0b 83 66 6f 6f 00 62 61 00", {"foo": "ba"}),        # Token-text value
+])
+def test_untyped_parameters(octets: str, params: dict[str, str]) -> None:
+    raw = H(octets)
+    raw = bytes((len(raw) - 1,)) + raw[1:]
+    assert Reader(raw).content_type() == ContentType("text/plain", params)
+
+
+@pytest.mark.parametrize("value,octets", [(4, "84"), (0x1234, "021234"),
+                                          ("x-wap-application:mms.ua", b"x-wap-application:mms.ua\0")])
+def test_application_id_both_forms(value: int | str, octets: str | bytes) -> None:
+    raw = H(octets) if isinstance(octets, str) else octets
+    assert wsp.encode_wsp_header("X-Wap-Application-Id", value) == H("af") + raw
+    assert Reader(H("af") + raw).wsp_header() == ("X-Wap-Application-Id", value)
+
+
+@pytest.mark.parametrize("name,value,why", [
+    ("X-Wap-Application-Id", "\x05text", "takes a code or a URI"),
+    ("X-Wap-Application-Id", "", "takes a code or a URI"),
+    ("X-Wap-Application-Id", 2.5, "takes a code or a URI"),
+    ("Content-ID", 5, "Content-ID takes text"),
+    ("Content-Location", 5, "takes text"),
+    ("Content-Length", "5", "takes an integer"),
+    ("Content-Length", True, "takes an integer"),
+    ("Push-Flag", True, "takes an integer"),
+    ("X-Unknown", 5, "takes text"),
+])
+def test_header_values_of_the_wrong_kind(name: str, value: object, why: str) -> None:
+    with pytest.raises(wsp.WspEncodeError, match=why):
+        wsp.encode_wsp_header(name, value)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("octets,ok", [
+    ("85", True), ("0161", True), ("1f0161", True), ("6100", True),
+    ("", False), ("0261", False), ("8585", False), ("61", False),
+])
+def test_raw_values_must_be_exactly_one_value(octets: str, ok: bool) -> None:
+    value = RawValue(H(octets))
+    if ok:
+        assert wsp.raw_value_octets(value) == H(octets)
+        assert wsp.encode_wsp_header("Age", value) == H("85") + H(octets)
+    else:
+        with pytest.raises(wsp.WspEncodeError, match="are not one header value"):
+            wsp.raw_value_octets(value)
+
+
+def test_generic_values_by_the_general_rule() -> None:
+    """§8.4.1.2: a short integer is one octet, a Value-length covers its data, a text ends
+    at NUL (given back when it was missing)."""
+    r = Reader(H("85 1f02aabb 0161 6162"))
+    assert [r.generic_value() for _ in range(3)] == [H("85"), H("1f02aabb"), H("0161")]
+    assert r.generic_value() == b"ab\0" and r.at_end()
+    assert r.warnings == ["text without its terminating NUL (offset 7)"]
+
+
+def test_text_value_forms() -> None:
+    assert Reader(H("00")).text_value() == ""
+    assert Reader(H("226100")).text_value() == "a"
+    assert Reader(H("7fc3a900")).text_value() == "é"
+
+
+def test_decode_errors_say_where() -> None:
+    error = wsp.WspDecodeError("bad", 7, "Subject")
+    assert (error.reason, error.offset, error.field) == ("bad", 7, "Subject")
+    assert str(error) == "Subject: bad at offset 7"
+    assert str(wsp.WspDecodeError("bad", 0)) == "bad at offset 0"

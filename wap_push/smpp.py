@@ -249,16 +249,81 @@ class Framer:
         return frames
 
 
-# -- delivery receipts (Appendix B) -----------------------------------------------------------
+# -- addresses (§5.2.5 type of number, §5.2.6 numbering plan indicator) -----------------------
 
-_RECEIPT = re.compile(
-    r"id:(?P<id>\S*)\s+sub:(?P<sub>\d*)\s+dlvrd:(?P<dlvrd>\d*)\s+submit date:(?P<submit>\d*)"
-    r"\s+done date:(?P<done>\d*)\s+stat:(?P<stat>\w*)\s+err:(?P<err>\w*)(?:\s+text:(?P<text>.*))?",
-    re.IGNORECASE | re.DOTALL)
+TON_UNKNOWN, TON_INTERNATIONAL, TON_NATIONAL, TON_NETWORK, TON_ALPHANUMERIC = 0, 1, 2, 3, 5
+NPI_UNKNOWN, NPI_E164 = 0, 1
+
+#: How mmsc writes an address, first match wins: (kind, pattern, TON, NPI). The pattern's
+#: group is what goes in the address field: an international number without its "+", as
+#: SMSCs and HLRs store E.164 numbers (an SMSC that gets NPI 0 or a "+" may never deliver).
+#: Short codes (3 to 8 digits) are network specific, as most SMSCs take them.
+ADDRESS_RULES: tuple[tuple[str, re.Pattern[str], int, int], ...] = (
+    ("international", re.compile(r"\+(\d{1,20})"), TON_INTERNATIONAL, NPI_E164),
+    ("short code", re.compile(r"(\d{3,8})"), TON_NETWORK, NPI_UNKNOWN),
+    ("national", re.compile(r"(\d+)"), TON_NATIONAL, NPI_E164),
+    ("alphanumeric", re.compile(r"(.+)"), TON_ALPHANUMERIC, NPI_UNKNOWN),
+)
+
+
+@dataclass(frozen=True)
+class SmppAddress:
+    """An address as SMPP carries it: TON, NPI and the address field."""
+
+    ton: int
+    npi: int
+    address: str
+
+
+def to_smpp_address(address: str, ton: int | None = None, npi: int | None = None) -> SmppAddress:
+    """The address fields for ``address`` by :data:`ADDRESS_RULES`; ``ton`` and ``npi``, when
+    given, replace the rule's (for SMSCs that want something else). The "+" of an
+    international number is dropped only when it goes out as TON international."""
+    for _, pattern, rule_ton, rule_npi in ADDRESS_RULES:
+        match = pattern.fullmatch(address)
+        if match is not None:
+            break
+    else:  # the empty address: let the SMSC fill it in
+        return SmppAddress(TON_UNKNOWN if ton is None else ton,
+                           NPI_UNKNOWN if npi is None else npi, "")
+    ton = rule_ton if ton is None else ton
+    text = match.group(1) if ton == TON_INTERNATIONAL and rule_ton == TON_INTERNATIONAL \
+        else address
+    return SmppAddress(ton, rule_npi if npi is None else npi, text)
+
+
+def from_smpp_address(ton: int, address: str) -> str:
+    """An address an SMSC sent (deliver_sm of an MO SMS or a receipt, a submit_sm to the
+    emulator) as mmsc writes it: an international number gets its "+" back."""
+    if ton == TON_INTERNATIONAL and address.isdigit():
+        return f"+{address}"
+    return address
+
+
+# -- delivery receipts (Appendix B) -----------------------------------------------------------
 
 #: Final message states (Appendix B stat field, §5.2.28 message_state values).
 RECEIPT_STATES = {"DELIVRD": 2, "EXPIRED": 3, "DELETED": 4, "UNDELIV": 5, "ACCEPTD": 6,
                   "UNKNOWN": 7, "REJECTD": 8, "ENROUTE": 1}
+#: Other spellings of those states seen in receipt texts.
+_STATE_ALIASES = {"DELIVERED": "DELIVRD", "UNDELIVERABLE": "UNDELIV", "FAILED": "UNDELIV",
+                  "REJECTED": "REJECTD", "ACCEPTED": "ACCEPTD", "EXPIRD": "EXPIRED"}
+#: What a final state says of the SMS. ENROUTE and ACCEPTD are not final: absent here.
+RECEIPT_OUTCOMES = {"DELIVRD": "delivered", "UNDELIV": "undeliverable",
+                    "REJECTD": "undeliverable", "EXPIRED": "undeliverable",
+                    "DELETED": "undeliverable", "UNKNOWN": "unknown"}
+
+#: The receipt text's fields, each looked for on its own: Appendix B is informative, and
+#: SMSCs leave fields out (Jasmin has no sub: nor dlvrd:), reorder them, change their case.
+_RECEIPT_FIELDS = {
+    "id": re.compile(r"(?:^|\s)id:\s*(\S+)", re.I),
+    "stat": re.compile(r"(?:^|\s)stat:\s*(\w+)", re.I),
+    "err": re.compile(r"(?:^|\s)err:\s*(\w+)", re.I),
+    "submit": re.compile(r"(?:^|\s)submit[ _]date:\s*(\d+)", re.I),
+    "done": re.compile(r"(?:^|\s)done[ _]date:\s*(\d+)", re.I),
+}
+_RECEIPT_TEXT = re.compile(r"(?:^|\s)text:", re.I)
+_RECEIPT_DATES = {10: "%y%m%d%H%M", 12: "%y%m%d%H%M%S", 14: "%Y%m%d%H%M%S"}
 
 
 @dataclass(frozen=True)
@@ -271,6 +336,11 @@ class Receipt:
     submitted: datetime | None = None
     done: datetime | None = None
     text: str = ""
+
+    @property
+    def outcome(self) -> str | None:
+        """"delivered", "undeliverable", "unknown", or None while not final."""
+        return RECEIPT_OUTCOMES.get(self.state)
 
 
 def _receipt_date(value: datetime | None) -> str:
@@ -287,18 +357,67 @@ def format_receipt(receipt: Receipt) -> bytes:
             f"text:{receipt.text[:20]}").encode("latin-1", "replace")
 
 
+def _state(value: str) -> str:
+    """A stat field as one of RECEIPT_STATES' names (a number is a message_state value)."""
+    value = value.upper()
+    if value.isdigit():
+        return next((k for k, v in RECEIPT_STATES.items() if v == int(value)), "UNKNOWN")
+    return _STATE_ALIASES.get(value, value)
+
+
 def parse_receipt(short_message: bytes) -> Receipt | None:
-    """The receipt in a deliver_sm's text, or None when it is not one."""
-    match = _RECEIPT.search(short_message.decode("latin-1"))
-    if match is None:
+    """The receipt in a deliver_sm's text, or None when it has no id or no stat. Fields
+    are found wherever they are; what follows ``text:`` is the message's start, never
+    fields; dates of 10, 12 or 14 digits are read, others left out."""
+    body = short_message.decode("latin-1")
+    cut = _RECEIPT_TEXT.search(body)
+    head, text = (body[:cut.start()], body[cut.end():]) if cut else (body, "")
+    found = {name: m.group(1) for name, pattern in _RECEIPT_FIELDS.items()
+             if (m := pattern.search(head)) is not None}
+    if "id" not in found or "stat" not in found:
         return None
 
-    def date(value: str) -> datetime | None:
-        fmt = {10: "%y%m%d%H%M", 12: "%y%m%d%H%M%S"}.get(len(value))
+    def date(name: str) -> datetime | None:
+        value = found.get(name, "")
         try:
-            return datetime.strptime(value, fmt) if fmt else None
-        except ValueError:
+            return datetime.strptime(value, _RECEIPT_DATES[len(value)])
+        except (KeyError, ValueError):
             return None
 
-    return Receipt(match["id"], match["stat"].upper(), match["err"], date(match["submit"]),
-                   date(match["done"]), (match["text"] or "").strip())
+    return Receipt(found["id"], _state(found["stat"]), found.get("err", ""), date("submit"),
+                   date("done"), text.strip())
+
+
+def read_receipt(short_message: bytes, receipted_message_id: str | None = None,
+                 message_state: int | None = None,
+                 network_error_code: bytes | None = None) -> Receipt | None:
+    """The receipt of a deliver_sm: its text, with the TLVs in the lead where present
+    (receipted_message_id §5.3.2.12, message_state §5.3.2.35; network_error_code
+    §5.3.2.31, a network type octet and a 16-bit error, stands in for a missing err).
+    None when neither the TLVs nor the text say which message and what became of it."""
+    text = parse_receipt(short_message)
+    message_id = (receipted_message_id or "").rstrip("\x00") or (text and text.message_id)
+    state = _state(str(message_state)) if message_state is not None else \
+        (text.state if text else None)
+    if not message_id or state is None:
+        return None
+    error = text.error if text and text.error else ""
+    if not error and network_error_code is not None and len(network_error_code) == 3:
+        error = f"{int.from_bytes(network_error_code[1:], 'big'):03d}"
+    if text is None:
+        return Receipt(message_id, state, error or "000")
+    return Receipt(message_id, state, error or "000", text.submitted, text.done, text.text)
+
+
+def message_id_keys(message_id: str) -> tuple[str, ...]:
+    """The forms an SMSC message id is looked up under, best first: as written (lower case,
+    leading zeros dropped: the stored form is this one), then, for SMSCs that answer
+    submit_sm in one base and write receipts in the other, a decimal id written in hex and
+    a hex id written in decimal."""
+    text = message_id.strip().lower()
+    keys = [text.lstrip("0") or "0"] if text else []
+    if text.isdigit() and len(text) <= 20:
+        keys.append(f"{int(text):x}")
+    if text and len(text) <= 16 and all(c in "0123456789abcdef" for c in text):
+        keys.append(str(int(text, 16)))
+    return tuple(dict.fromkeys(keys))

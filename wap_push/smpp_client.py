@@ -4,7 +4,11 @@ worker threads, results come back to the event loop as futures and callbacks.
 - binds as transceiver, transmitter or receiver with system_id, password and system_type;
 - submits WAP pushes (binary, UDHI, data_coding 0x04 or 0xF5) and text SMS (GSM 7-bit or
   UCS-2), segment by segment, under a maximum rate in messages per second;
-- asks for delivery receipts and matches each one back to the submission (and its tag);
+- writes addresses by the rules of :data:`wap_push.smpp.ADDRESS_RULES` (E.164 numbers as
+  TON 1 NPI 1 without their "+"), or with the TON and NPI the configuration fixes;
+- asks for delivery receipts and hands each one, read from its text and TLVs, to
+  ``on_receipt`` (matching it to what was sent is the caller's business: a receipt may
+  come to another bind than the one that submitted);
 - keeps the link alive with enquire_link, and reconnects with exponential back-off (capped
   at ``reconnect_max``, so that a returning SMSC is bound again within seconds);
 - ESME_RTHROTTLED and ESME_RMSGQFUL halve the rate and retry after a pause; every other
@@ -23,13 +27,12 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import smpplib.client
-import smpplib.consts
 import smpplib.exceptions
 import smpplib.smpp
 
 from .smpp import (
-    ESM_DELIVERY_RECEIPT, ESM_UDHI, ESME_ROK, RECEIPT_STATES, Receipt, parse_receipt,
-    retry_decision, status_name,
+    ESM_DELIVERY_RECEIPT, ESM_UDHI, ESME_ROK, Receipt, read_receipt, retry_decision,
+    status_name, to_smpp_address,
 )
 from .sms import DCS_8BIT, DCS_GSM7, encode_text, gsm7_septets, segment_push
 
@@ -55,12 +58,15 @@ class SmppConfig:
     reconnect_min: float = 0.5
     reconnect_max: float = 10.0
     throttle_retries: int = 5
+    #: TON and NPI of the source and destination addresses; None: by ADDRESS_RULES.
+    source_ton: int | None = None
+    source_npi: int | None = None
+    dest_ton: int | None = None
+    dest_npi: int | None = None
 
 
 #: What a failed connect and bind raises (a refused bind is a PDUError with its status).
 _BIND_ERRORS = (OSError, smpplib.exceptions.PDUError, smpplib.exceptions.ConnectionError)
-
-_NO_RECEIPT = object()  # the tag of a submit that asked for no receipt
 
 
 class SmppSendError(Exception):
@@ -81,15 +87,6 @@ class SmppLinkError(SmppSendError):
     def __init__(self, message: str) -> None:
         super().__init__(0x08, message)  # ESME_RSYSERR, as the status it stands for
         self.decision = "link"
-
-
-@dataclass(frozen=True)
-class ReceiptEvent:
-    """A delivery receipt matched to what was submitted: ``tag`` is the caller's."""
-
-    message_id: str
-    tag: Any
-    receipt: Receipt
 
 
 class _Sequence:
@@ -165,18 +162,17 @@ class SmppClient:
     """One SMPP session to one SMSC, for use from the event loop."""
 
     def __init__(self, config: SmppConfig,
-                 on_receipt: Callable[[ReceiptEvent], None] | None = None,
+                 on_receipt: Callable[[Receipt], None] | None = None,
                  on_message: Callable[[Any], None] | None = None,
                  on_bound: Callable[[], None] | None = None) -> None:
         self.config = config
-        self.on_receipt = on_receipt
+        self.on_receipt = on_receipt  # called on the loop with each delivery receipt
         self.on_message = on_message
         self.on_bound = on_bound  # called on the loop each time a bind succeeds
         self.limiter = RateLimiter(config.max_rate)
         self._client: _Client | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._pending: dict[int, tuple[asyncio.Future, Any]] = {}
-        self._tags: dict[str, Any] = {}
+        self._pending: dict[int, asyncio.Future] = {}
         self._bound = asyncio.Event()
         self._first_bind: asyncio.Future | None = None
         self._runner: asyncio.Task | None = None
@@ -245,7 +241,7 @@ class SmppClient:
                 self._loop.call_soon_threadsafe(self._send_failed, pdu.sequence, exc)
 
     def _send_failed(self, sequence: int, exc: Exception) -> None:
-        future, _ = self._pending.pop(sequence, (None, None))
+        future = self._pending.pop(sequence, None)
         if future is not None and not future.done():
             future.set_exception(SmppLinkError(f"send failed: {exc}"))
 
@@ -352,7 +348,7 @@ class SmppClient:
 
     def _fail_pending(self, error: Exception) -> None:
         pending, self._pending = self._pending, {}
-        for future, _ in pending.values():
+        for future in pending.values():
             if not future.done():
                 future.set_exception(error)
 
@@ -364,39 +360,39 @@ class SmppClient:
                                         getattr(pdu, "message_id", None))
 
     def _resolve(self, sequence: int, status: int, message_id: bytes | None) -> None:
-        """Runs on the loop, in the order the reader saw the PDUs: a submit's tag is known
-        before its receipt can arrive."""
-        future, tag = self._pending.pop(sequence, (None, None))
+        """Runs on the loop, in the order the reader saw the PDUs."""
+        future = self._pending.pop(sequence, None)
         if future is None or future.done():
             return
         if status == ESME_ROK:
-            text = (message_id or b"").decode("ascii", "replace")
-            if tag is not _NO_RECEIPT:
-                self._tags[text] = tag
-            future.set_result(text)
+            future.set_result((message_id or b"").decode("ascii", "replace"))
         else:
             future.set_exception(SmppSendError(status))
 
     def _on_deliver(self, pdu: Any) -> int:
+        """A deliver_sm, in the reader thread: answered ESME_ROK whatever it holds (an
+        SMSC sends a refused receipt again and again); a receipt goes to the loop."""
         assert self._loop is not None
         if pdu.esm_class & ESM_DELIVERY_RECEIPT:
-            receipt = parse_receipt(pdu.short_message or b"") or _receipt_from_tlvs(pdu)
-            if receipt is not None:
-                self._loop.call_soon_threadsafe(self._receipt, receipt)
+            receipted = getattr(pdu, "receipted_message_id", None)
+            receipt = read_receipt(
+                pdu.short_message or b"",
+                receipted.decode("ascii", "replace") if receipted else None,
+                getattr(pdu, "message_state", None), getattr(pdu, "network_error_code", None))
+            if receipt is None:
+                log.warning("deliver_sm marked as a receipt that says nothing of a message: "
+                            "%r", (pdu.short_message or b"")[:160])
+            elif self.on_receipt is not None:
+                self._loop.call_soon_threadsafe(self.on_receipt, receipt)
         elif self.on_message is not None:
             self._loop.call_soon_threadsafe(self.on_message, pdu)
         return ESME_ROK
-
-    def _receipt(self, receipt: Receipt) -> None:
-        tag = self._tags.pop(receipt.message_id, None)
-        if self.on_receipt is not None:
-            self.on_receipt(ReceiptEvent(receipt.message_id, tag, receipt))
 
     # -- sending -------------------------------------------------------------------------------
 
     async def submit(self, destination: str, short_message: bytes, *, esm_class: int = 0,
                      data_coding: int = DCS_GSM7, registered_delivery: bool = True,
-                     tag: Any = None, source: str | None = None) -> str:
+                     source: str | None = None) -> str:
         """Submit one SMS; return the SMSC's message id. Throttling statuses slow the client
         down and retry; other refusals raise SmppSendError."""
         for attempt in range(self.config.throttle_retries + 1):
@@ -407,8 +403,7 @@ class SmppClient:
                 raise SmppLinkError("not bound to the SMSC") from None
             try:
                 return await self._submit_once(destination, short_message, esm_class,
-                                               data_coding, registered_delivery, source,
-                                               tag if registered_delivery else _NO_RECEIPT)
+                                               data_coding, registered_delivery, source)
             except SmppSendError as exc:
                 if exc.decision != "throttle" or attempt == self.config.throttle_retries:
                     raise
@@ -418,19 +413,21 @@ class SmppClient:
 
     async def _submit_once(self, destination: str, short_message: bytes, esm_class: int,
                            data_coding: int, registered_delivery: bool,
-                           source: str | None, tag: Any) -> str:
+                           source: str | None) -> str:
         client = self._client
         if client is None:
             raise SmppLinkError("not bound to the SMSC")
         assert self._loop is not None
-        source = source or self.config.source_addr
+        c = self.config
+        src = to_smpp_address(source or c.source_addr, c.source_ton, c.source_npi)
+        dst = to_smpp_address(destination, c.dest_ton, c.dest_npi)
         pdu = smpplib.smpp.make_pdu(
-            "submit_sm", client=client, source_addr=source, source_addr_ton=_ton(source),
-            destination_addr=destination, dest_addr_ton=_ton(destination), esm_class=esm_class,
-            data_coding=data_coding, registered_delivery=registered_delivery,
-            short_message=short_message)
+            "submit_sm", client=client, source_addr=src.address, source_addr_ton=src.ton,
+            source_addr_npi=src.npi, destination_addr=dst.address, dest_addr_ton=dst.ton,
+            dest_addr_npi=dst.npi, esm_class=esm_class, data_coding=data_coding,
+            registered_delivery=registered_delivery, short_message=short_message)
         future = self._loop.create_future()
-        self._pending[pdu.sequence] = (future, tag)
+        self._pending[pdu.sequence] = future
         self._outbox.put((client, pdu))
         try:
             return await asyncio.wait_for(future, self.config.response_timeout)
@@ -442,15 +439,15 @@ class SmppClient:
         self._reference = (self._reference + 1) % 256
         return self._reference
 
-    async def send_push(self, destination: str, push_pdu: bytes, tag: Any = None) -> list[str]:
+    async def send_push(self, destination: str, push_pdu: bytes) -> list[str]:
         """A WSP push in as many binary segments as the user data cap needs."""
         segments = segment_push(push_pdu, self._next_reference(),
                                 max_user_data=self.config.push_max_user_data)
         return [await self.submit(destination, seg, esm_class=ESM_UDHI,
-                                  data_coding=self.config.push_data_coding, tag=tag)
+                                  data_coding=self.config.push_data_coding)
                 for seg in segments]
 
-    async def send_text(self, destination: str, text: str, tag: Any = None) -> list[str]:
+    async def send_text(self, destination: str, text: str) -> list[str]:
         """A text SMS: GSM 7-bit (a septet an octet, as SMPP carries it) or UCS-2."""
         ids = []
         for seg in encode_text(text, self._next_reference()):
@@ -458,28 +455,11 @@ class SmppClient:
                 else seg.text.encode("utf-16-be")
             ids.append(await self.submit(destination, seg.udh + body,
                                          esm_class=ESM_UDHI if seg.udh else 0,
-                                         data_coding=seg.data_coding, tag=tag))
+                                         data_coding=seg.data_coding))
         return ids
-
-
-def _ton(address: str) -> int:
-    """Type of number (§5.2.5): international for +digits, national for digits, else
-    alphanumeric (a sender name)."""
-    if address.startswith("+") and address[1:].isdigit():
-        return smpplib.consts.SMPP_TON_INTL
-    return smpplib.consts.SMPP_TON_NATNL if address.isdigit() else smpplib.consts.SMPP_TON_ALNUM
 
 
 def _bind_error(exc: Exception) -> Exception:
     if isinstance(exc, smpplib.exceptions.PDUError) and len(exc.args) > 1:
         return SmppSendError(int(exc.args[1]), f"bind refused: {status_name(int(exc.args[1]))}")
     return exc
-
-
-def _receipt_from_tlvs(pdu: Any) -> Receipt | None:
-    message_id = getattr(pdu, "receipted_message_id", None)
-    if not message_id:
-        return None
-    state = getattr(pdu, "message_state", None)
-    name = next((k for k, v in RECEIPT_STATES.items() if v == state), "UNKNOWN")
-    return Receipt(message_id.decode("ascii", "replace").rstrip("\x00"), name)

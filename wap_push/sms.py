@@ -65,9 +65,9 @@ class UserDataHeader:
 
     def encode(self) -> bytes:
         """UDHL followed by the elements."""
-        body = b"".join(bytes((iei, len(data))) + data for iei, data in self.elements)
-        if len(body) > 255 or any(len(data) > 255 for _, data in self.elements):
+        if sum(2 + len(data) for _, data in self.elements) > 255:  # UDHL is one octet
             raise ValueError("user data header too long")
+        body = b"".join(bytes((iei, len(data))) + data for iei, data in self.elements)
         return bytes((len(body),)) + body
 
 

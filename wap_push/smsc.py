@@ -9,6 +9,12 @@ subscribers: that is how emulated handsets receive their pushes.
 Fault injection for tests: ``latency`` before each submit_sm_resp, a ``reject_rate`` of
 submits refused with ``reject_status``, a ``throttle`` in submits per second above which
 ESME_RTHROTTLED is returned, and ``drop_after`` PDUs after which the link is cut.
+
+Receipts: in one of :data:`RECEIPT_STYLES`, to the submitting bind or (``spread_receipts``,
+as SMSCs that hand an account's receipts to any of its binds) to another bind of the same
+account; a number in ``undeliverable`` gets nothing and its SMS are receipted UNDELIV.
+Addresses arrive as the ESME writes them (TON and NPI) and are kept as mmsc writes them:
+``+33600000001`` for TON 1 ``33600000001``.
 """
 
 from __future__ import annotations
@@ -20,14 +26,13 @@ import random
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Coroutine
+from typing import Any, Callable, Collection, Coroutine
 
 from .smpp import (
-    COMMAND_NAMES, ESM_DELIVERY_RECEIPT, ESM_UDHI, ESME_ROK, RESPONSE_BIT, STATUS_CODES,
-    TLV_MESSAGE_PAYLOAD,
-    TLV_MESSAGE_STATE, TLV_RECEIPTED_MESSAGE_ID, TLV_SAR_MSG_REF_NUM, TLV_SAR_SEGMENT_SEQNUM,
-    TLV_SAR_TOTAL_SEGMENTS, Framer, Pdu, Receipt, SmppError, decode_pdu, encode_pdu,
-    format_receipt,
+    COMMAND_NAMES, ESM_DELIVERY_RECEIPT, ESM_UDHI, ESME_ROK, RECEIPT_STATES, RESPONSE_BIT,
+    STATUS_CODES, TLV_MESSAGE_PAYLOAD, TLV_MESSAGE_STATE, TLV_RECEIPTED_MESSAGE_ID,
+    TLV_SAR_MSG_REF_NUM, TLV_SAR_SEGMENT_SEQNUM, TLV_SAR_TOTAL_SEGMENTS, Framer, Pdu, Receipt,
+    SmppAddress, SmppError, decode_pdu, encode_pdu, format_receipt, from_smpp_address,
 )
 from .sms import (
     DCS_GSM7, DCS_UCS2, IEI_CONCAT_16, Reassembler, UserDataHeader, gsm7_text,
@@ -38,6 +43,9 @@ log = logging.getLogger(__name__)
 
 _TEXT_CODINGS = {DCS_GSM7: "gsm7", 0x01: "ascii", 0x03: "latin-1", DCS_UCS2: "utf-16-be"}
 _BIND_MODES = {"bind_transmitter": "tx", "bind_receiver": "rx", "bind_transceiver": "trx"}
+#: How receipts are written: the Appendix B text with the receipted_message_id and
+#: message_state TLVs, the TLVs alone (no text), or a bare ``id:... stat:...`` text.
+RECEIPT_STYLES = ("standard", "tlv", "minimal")
 
 
 @dataclass
@@ -51,6 +59,9 @@ class ReceivedSms:
     payload: bytes
     udh: UserDataHeader | None = None
     message_ids: list[str] = field(default_factory=list)
+    #: The addresses as they came: TON, NPI and address field.
+    source_smpp: SmppAddress | None = None
+    destination_smpp: SmppAddress | None = None
 
     @property
     def ports(self) -> tuple[int, int] | None:
@@ -93,8 +104,16 @@ class SmscEmulator:
                  reject_rate: float = 0.0, reject_status: int = STATUS_CODES["ESME_RSUBMITFAIL"],
                  throttle: float | None = None, drop_after: int | None = None,
                  receipt_delay: float = 0.0, seed: int | None = None,
-                 reassembly_timeout: float = 300.0, keep: int = 10_000) -> None:
+                 reassembly_timeout: float = 300.0, keep: int = 10_000,
+                 receipts: str = "standard", spread_receipts: bool = False,
+                 undeliverable: Collection[str] = ()) -> None:
+        if receipts not in RECEIPT_STYLES:
+            raise ValueError(f"receipt style {receipts!r} is not one of {RECEIPT_STYLES}")
         self.accounts = accounts
+        self.receipts = receipts
+        self.spread_receipts = spread_receipts
+        self.undeliverable = set(undeliverable)
+        self.receipts_to_other_binds = 0
         self.latency = latency
         self.reject_rate = reject_rate
         self.reject_status = reject_status
@@ -236,7 +255,7 @@ class SmscEmulator:
         self.submitted += 1
         await self._send(session, pdu.response(message_id=message_id))
         if pdu.get("registered_delivery", 0) & 0x03:
-            self._later(self._receipt(session.system_id, pdu, message_id))
+            self._later(self._receipt(session, pdu, message_id))
         try:
             self._collect(session, pdu, message_id)
         except ValueError as exc:
@@ -244,7 +263,8 @@ class SmscEmulator:
 
     def _collect(self, session: _Session, pdu: Pdu, message_id: str) -> None:
         """Reassemble; hand every complete SMS to the subscribers."""
-        source, destination = pdu.get("source_addr", ""), pdu.get("destination_addr", "")
+        wire = _addresses(pdu)
+        source, destination = (from_smpp_address(a.ton, a.address) for a in wire)
         data = pdu.tlvs.get(TLV_MESSAGE_PAYLOAD) or pdu.get("short_message", b"")
         sender = f"{session.system_id}|{source}|{destination}"
         has_udh = bool(pdu.get("esm_class", 0) & ESM_UDHI)
@@ -268,8 +288,11 @@ class SmscEmulator:
         if sar is not None and not pdu.get("esm_class", 0) & ESM_UDHI:
             udh = None  # the header was built from the TLVs, not sent
         sms = ReceivedSms(session.system_id, source, destination, pdu.get("data_coding", 0),
-                          payload, udh, ids)
+                          payload, udh, ids, *wire)
         self.received.append(sms)
+        if destination in self.undeliverable:
+            log.info("SMS to %s not delivered (an undeliverable number)", destination)
+            return
         for callback in self._subscribers:
             try:
                 callback(sms)
@@ -281,23 +304,40 @@ class SmscEmulator:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _receipt(self, system_id: str, submit: Pdu, message_id: str) -> None:
-        """A delivery receipt (Appendix B) to a receiving session of the same ESME."""
+    def _receiver(self, origin: _Session) -> _Session | None:
+        """Where a receipt for what ``origin`` submitted goes: ``origin`` when it receives,
+        else (or first, with ``spread_receipts``) another receiving bind of its account."""
+        binds = [s for s in self._sessions if s.system_id == origin.system_id and s.can_receive]
+        others = [s for s in binds if s is not origin]
+        if others and (self.spread_receipts or origin not in binds):
+            self.receipts_to_other_binds += 1
+            return others[0]
+        return origin if origin in binds else None
+
+    async def _receipt(self, origin: _Session, submit: Pdu, message_id: str) -> None:
+        """A delivery receipt (Appendix B) in the configured style, DELIVRD, or UNDELIV for
+        an undeliverable number; from the handset's address to the ESME's, as submitted."""
         if self.receipt_delay:
             await asyncio.sleep(self.receipt_delay)
-        target = next((s for s in self._sessions
-                       if s.system_id == system_id and s.can_receive), None)
+        target = self._receiver(origin)
         if target is None:
-            log.info("no receiver bound for %s: receipt for %s dropped", system_id, message_id)
+            log.info("no receiver bound for %s: receipt for %s dropped", origin.system_id,
+                     message_id)
             return
+        source, destination = _addresses(submit)
+        failed = from_smpp_address(destination.ton, destination.address) in self.undeliverable
+        state, error = ("UNDELIV", "001") if failed else ("DELIVRD", "000")
         now = datetime.now()
-        text = format_receipt(Receipt(message_id, "DELIVRD", "000", now, now))
+        text = {"standard": format_receipt(Receipt(message_id, state, error, now, now)),
+                "tlv": b"", "minimal": f"id:{message_id} stat:{state}".encode()}[self.receipts]
+        tlvs = {} if self.receipts == "minimal" else {
+            TLV_RECEIPTED_MESSAGE_ID: message_id.encode() + b"\x00",
+            TLV_MESSAGE_STATE: bytes([RECEIPT_STATES[state]])}
         deliver = Pdu("deliver_sm", next(target.sequence), fields={
-            "source_addr": submit.get("destination_addr", ""),
-            "destination_addr": submit.get("source_addr", ""),
-            "esm_class": ESM_DELIVERY_RECEIPT, "short_message": text},
-            tlvs={TLV_RECEIPTED_MESSAGE_ID: message_id.encode() + b"\x00",
-                  TLV_MESSAGE_STATE: b"\x02"})
+            "source_addr_ton": destination.ton, "source_addr_npi": destination.npi,
+            "source_addr": destination.address, "dest_addr_ton": source.ton,
+            "dest_addr_npi": source.npi, "destination_addr": source.address,
+            "esm_class": ESM_DELIVERY_RECEIPT, "short_message": text}, tlvs=tlvs)
         await self._send(target, deliver)
 
 
@@ -306,6 +346,14 @@ def _response_name(command_id: int) -> str:
     if command_id & RESPONSE_BIT:
         return "generic_nack"
     return COMMAND_NAMES.get(command_id | RESPONSE_BIT, "generic_nack")
+
+
+def _addresses(pdu: Pdu) -> tuple[SmppAddress, SmppAddress]:
+    """The source and destination of a submit_sm as they came."""
+    return (SmppAddress(pdu.get("source_addr_ton", 0), pdu.get("source_addr_npi", 0),
+                        pdu.get("source_addr", "")),
+            SmppAddress(pdu.get("dest_addr_ton", 0), pdu.get("dest_addr_npi", 0),
+                        pdu.get("destination_addr", "")))
 
 
 def _sar_element(pdu: Pdu, reference: bytes) -> bytes:

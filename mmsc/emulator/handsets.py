@@ -12,6 +12,7 @@ again for a transaction it already retrieved: it only repeats its answer.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from dataclasses import dataclass, field
 
@@ -159,3 +160,25 @@ class HandsetNetwork:
         for task in list(self._tasks):
             task.cancel()
         await self.http.close()
+
+
+def describe_sms(sms: ReceivedSms) -> str:
+    """One line for an SMS the emulator received; a WAP push shows the MMS notification
+    inside it."""
+    head = f"{sms.system_id or '-'} {sms.source} -> {sms.destination}"
+    if sms.ports and sms.ports[0] == WAP_PUSH_PORT:
+        try:
+            push = decode_push(sms.payload)
+            pdu = decode(bytes(push.data)) if push.is_mms else None
+        except WspDecodeError as exc:
+            return f"{head} push, undecodable: {exc}"
+        if pdu is None:
+            return f"{head} push {push.content_type.media_type}, {len(push.data)} octets"
+        fields = [MessageType(pdu.message_type).label, f"tid={pdu.transaction_id}"]
+        fields += [f"from={pdu.sender}"] if isinstance(pdu.sender, str) else []
+        fields += [f"subject={pdu.subject}"] if pdu.subject is not None else []
+        fields += [f"size={pdu.message_size}", f"url={pdu.content_location}"]
+        return f"{head} push {' '.join(fields)}"
+    if sms.text is not None:
+        return f"{head} text {json.dumps(sms.text, ensure_ascii=False)}"
+    return f"{head} binary {len(sms.payload)} octets {sms.payload[:32].hex()}"

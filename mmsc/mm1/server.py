@@ -17,14 +17,14 @@ from wap_push.wsp import ContentType, EncodedString
 
 from mmsc.http_limits import BodyTooLarge, read_body
 from mmsc.message import Message
-from mmsc.mms_body import from_pdu, to_pdu
+from mmsc.mms_body import from_pdu
 from mmsc.pdu import (
     MessageType, MmsPdu, PduDecodeError, PduEncodeError, ResponseStatus,
     RetrieveStatus, Status, decode, encode, problems,
 )
 from mmsc.relay.accept import AcceptError
 from mmsc.relay.engine import UNAVAILABLE, ContentLost, Engine
-from mmsc.relay.notices import mms_address, plmn_number
+from mmsc.relay.notices import mms_address, plmn_number, retrieve_conf
 from mmsc.state import Interface
 
 log = logging.getLogger(__name__)
@@ -224,12 +224,8 @@ class Mm1:
             return retrieve_error(RetrieveStatus.ERROR_PERMANENT_MESSAGE_NOT_FOUND,
                                   "message not found or expired")
         recipient, record, content = found
-        pdu = to_pdu(content, MessageType.RETRIEVE_CONF)
-        pdu.transaction_id = recipient.transaction_id
-        pdu.message_id = record.id
-        pdu.date = pdu.date or datetime.fromtimestamp(record.created_at, timezone.utc)
-        if content.envelope.sender_visibility == "Hide":
-            pdu.sender = None
+        pdu = retrieve_conf(transaction_id=recipient.transaction_id, message_id=record.id,
+                            created_at=record.created_at, content=content)
         try:
             return _answer(pdu)
         except PduEncodeError as exc:  # a stored field the binary encoding cannot carry

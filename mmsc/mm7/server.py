@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from mmsc import metrics
 from mmsc.cache import TtlCache
 from mmsc.http_limits import BodyTooLarge, read_body
 from mmsc.relay.accept import AcceptError
@@ -28,6 +29,8 @@ log = logging.getLogger(__name__)
 XML = "text/xml"
 #: How much of a body too large to take is read, to find where to answer.
 SCAN_HEAD = 64 * 1024
+#: The operation and MM7 status code of an answer, for the metrics.
+MM7_STATUS = web.ResponseKey("mm7_status", tuple)
 
 
 @dataclass
@@ -76,6 +79,7 @@ class Mm7:
         body = build_fault(namespace=to.namespace, version=to.version, status=status, text=text,
                            transaction_id=to.transaction_id)
         response = web.Response(status=http_status, body=body, content_type=XML)
+        response[MM7_STATUS] = (getattr(to, "operation", "unknown"), status)
         if http_status == 401:
             response.headers["WWW-Authenticate"] = 'Basic realm="mmsc MM7"'
         return response
@@ -106,6 +110,12 @@ class Mm7:
         return vasp
 
     async def post(self, request: web.Request) -> web.Response:
+        """One request, counted by operation and status (``mmsc_mm7_requests_total``)."""
+        response = await self._post(request)
+        metrics.mm7_request(*response.get(MM7_STATUS, ("unknown", 3000)))
+        return response
+
+    async def _post(self, request: web.Request) -> web.Response:
         """Every answer, faults included, in the request's namespace and MM7Version with its
         TransactionID: from the envelope when it reads, else from a scan of the body."""
         body, whole = await self._read(request)
@@ -144,9 +154,11 @@ class Mm7:
     @staticmethod
     def answer(operation: str, parsed: Mm7Request, message_id: str | None = None) -> web.Response:
         """The response to ``parsed``, Success, in its namespace and version."""
-        return web.Response(body=build_response(
+        response = web.Response(body=build_response(
             operation, namespace=parsed.namespace, version=parsed.version,
             transaction_id=parsed.transaction_id, message_id=message_id), content_type=XML)
+        response[MM7_STATUS] = (parsed.operation, 1000)
+        return response
 
     async def cancel(self, vasp: VaspRecord, parsed: Mm7Request) -> web.Response:
         """CancelReq (§8.7.5) for a message of this VASP not yet retrieved by everyone."""

@@ -237,7 +237,7 @@ class Version(Codec):
 
 #: The longest interval a relative time may carry (Python's timedelta limit, about 2.7 million
 #: years; Delta-seconds-value has no bound of its own).
-MAX_INTERVAL = int(timedelta.max.total_seconds())
+MAX_INTERVAL = timedelta.max.days * 86400 + timedelta.max.seconds  # total_seconds() rounds up
 
 
 class Time(Codec):
@@ -271,7 +271,11 @@ class Time(Codec):
 
     def from_json(self, value: JSON) -> datetime | timedelta:
         if isinstance(value, dict) and "relative" in value:
-            return timedelta(seconds=_expect(value["relative"], int, "seconds"))
+            seconds = _expect(value["relative"], int, "seconds")
+            if not 0 <= seconds <= MAX_INTERVAL:  # Delta-seconds-value is unsigned
+                raise WspEncodeError(f"relative time of {seconds} s out of range "
+                                     f"(0 to {MAX_INTERVAL})")
+            return timedelta(seconds=seconds)
         if isinstance(value, dict) and "absolute" in value:
             return date_from_json(value["absolute"])
         raise WspEncodeError(f"expected {{'relative': s}} or {{'absolute': date}}, got {value!r}")

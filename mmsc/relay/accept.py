@@ -51,12 +51,14 @@ class Accepted:
 async def accept(message: Message, *, objects: ObjectStore, state: StateStore,
                  interface: Interface, route: Callable[[str], Route], now: float,
                  vasp_id: str | None = None, mm7_namespace: str | None = None,
-                 mm7_version: str | None = None) -> Accepted:
+                 mm7_version: str | None = None, mm4_message_id: str | None = None,
+                 mm4_reply_to: str | None = None) -> Accepted:
     """Store ``message`` and its recipients durably and return its id.
 
     ``route`` decides each recipient's route (the routing rules live in the engine);
     ``now`` is the acceptance time in unix seconds; an MM7 submit gives its namespace and
-    version, in which the VASP's reports will be written. Raises :class:`AcceptError` for a
+    version, in which the VASP's reports will be written; an MM4 forward the originating
+    MMSC's message id and the address its reports go to. Raises :class:`AcceptError` for a
     message with no recipient; store errors propagate for the interface to answer
     "retry later", and leave nothing visible behind.
     """
@@ -78,7 +80,8 @@ async def accept(message: Message, *, objects: ObjectStore, state: StateStore,
         delivery_report=bool(env.delivery_report), read_report=bool(env.read_report),
         vasp_id=vasp_id, transaction_id=env.transaction_id, linked_id=env.linked_id,
         service_code=env.service_code, content_type=f"multipart/{message.multipart}",
-        mm7_namespace=mm7_namespace, mm7_version=mm7_version)
+        mm7_namespace=mm7_namespace, mm7_version=mm7_version, mm4_message_id=mm4_message_id,
+        mm4_reply_to=mm4_reply_to)
     due = record.earliest_delivery_at or now
     routes = {address: route(address) for address, _kind in addresses}
     rows = [RecipientRecord(id=None, message_id=message_id, address=address, kind=kind,

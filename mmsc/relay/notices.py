@@ -10,6 +10,8 @@ from wap_push.push import encode_push
 from wap_push.sms import DCS_UCS2, plan_text, segment_push, split_text
 from wap_push.wsp import EncodedString
 
+from mmsc.message import Message
+from mmsc.mms_body import to_pdu
 from mmsc.pdu import MessageClass, MessageType, MmsPdu, ReadStatus, Status, encode
 
 #: User data of one push segment (UDH included) that mmsc aims for; a notification that
@@ -57,6 +59,20 @@ def notification(*, transaction_id: str, content_location: str, size: int,
         setattr(pdu, drop, None)
         push = encode_push(encode(pdu))
     return push
+
+
+def retrieve_conf(*, transaction_id: str | None, message_id: str, created_at: float,
+                  content: Message) -> MmsPdu:
+    """The M-Retrieve.conf (OMA-MMS-ENC §6.3) that carries ``content`` to a recipient whose
+    notifications had ``transaction_id``; the sender is left out when it asked to be hidden
+    (X-Mms-Sender-Visibility, §7.3.48)."""
+    pdu = to_pdu(content, MessageType.RETRIEVE_CONF)
+    pdu.transaction_id = transaction_id
+    pdu.message_id = message_id
+    pdu.date = pdu.date or datetime.fromtimestamp(created_at, timezone.utc)
+    if content.envelope.sender_visibility == "Hide":
+        pdu.sender = None
+    return pdu
 
 
 def delivery_ind(*, message_id: str, recipient: str, status: Status, date: float) -> bytes:

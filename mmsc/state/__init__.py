@@ -6,16 +6,15 @@ SQLite by default (:class:`SqliteStateStore`), PostgreSQL for several nodes on o
 
 from .base import UNCHANGED, DuplicateMessage, StateError, StateStore, StateUnavailable
 from .records import (
-    FINAL_STATES, Event, Interface, MessageRecord, Moved, RecipientRecord, RecipientState, ReportRecord,
-    Route, Subscriber, VaspRecord,
+    FINAL_STATES, CdrRecord, Event, Interface, MessageRecord, Moved, RecipientRecord,
+    RecipientState, ReportRecord, Route, SmscIdRecord, Subscriber, VaspRecord,
 )
 from .postgres import PostgresStateStore
 from .sqlite import SqliteStateStore
 
 __all__ = [
-    "DuplicateMessage", "Event", "FINAL_STATES", "Interface", "MessageRecord", "Moved",
-    "PostgresStateStore", "RecipientRecord",
-    "RecipientState", "ReportRecord", "Route", "SqliteStateStore", "StateError", "StateStore",
-    "StateUnavailable",
+    "CdrRecord", "DuplicateMessage", "Event", "FINAL_STATES", "Interface", "MessageRecord",
+    "Moved", "PostgresStateStore", "RecipientRecord", "RecipientState", "ReportRecord", "Route",
+    "SmscIdRecord", "SqliteStateStore", "StateError", "StateStore", "StateUnavailable",
     "Subscriber", "UNCHANGED", "VaspRecord",
 ]

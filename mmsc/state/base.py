@@ -9,7 +9,8 @@ from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 from .records import (
-    Event, MessageRecord, Moved, RecipientRecord, RecipientState, ReportRecord, Subscriber, VaspRecord,
+    CdrRecord, Event, MessageRecord, Moved, RecipientRecord, RecipientState, ReportRecord,
+    SmscIdRecord, Subscriber, VaspRecord,
 )
 
 
@@ -141,6 +142,58 @@ class StateStore(abc.ABC):
         """Claim up to ``limit`` recipients whose timer is due (``next_attempt_at <= now``),
         not final and not claimed by a live lease, for ``lease`` seconds; oldest first.
         Two claimers never get the same row."""
+
+    @abc.abstractmethod
+    async def count_due(self, now: float) -> int:
+        """How many recipients' timers are due (``next_attempt_at <= now``, not final): the
+        work waiting, claimed or not."""
+
+    @abc.abstractmethod
+    async def claim_cdrs(self, *, now: float, owner: str, limit: int,
+                         lease: float) -> list[CdrRecord]:
+        """Up to ``limit`` CDRs not yet written and not claimed by a live lease, oldest
+        first, claimed for ``lease`` seconds; each as it was before this claim (a
+        ``claimed_by`` says another claimed it before, and may have written it)."""
+
+    @abc.abstractmethod
+    async def cdrs_written(self, recipient_ids: Collection[int], *, now: float) -> None:
+        """These CDRs are in a CDR file."""
+
+    @abc.abstractmethod
+    async def cdrs_between(self, start: float, end: float) -> list[CdrRecord]:
+        """Every CDR of a final state reached in [start, end), written or not, oldest first."""
+
+    @abc.abstractmethod
+    async def search_messages(self, *, addresses: Collection[str] = (),
+                              vasp_id: str | None = None, state: RecipientState | None = None,
+                              since: float | None = None, limit: int = 50,
+                              ) -> list[MessageRecord]:
+        """Messages newest first: from or to one of ``addresses`` (exact), of ``vasp_id``,
+        with a recipient in ``state``, accepted at ``since`` or later (each filter when
+        given)."""
+
+    @abc.abstractmethod
+    async def state_counts(self, *, since: float, until: float) -> dict[str, Any]:
+        """Of the messages accepted in [since, until): ``messages`` by interface, and
+        ``recipients`` by interface and state (``{"mm1": {"acknowledged": 3}}``)."""
+
+    @abc.abstractmethod
+    async def add_smsc_ids(self, recipient_id: int, kind: str, smsc_ids: Sequence[str], *,
+                           now: float, expires_at: float) -> None:
+        """Record the SMSC message ids (in their lookup form) of the segments of one SMS
+        sent to or about a recipient, ``kind`` push, link or report."""
+
+    @abc.abstractmethod
+    async def take_smsc_id(self, keys: Sequence[str], *,
+                           whole_sms: bool) -> tuple[SmscIdRecord, int] | None:
+        """The segment recorded under the first of ``keys`` that has one (the newest row
+        of that id), removed, with (``whole_sms``) the other segments of its SMS; and how
+        many segments of that SMS are left. Atomic: of two takers of one id only one gets
+        it, and of the takers of an SMS's segments exactly one sees none left."""
+
+    @abc.abstractmethod
+    async def prune_smsc_ids(self, *, now: float) -> int:
+        """Remove the segments whose ``expires_at`` has passed; how many."""
 
     @abc.abstractmethod
     async def add_event(self, message_id: str, kind: str, *, now: float,

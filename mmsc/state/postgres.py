@@ -37,10 +37,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+from mmsc import metrics
+
 from .base import UNCHANGED, DuplicateMessage, StateError, StateStore, StateUnavailable
 from .records import (
-    FINAL_STATES, Event, Interface, MessageRecord, Moved, RecipientRecord, RecipientState,
-    ReportRecord, Route, Subscriber, VaspRecord,
+    FINAL_STATES, CdrRecord, Event, Interface, MessageRecord, Moved, RecipientRecord,
+    RecipientState, ReportRecord, Route, SmscIdRecord, Subscriber, VaspRecord,
 )
 from .schema_postgres import MIGRATIONS, VERSION_TABLE
 from .sqlite import _storable
@@ -68,6 +70,7 @@ UNREACHABLE = (OSError, asyncpg.PostgresConnectionError, asyncpg.OperatorInterve
 _READ: dict[type, dict[str, Callable[[Any], Any]]] = {
     MessageRecord: {"interface": Interface},
     RecipientRecord: {"route": Route, "state": RecipientState},
+    CdrRecord: {"state": RecipientState, "before": RecipientState},
     Event: {"detail": json.loads},
     VaspRecord: {"allowed_senders": lambda text: tuple(json.loads(text))},
 }
@@ -165,18 +168,23 @@ class PostgresStateStore(StateStore):
     @asynccontextmanager
     async def _connection(self, write: bool) -> AsyncIterator[asyncpg.Connection]:
         """A pooled connection; a server that is away becomes StateUnavailable, uncertain
-        when a write had been sent (its commit may have happened)."""
+        when a write had been sent (its commit may have happened). Each counts as a state
+        store error (a unique index refusing a duplicate does not: the caller tells it
+        apart inside)."""
         try:
             connection = await self._pool.acquire()
         except UNREACHABLE as exc:
+            metrics.state_store_error()
             raise StateUnavailable(f"state store {redact(self.url)} unreachable: "
                                    f"{_one_line(exc)}") from None
         try:
             yield connection
         except UNREACHABLE as exc:
+            metrics.state_store_error()
             raise StateUnavailable(f"state store {redact(self.url)} unreachable: "
                                    f"{_one_line(exc)}", uncertain=write) from None
         except asyncpg.PostgresError as exc:
+            metrics.state_store_error()
             raise StateError(_one_line(exc)) from None
         finally:
             try:
@@ -419,6 +427,130 @@ class PostgresStateStore(StateStore):
             "UPDATE recipients r SET claimed_by = $4, claimed_until = $5 FROM due "
             "WHERE r.id = due.id RETURNING r.*", now, _FINAL, limit, owner, now + lease)
         return sorted(rows, key=lambda r: (r.next_attempt_at or 0.0, r.id or 0))
+
+    async def count_due(self, now: float) -> int:
+        async with self._connection(write=False) as db:
+            return int(await db.fetchval(
+                "SELECT count(*) FROM recipients WHERE next_attempt_at <= $1 "
+                "AND state <> ALL($2::text[])", now, _FINAL))
+
+    # -- CDRs owed (filled by the trigger of schema version 7) -----------------------------------
+
+    async def claim_cdrs(self, *, now: float, owner: str, limit: int,
+                         lease: float) -> list[CdrRecord]:
+        """One statement: the rows as they were before this claim (``claimed_by`` of a
+        lapsed claim kept), read from the locked rows' old values."""
+        rows = await self._fetch(
+            CdrRecord,
+            "WITH due AS (SELECT * FROM cdrs WHERE written_at IS NULL "
+            "AND (claimed_until IS NULL OR claimed_until < $1) "
+            "ORDER BY at, recipient_id LIMIT $2 FOR UPDATE SKIP LOCKED), "
+            "claimed AS (UPDATE cdrs c SET claimed_by = $3, claimed_until = $4 FROM due "
+            "WHERE c.recipient_id = due.recipient_id) "
+            "SELECT * FROM due", now, limit, owner, now + lease)
+        return sorted(rows, key=lambda c: (c.at, c.recipient_id))
+
+    async def cdrs_written(self, recipient_ids: Collection[int], *, now: float) -> None:
+        if recipient_ids:
+            await self._execute("UPDATE cdrs SET written_at = $1, claimed_until = NULL "
+                                "WHERE recipient_id = ANY($2::bigint[])", now,
+                                list(recipient_ids))
+
+    async def cdrs_between(self, start: float, end: float) -> list[CdrRecord]:
+        return await self._fetch(CdrRecord, "SELECT * FROM cdrs WHERE at >= $1 AND at < $2 "
+                                 "ORDER BY at, recipient_id", start, end)
+
+    # -- the operator's searches -----------------------------------------------------------------
+
+    async def search_messages(self, *, addresses: Collection[str] = (),
+                              vasp_id: str | None = None, state: RecipientState | None = None,
+                              since: float | None = None, limit: int = 50,
+                              ) -> list[MessageRecord]:
+        where: list[str] = []
+        args: list[Any] = []
+
+        def arg(value: Any) -> str:
+            args.append(value)
+            return f"${len(args)}"
+
+        if addresses:
+            wanted = arg([_text(a) for a in addresses])
+            where.append(f"(originator = ANY({wanted}::text[]) OR id IN (SELECT message_id "
+                         f"FROM recipients WHERE address = ANY({wanted}::text[])))")
+        if vasp_id is not None:
+            where.append(f"vasp_id = {arg(vasp_id)}")
+        if state is not None:
+            where.append(f"id IN (SELECT message_id FROM recipients WHERE state = "
+                         f"{arg(state.value)})")
+        if since is not None:
+            where.append(f"created_at >= {arg(since)}")
+        condition = f"WHERE {' AND '.join(where)}" if where else ""
+        return await self._fetch(MessageRecord, f"SELECT * FROM messages {condition} "
+                                 f"ORDER BY created_at DESC, id DESC LIMIT {arg(limit)}", *args)
+
+    async def state_counts(self, *, since: float, until: float) -> dict[str, Any]:
+        counts: dict[str, Any] = {"messages": {}, "recipients": {}}
+        async with self._connection(write=False) as db:
+            messages = await db.fetch(
+                "SELECT interface, count(*) AS n FROM messages WHERE created_at >= $1 AND "
+                "created_at < $2 GROUP BY interface", since, until)
+            recipients = await db.fetch(
+                "SELECT m.interface, r.state, count(*) AS n FROM recipients r JOIN messages m "
+                "ON m.id = r.message_id WHERE m.created_at >= $1 AND m.created_at < $2 "
+                "GROUP BY m.interface, r.state", since, until)
+        for row in messages:
+            counts["messages"][row["interface"]] = row["n"]
+        for row in recipients:
+            counts["recipients"].setdefault(row["interface"], {})[row["state"]] = row["n"]
+        return counts
+
+    # -- SMSC message ids (delivery receipts) ----------------------------------------------------
+
+    async def add_smsc_ids(self, recipient_id: int, kind: str, smsc_ids: Sequence[str], *,
+                           now: float, expires_at: float) -> None:
+        if smsc_ids:
+            await self._execute(
+                "INSERT INTO smsc_ids (smsc_id, sms, recipient_id, kind, created_at, expires_at) "
+                "SELECT i, $2, $3, $4, $5, $6 FROM unnest($1::text[]) WITH ORDINALITY AS u(i, n) "
+                "ORDER BY n", [_text(i) for i in smsc_ids], _text(smsc_ids[0]), recipient_id,
+                kind, now, expires_at)
+
+    async def take_smsc_id(self, keys: Sequence[str], *,
+                           whole_sms: bool) -> tuple[SmscIdRecord, int] | None:
+        """One transaction that locks every row of the SMS before removing any, so that of
+        the takers of its segments the last one counts none left (it waits for the others'
+        commits, then counts). A row another taker removed meanwhile: look again."""
+        if not keys:
+            return None
+        wanted = [_text(k) for k in keys]
+        async with self._connection(write=True) as db:
+            async with db.transaction():
+                while True:
+                    found = await db.fetchrow(
+                        "SELECT * FROM smsc_ids WHERE smsc_id = ANY($1::text[]) "
+                        "ORDER BY array_position($1::text[], smsc_id), id DESC LIMIT 1", wanted)
+                    if found is None:
+                        return None
+                    row = _record(SmscIdRecord, found)
+                    assert row is not None
+                    sms = (row.recipient_id, row.sms)
+                    locked = await db.fetch("SELECT id FROM smsc_ids WHERE recipient_id = $1 "
+                                            "AND sms = $2 ORDER BY id FOR UPDATE", *sms)
+                    if row.id in {r["id"] for r in locked}:
+                        break
+                if whole_sms:
+                    await db.execute("DELETE FROM smsc_ids WHERE recipient_id = $1 AND sms = $2",
+                                     *sms)
+                else:
+                    await db.execute("DELETE FROM smsc_ids WHERE id = $1", row.id)
+                left = await db.fetchval("SELECT count(*) FROM smsc_ids WHERE recipient_id = $1 "
+                                         "AND sms = $2", *sms)
+        return row, int(left)
+
+    async def prune_smsc_ids(self, *, now: float) -> int:
+        async with self._connection(write=True) as db:
+            status = await db.execute("DELETE FROM smsc_ids WHERE expires_at < $1", now)
+        return int(status.rsplit(" ", 1)[1])
 
     # -- the viewer's PIN attempts ---------------------------------------------------------------
 

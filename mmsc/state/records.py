@@ -78,6 +78,8 @@ class MessageRecord:
     content_type: str | None = None
     mm7_namespace: str | None = None  # the SubmitReq's, for the reports that answer it
     mm7_version: str | None = None
+    mm4_message_id: str | None = None  # an MM4 forward's X-Mms-Message-ID, for its reports
+    mm4_reply_to: str | None = None  # where the reports of an MM4 forward go
 
 
 @dataclass(frozen=True)
@@ -137,6 +139,34 @@ class ReportRecord:
     next_attempt_at: float | None = None
     claimed_until: float | None = None
     sent_at: float | None = None
+
+
+@dataclass(frozen=True)
+class CdrRecord:
+    """A recipient that reached a final state: the call detail record owed for it (one per
+    recipient, ever). ``before`` is the state it left."""
+
+    recipient_id: int
+    message_id: str
+    at: float
+    state: RecipientState
+    before: RecipientState
+    written_at: float | None = None
+    claimed_by: str | None = None
+    claimed_until: float | None = None
+
+
+@dataclass(frozen=True)
+class SmscIdRecord:
+    """One SMS segment submitted to or about a recipient, by the SMSC's message id."""
+
+    id: int | None
+    smsc_id: str  # in its lookup form (wap_push.smpp.message_id_keys)
+    sms: str  # the first segment's smsc_id: the same for every segment of one SMS
+    recipient_id: int
+    kind: str  # "push" (its notification), "link" (its link SMS) or "report" (about it)
+    created_at: float
+    expires_at: float  # the message's expiry: the row goes then, receipt or not
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .records import Interface, RecipientState, Route
+from .records import FINAL_STATES, Interface, RecipientState, Route
 
 
 def _one_of(column: str, values: Iterable[str]) -> str:
@@ -165,5 +165,64 @@ UPDATE recipients SET transaction_id = lower(hex(randomblob(11)))
     WHERE transaction_id IS NOT NULL
 """
 
+#: The SMSC message id of every SMS segment submitted to or about a recipient (``kind``: its
+#: notification push, its link SMS, or a report push about its delivery), so that whichever
+#: bind of whichever process a delivery receipt reaches can match it. ``smsc_id`` is the id
+#: in its lookup form (``wap_push.smpp.message_id_keys``); the segments of one SMS share
+#: ``sms`` (the first one's id). Rows go with their recipient, when matched, and at
+#: ``expires_at`` (the message's expiry), receipt or not.
+_V6 = """
+CREATE TABLE smsc_ids (
+    id INTEGER PRIMARY KEY,
+    smsc_id TEXT NOT NULL,
+    sms TEXT NOT NULL,
+    recipient_id INTEGER NOT NULL REFERENCES recipients (id) ON DELETE CASCADE,
+    kind TEXT NOT NULL CHECK (kind IN ('push', 'link', 'report')),
+    created_at REAL NOT NULL,
+    expires_at REAL NOT NULL
+);
+CREATE INDEX smsc_ids_smsc_id ON smsc_ids (smsc_id);
+CREATE INDEX smsc_ids_sms ON smsc_ids (recipient_id, sms);
+CREATE INDEX smsc_ids_expiry ON smsc_ids (expires_at)
+"""
+
+_FINALS = ", ".join(f"'{state}'" for state in sorted(s.value for s in FINAL_STATES))
+
+#: One row per recipient that reached a final state, written by a trigger in the transaction
+#: of that transition (so no final state is missed, whoever moved it): the call detail record
+#: owed (``mmsc.relay.cdr``), claimed by a node like a timer, ``written_at`` once it is in a
+#: CDR file. ``before`` is the state left (an expiry after a fetch is not a plain expiry).
+#: Recipients already final get theirs now: the CDR files start with the whole past. The
+#: operator's searches (``mmsc.operator.api``) look messages up by date and by number.
+_V7 = f"""
+CREATE TABLE cdrs (
+    recipient_id INTEGER PRIMARY KEY REFERENCES recipients (id) ON DELETE CASCADE,
+    message_id TEXT NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+    at REAL NOT NULL,
+    state TEXT NOT NULL,
+    before TEXT NOT NULL,
+    written_at REAL,
+    claimed_by TEXT,
+    claimed_until REAL
+);
+CREATE INDEX cdrs_pending ON cdrs (at) WHERE written_at IS NULL;
+CREATE INDEX cdrs_at ON cdrs (at);
+CREATE TRIGGER recipients_final AFTER UPDATE OF state ON recipients
+    WHEN NEW.state IN ({_FINALS}) AND OLD.state NOT IN ({_FINALS})
+    BEGIN INSERT OR IGNORE INTO cdrs (recipient_id, message_id, at, state, before) VALUES (NEW.id, NEW.message_id, NEW.updated_at, NEW.state, OLD.state); END;
+INSERT INTO cdrs (recipient_id, message_id, at, state, before)
+    SELECT id, message_id, updated_at, state, state FROM recipients WHERE state IN ({_FINALS});
+CREATE INDEX messages_created ON messages (created_at);
+CREATE INDEX recipients_address ON recipients (address)
+"""
+
+#: A message that came over MM4 keeps what its reports need (TS 23.140 §8.4.2, §8.4.3): the
+#: X-Mms-Message-ID the originating MMSC gave it, and where the originator's MMSC takes
+#: reports (its X-Mms-Originator-System, else the SMTP envelope sender).
+_V8 = """
+ALTER TABLE messages ADD COLUMN mm4_message_id TEXT;
+ALTER TABLE messages ADD COLUMN mm4_reply_to TEXT
+"""
+
 #: Migrations in order; never edit one that has shipped, append a new one.
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8)

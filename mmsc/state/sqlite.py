@@ -20,12 +20,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+from mmsc import metrics
 from mmsc.ids import token_digest
 
 from .base import UNCHANGED, DuplicateMessage, StateError, StateStore
 from .records import (
-    FINAL_STATES, Event, Interface, MessageRecord, Moved, RecipientRecord, RecipientState,
-    ReportRecord, Route, Subscriber, VaspRecord,
+    FINAL_STATES, CdrRecord, Event, Interface, MessageRecord, Moved, RecipientRecord,
+    RecipientState, ReportRecord, Route, SmscIdRecord, Subscriber, VaspRecord,
 )
 from .schema import MIGRATIONS
 
@@ -35,6 +36,7 @@ R = TypeVar("R")
 _READ: dict[type, dict[str, Callable[[Any], Any]]] = {
     MessageRecord: {"interface": Interface, "delivery_report": bool, "read_report": bool},
     RecipientRecord: {"route": Route, "state": RecipientState},
+    CdrRecord: {"state": RecipientState, "before": RecipientState},
     Event: {"detail": json.loads},
     Subscriber: {"mms_capable": bool},
     VaspRecord: {"allowed_senders": lambda text: tuple(json.loads(text)), "enabled": bool},
@@ -99,7 +101,14 @@ class SqliteStateStore(StateStore):
         return store
 
     async def _run(self, fn: Callable[..., R], *args: Any) -> R:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+        """``fn(*args)`` in the worker thread; a failure counts as a state store error (a
+        group commit's are counted per write, in :meth:`_flush`)."""
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+        except Exception as exc:
+            if fn != self._apply and not isinstance(exc, DuplicateMessage):
+                metrics.state_store_error()
+            raise
 
     # -- in the worker thread --------------------------------------------------------------------
 
@@ -199,6 +208,8 @@ class SqliteStateStore(StateStore):
                 if future.done():
                     continue
                 if isinstance(result, Exception):
+                    if not isinstance(result, DuplicateMessage):
+                        metrics.state_store_error()
                     future.set_exception(result)
                 else:
                     future.set_result(result)
@@ -475,6 +486,123 @@ class SqliteStateStore(StateStore):
         """SQLite serialises writers, so BEGIN IMMEDIATE makes select-then-mark atomic; the
         PostgreSQL version does it with ``SELECT ... FOR UPDATE SKIP LOCKED``."""
         return await self._write(self._claim, now, owner, limit, lease)
+
+    async def count_due(self, now: float) -> int:
+        finals = ", ".join("?" * len(_FINAL))
+        rows = await self._run(self._query, dict, "SELECT count(*) AS n FROM recipients WHERE "
+                               f"next_attempt_at <= ? AND state NOT IN ({finals})", now, *_FINAL)
+        return int(rows[0]["n"])
+
+    def _claim_cdrs(self, now: float, owner: str, limit: int, lease: float) -> list[CdrRecord]:
+        with self._tx() as tx:
+            rows = self._query(CdrRecord, "SELECT * FROM cdrs WHERE written_at IS NULL AND "
+                               "(claimed_until IS NULL OR claimed_until < ?) "
+                               "ORDER BY at, recipient_id LIMIT ?", now, limit)
+            marks = ", ".join("?" * len(rows))
+            if rows:
+                tx.execute(f"UPDATE cdrs SET claimed_by = ?, claimed_until = ? WHERE "
+                           f"recipient_id IN ({marks})",
+                           (owner, now + lease, *(row.recipient_id for row in rows)))
+            return rows
+
+    async def claim_cdrs(self, *, now: float, owner: str, limit: int,
+                         lease: float) -> list[CdrRecord]:
+        return await self._write(self._claim_cdrs, now, owner, limit, lease)
+
+    async def cdrs_written(self, recipient_ids: Collection[int], *, now: float) -> None:
+        ids = list(recipient_ids)
+        if ids:
+            await self._write(self._execute, "UPDATE cdrs SET written_at = ?, claimed_until = "
+                              f"NULL WHERE recipient_id IN ({', '.join('?' * len(ids))})",
+                              now, *ids)
+
+    async def cdrs_between(self, start: float, end: float) -> list[CdrRecord]:
+        return await self._run(self._query, CdrRecord, "SELECT * FROM cdrs WHERE at >= ? AND "
+                               "at < ? ORDER BY at, recipient_id", start, end)
+
+    async def search_messages(self, *, addresses: Collection[str] = (),
+                              vasp_id: str | None = None, state: RecipientState | None = None,
+                              since: float | None = None, limit: int = 50,
+                              ) -> list[MessageRecord]:
+        where, args = [], []
+        if addresses:
+            marks = ", ".join("?" * len(addresses))
+            where.append(f"(originator IN ({marks}) OR id IN (SELECT message_id FROM "
+                         f"recipients WHERE address IN ({marks})))")
+            args += [*addresses, *addresses]
+        if vasp_id is not None:
+            where.append("vasp_id = ?")
+            args.append(vasp_id)
+        if state is not None:
+            where.append("id IN (SELECT message_id FROM recipients WHERE state = ?)")
+            args.append(state.value)
+        if since is not None:
+            where.append("created_at >= ?")
+            args.append(since)
+        condition = f"WHERE {' AND '.join(where)}" if where else ""
+        return await self._run(self._query, MessageRecord, f"SELECT * FROM messages {condition} "
+                               "ORDER BY created_at DESC, id DESC LIMIT ?", *args, limit)
+
+    def _state_counts(self, since: float, until: float) -> dict[str, Any]:
+        assert self._db is not None
+        counts: dict[str, Any] = {"messages": {}, "recipients": {}}
+        for interface, count in self._db.execute(
+                "SELECT interface, count(*) FROM messages WHERE created_at >= ? AND "
+                "created_at < ? GROUP BY interface", (since, until)):
+            counts["messages"][interface] = count
+        for interface, state, count in self._db.execute(
+                "SELECT m.interface, r.state, count(*) FROM recipients r JOIN messages m ON "
+                "m.id = r.message_id WHERE m.created_at >= ? AND m.created_at < ? "
+                "GROUP BY m.interface, r.state", (since, until)):
+            counts["recipients"].setdefault(interface, {})[state] = count
+        return counts
+
+    async def state_counts(self, *, since: float, until: float) -> dict[str, Any]:
+        return await self._run(self._state_counts, since, until)
+
+    def _add_smsc_ids(self, recipient_id: int, kind: str, smsc_ids: Sequence[str], now: float,
+                      expires_at: float) -> None:
+        with self._tx() as tx:
+            tx.executemany("INSERT INTO smsc_ids (smsc_id, sms, recipient_id, kind, created_at,"
+                           " expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+                           [(i, smsc_ids[0], recipient_id, kind, now, expires_at)
+                            for i in smsc_ids])
+
+    async def add_smsc_ids(self, recipient_id: int, kind: str, smsc_ids: Sequence[str], *,
+                           now: float, expires_at: float) -> None:
+        if smsc_ids:
+            await self._write(self._add_smsc_ids, recipient_id, kind, list(smsc_ids), now,
+                              expires_at)
+
+    def _take_smsc_id(self, keys: Sequence[str],
+                      whole_sms: bool) -> tuple[SmscIdRecord, int] | None:
+        with self._tx() as tx:
+            rows = self._query(SmscIdRecord, "SELECT * FROM smsc_ids WHERE smsc_id IN "
+                               f"({', '.join('?' * len(keys))}) ORDER BY id DESC", *keys)
+            if not rows:
+                return None
+            row = min(rows, key=lambda r: keys.index(r.smsc_id))  # newest of the best key
+            sms = (row.recipient_id, row.sms)
+            if whole_sms:
+                tx.execute("DELETE FROM smsc_ids WHERE recipient_id = ? AND sms = ?", sms)
+            else:
+                tx.execute("DELETE FROM smsc_ids WHERE id = ?", (row.id,))
+            left = tx.execute("SELECT count(*) FROM smsc_ids WHERE recipient_id = ? AND sms = ?",
+                              sms).fetchone()[0]
+        return row, int(left)
+
+    async def take_smsc_id(self, keys: Sequence[str], *,
+                           whole_sms: bool) -> tuple[SmscIdRecord, int] | None:
+        if not keys:
+            return None
+        return await self._write(self._take_smsc_id, list(keys), whole_sms)
+
+    def _prune_smsc_ids(self, now: float) -> int:
+        with self._tx() as tx:
+            return tx.execute("DELETE FROM smsc_ids WHERE expires_at < ?", (now,)).rowcount
+
+    async def prune_smsc_ids(self, *, now: float) -> int:
+        return await self._write(self._prune_smsc_ids, now)
 
     async def add_event(self, message_id: str, kind: str, *, now: float,
                         detail: dict[str, Any] | None = None,

@@ -22,6 +22,9 @@ from concurrent.futures import ThreadPoolExecutor
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
 from typing import Protocol, TypeVar
 
+from mmsc import metrics
+
+
 #: Chunk size for streaming reads.
 CHUNK = 64 * 1024
 #: Worker threads of one store: operations beyond that many at once wait their turn.
@@ -270,9 +273,12 @@ class ObjectStore(abc.ABC):
         try:
             async with asyncio.timeout(self.timeout if bounded else None) as limit:
                 return await loop.run_in_executor(self._pool, function, *args)
-        except ObjectStoreError:
+        except ObjectStoreError as exc:
+            if not isinstance(exc, ObjectNotFound):
+                metrics.object_store_error()
             raise
         except Exception as exc:
+            metrics.object_store_error()
             if isinstance(exc, TimeoutError) and limit.expired():
                 raise StoreUnavailable(f"{self._where(operation, key)}: no answer within "
                                        f"{self.timeout:g} s, retry later") from None

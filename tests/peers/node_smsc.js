@@ -24,7 +24,9 @@ const server = smpp.createServer((session) => {
     const id = 'N' + (nextId++);
     session.send(pdu.response({ message_id: id }));
     const sm = pdu.short_message || {};
-    say({ event: 'submit', id, destination: pdu.destination_addr, esm_class: pdu.esm_class,
+    say({ event: 'submit', id, destination: pdu.destination_addr, dest_ton: pdu.dest_addr_ton,
+          dest_npi: pdu.dest_addr_npi, source: pdu.source_addr, source_ton: pdu.source_addr_ton,
+          source_npi: pdu.source_addr_npi, esm_class: pdu.esm_class,
           data_coding: pdu.data_coding, udh: (sm.udh || []).map(hex), message: hex(sm.message) });
     if (pdu.registered_delivery) {
       session.deliver_sm({

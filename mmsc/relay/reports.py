@@ -1,0 +1,110 @@
+"""Reports to the originator on every final state: M-Delivery.ind by WAP push to a handset,
+and for a VASP or a peer MMSC (a message that came over MM7 or MM4) the report outbox
+(written in the transaction of the final state, sent and retried with back-off)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from mmsc import metrics
+from mmsc.pdu import Status
+from mmsc.state import (
+    Interface, MessageRecord, RecipientRecord, RecipientState, ReportRecord, Route,
+)
+
+from . import notices
+from .core import S
+
+log = logging.getLogger(__name__)
+
+#: X-Mms-Status of the delivery report for each final state (OMA-MMS-ENC §7.3.54).
+_REPORT_STATUS = {S.ACKNOWLEDGED: Status.RETRIEVED, S.REJECTED: Status.REJECTED,
+                  S.EXPIRED: Status.EXPIRED, S.UNREACHABLE: Status.UNREACHABLE,
+                  S.FORWARDED: Status.FORWARDED}
+#: The interfaces whose reports go through the outbox: MM7 (to the VASP), MM4 (to the MMSC
+#: the message came from).
+_OUTBOX = (Interface.MM7, Interface.MM4)
+
+
+class Reports:
+    """The final states and reports of :class:`~mmsc.relay.engine.Engine`."""
+
+    async def _finish(self, r: RecipientRecord, message: MessageRecord, to: RecipientState, *,
+                      kind: str, detail: dict[str, Any] | None = None,
+                      expected: Sequence[RecipientState] | None = None) -> RecipientRecord | None:
+        """Into a final state, then the report to the originator: for a VASP, written to the
+        report outbox in the same transaction (so a crash cannot lose it); for a handset, an
+        M-Delivery.ind by WAP push. A copy forwarded over MM4 owes nothing yet: the peer's
+        delivery report tells how it ends (:mod:`.interconnect`)."""
+        status = _REPORT_STATUS.get(to)
+        owed = status is not None and message.delivery_report and \
+            not (to == S.FORWARDED and r.route == Route.MM4)
+        outbox = ("delivery", status.label) if owed and message.interface in _OUTBOX else None
+        moved = await self._move(r, to, kind=kind, detail=detail, expected=expected,
+                                 next_attempt_at=None, report=outbox)
+        if moved is not None and owed and outbox is None:
+            await self._report(moved, message)
+        if outbox is not None:
+            self.wake.set()
+        return moved
+
+    async def _report(self, r: RecipientRecord, message: MessageRecord) -> None:
+        """The M-Delivery.ind by WAP push to a handset originator (OMA-MMS-ENC §6.7.1)."""
+        status = _REPORT_STATUS[r.state]
+        number = notices.plmn_number(message.originator)
+        if message.interface != Interface.MM1 or number is None:
+            metrics.report("mm1", "undeliverable")
+            await self.state.add_event(message.id, "report-undeliverable", now=self.clock(),
+                                       recipient_id=r.id, detail={"status": status.label})
+            return
+        push = notices.delivery_ind(message_id=message.id, recipient=r.address, status=status,
+                                    date=self.clock())
+        try:
+            ids = await self.messenger.send_push(number, push)
+        except Exception as exc:  # noqa: BLE001
+            metrics.report("mm1", "failed")
+            log.warning("delivery report for %s to %s failed: %s", message.id, number, exc)
+            return
+        metrics.report("mm1", "sent")
+        await self.receipts.record(r, message, "report", ids)
+        await self.state.add_event(message.id, "report-sent", now=self.clock(),
+                                   recipient_id=r.id, detail={"status": status.label,
+                                                              "to": number})
+
+    async def send_reports(self) -> int:
+        """Send the reports owed to VASPs and peer MMSCs that are due, retrying with
+        back-off."""
+        if self.reporter is None and self.mailer is None:
+            return 0
+        due = await self.state.claim_reports(now=self.clock(), limit=self.settings.claim_batch,
+                                             lease=self.settings.claim_lease)
+        await asyncio.gather(*(self._send_report(report) for report in due))
+        return len(due)
+
+    async def _send_report(self, report: ReportRecord) -> None:
+        message = await self.state.get_message(report.message_id)
+        mm4 = message is not None and message.interface == Interface.MM4
+        sender = self.mailer if mm4 else self.reporter
+        if sender is None:
+            sent, retry, detail = False, False, {"why": f"no {'MM4' if mm4 else 'MM7'} "
+                                                        "interface to send it"}
+        else:
+            try:
+                sent, retry, detail = await sender.send(report)
+            except Exception as exc:  # noqa: BLE001 - a report must not stop the loop
+                sent, retry, detail = False, True, {"why": repr(exc)}
+        steps = self.settings.report_backoff
+        again = None
+        if not sent and retry and report.attempts < len(steps):
+            again = self.clock() + steps[report.attempts]
+        metrics.report("mm4" if mm4 else "mm7", "sent" if sent else "retry" if again else
+                       "abandoned")
+        await self.state.report_done(report.id or 0, now=self.clock(), sent=sent,
+                                     next_attempt_at=again, detail=detail)
+        if not sent:
+            log.warning("report %s for %s not delivered (%s): %s", report.id, report.message_id,
+                        "retried" if again else "given up", detail)
+

@@ -1,0 +1,143 @@
+"""Mutation testing with mutmut, one module at a time, each against the narrowest selection of
+tests that cover it (``make mutation``; not part of ``make test``: it takes a long while).
+
+For each module this makes a scratch copy of the tree under ``.cache/mutation/<module>/``
+with a ``pyproject.toml`` that gives mutmut that module and its tests, runs
+``mutmut run --max-children 1`` there (the caller runs this under ``nice -n 19``), and prints
+the module's score: killed (a test failed, or the mutant timed out) over all mutants, and the
+names of the survivors. ``mutmut show <name>`` in the module's scratch folder shows one.
+
+    python scripts/mutation.py            # every module
+    python scripts/mutation.py sms wsp    # some
+
+The scores and the list of survivors with the reason each is harmless (or the test that
+now kills it) are kept in docs/testing.md.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / ".cache" / "mutation"
+MUTMUT = Path(sys.executable).with_name("mutmut")
+#: The tree the tests need (sources, fixtures); copied, never the .venv or the caches.
+TREE = ("mmsc", "wap_push", "adaptation", "web_viewer", "fixtures", "tests", "pyproject.toml")
+PYTEST_ARGS = ["-p", "no:cacheprovider", "-x", "-q", "--hypothesis-profile=mutation",
+               "--hypothesis-seed=0"]
+
+
+@dataclass(frozen=True)
+class Module:
+    """What is mutated (mutmut's ``only_mutate`` globs, and optionally the mutant names to
+    run, when only some functions of a file are in scope) and the tests that cover it."""
+
+    files: tuple[str, ...]
+    tests: tuple[str, ...]
+    names: tuple[str, ...] = ()
+
+
+MODULES = {
+    "pdu": Module(("mmsc/pdu/*",),
+                  ("tests/test_pdu.py", "tests/test_known_answers.py", "tests/test_jsonform.py",
+                   "tests/test_vectors.py")),
+    "wsp": Module(("wap_push/wsp.py",),
+                  ("tests/test_wsp.py", "tests/test_known_answers.py", "tests/test_pdu.py",
+                   "tests/test_vectors.py")),
+    "sms": Module(("wap_push/sms.py",),
+                  ("tests/test_sms.py", "tests/test_known_answers.py", "tests/test_push.py")),
+    "mm7-soap": Module(("mmsc/mm7/soap.py",),
+                       ("tests/test_mm7.py", "tests/test_interop_captures.py")),
+    # the recipient state machine: the transition rules of the engine, not its plumbing
+    "state-machine": Module(
+        ("mmsc/relay/engine.py",),
+        ("tests/test_boundaries.py", "tests/test_loop.py", "tests/test_mm1.py"),
+        tuple(f"mmsc.relay.engine.xǁEngineǁ{name}__mutmut_*" for name in (
+            "_step", "expiry", "_backoff", "fetch", "notify_response", "acknowledge",
+            "_send_link", "viewed"))),
+    "plan": Module(("adaptation/plan.py",),
+                   ("tests/test_boundaries.py",
+                    "tests/test_media_adaptation.py::test_a_whole_campaign_message",
+                    "tests/test_media_adaptation.py::"
+                    "test_broken_or_mislabelled_parts_become_the_explanatory_text",
+                    "tests/test_media_adaptation.py::"
+                    "test_a_fault_in_adaptation_costs_the_part_not_the_message",
+                    "tests/test_cli.py::test_adapt_previews_a_device_class")),
+}
+
+
+def prepare(name: str, module: Module) -> Path:
+    """A fresh scratch tree for ``name``, with mutmut's settings in its pyproject.toml."""
+    folder = WORK / name
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    for entry in TREE:
+        source = ROOT / entry
+        if source.is_dir():
+            shutil.copytree(source, folder / entry,
+                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        else:
+            shutil.copy2(source, folder / entry)
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))
+    packages = sorted({f.split("/")[0] for f in module.files})
+    settings = "\n".join([
+        "", "[tool.mutmut]",
+        f"source_paths = {packages!r}",
+        f"only_mutate = {list(module.files)!r}",
+        f"also_copy = {[p for p in ('mmsc', 'wap_push', 'adaptation', 'web_viewer', 'fixtures') if p not in packages]!r}",
+        f"pytest_add_cli_args = {PYTEST_ARGS!r}",
+        f"pytest_add_cli_args_test_selection = {list(module.tests)!r}",
+        "timeout_multiplier = 5.0", "timeout_constant = 10.0", ""])
+    assert "mutmut" not in project.get("tool", {})
+    with open(folder / "pyproject.toml", "a", encoding="utf-8") as out:
+        out.write(settings)
+    return folder
+
+
+def run(name: str, module: Module) -> tuple[int, int, list[str]]:
+    """Mutate and test one module: (killed, total, survivors)."""
+    folder = prepare(name, module)
+    env = {**os.environ, "PYTHONPATH": str(folder)}
+    subprocess.run([str(MUTMUT), "run", "--max-children", "1", *module.names], cwd=folder,
+                   env=env, check=False)
+    listed = subprocess.run([str(MUTMUT), "results", "--all", "true"], cwd=folder, env=env,
+                            capture_output=True, text=True, check=False).stdout
+    verdicts = {}
+    for line in listed.splitlines():
+        mutant, _, verdict = line.strip().rpartition(": ")
+        if mutant:
+            verdicts[mutant] = verdict
+    if module.names:  # only the functions in scope
+        from fnmatch import fnmatchcase
+        verdicts = {m: v for m, v in verdicts.items()
+                    if any(fnmatchcase(m, pattern) for pattern in module.names)}
+    killed = sum(1 for v in verdicts.values() if v in ("killed", "timeout"))
+    survivors = sorted(m for m, v in verdicts.items() if v == "survived")
+    return killed, len(verdicts), survivors
+
+
+def main(names: list[str]) -> int:
+    unknown = [n for n in names if n not in MODULES]
+    if unknown:
+        print(f"unknown module(s) {unknown}; known: {', '.join(MODULES)}", file=sys.stderr)
+        return 2
+    report = []
+    for name in names or list(MODULES):
+        killed, total, survivors = run(name, MODULES[name])
+        score = 100.0 * killed / total if total else 0.0
+        report.append(f"{name}: {killed}/{total} killed ({score:.1f} %), "
+                      f"{len(survivors)} survived")
+        report += [f"  {s}" for s in survivors]
+    print("\n".join(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
