@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -32,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 from mmsc.message import Envelope, Message, MessagePart  # noqa: E402
 from mmsc.mm4.codec import encode_forward  # noqa: E402
 from mmsc.mm7.send import Submission, submit  # noqa: E402
+from mm7 import free_port, wait_port  # noqa: E402 - the load helpers of bench/mm7.py
 
 BARE = r'''
 import asyncio, sys
@@ -52,24 +52,6 @@ asyncio.run(main())
 
 D1, D2 = "mms.mnc001.mcc208.3gppnetwork.org", "mms.mnc002.mcc208.3gppnetwork.org"
 SIZE = 30 * 1024
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port: int, process: subprocess.Popen) -> None:
-    for _ in range(400):
-        if process.poll() is not None:
-            raise SystemExit(f"a server exited: {process.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit(f"nothing listens on {port}")
 
 
 def operator(folder: Path, i: int, http: int, mm4: int, peer_mm4: int) -> Path:

@@ -16,7 +16,6 @@ import aiohttp
 
 from mmsc.cli import main
 from mmsc.config import VaspConfig
-from mmsc.emulator.handsets import EmulatedHandset, HandsetNetwork
 from mmsc.relay.cdr import FIELDS, CdrWriter
 from mmsc.server import Server
 from mmsc.state import (
@@ -26,7 +25,7 @@ from mmsc.state.location import open_store
 
 from test_loop import A, B, C, D, F, config, running, send_to
 from test_mm7 import submit_all
-from test_restart import emulator_and_config, send_mm1, start_server, wait_healthy
+from test_restart import handset_b_and_config, send_mm1, start_server, wait_healthy
 
 
 def read_cdrs(folder: Path) -> list[dict[str, str]]:
@@ -158,16 +157,7 @@ async def test_a_writer_that_died_after_the_append_is_not_repeated(tmp_path: Pat
 
 
 async def test_sigkill_and_restart_leave_one_line_per_recipient(tmp_path: Path) -> None:
-    smsc, url, config_path = await emulator_and_config(tmp_path, f"""
-[delivery]
-renotify_backoff = ["1s"]
-claim_lease = "1s"
-scheduler_interval = "0.05s"
-[[subscriber]]
-msisdn = "{B}"
-""")
-    b = EmulatedHandset(B, "auto", url)
-    network = HandsetNetwork(smsc, [b])
+    smsc, url, config_path, b, network = await handset_b_and_config(tmp_path)
     folder = tmp_path / "cdr"
     server = start_server(config_path)
     try:

@@ -11,25 +11,16 @@ import re
 import aiohttp
 import pytest
 import pytest_asyncio
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page
 
 from mmsc.config import OperatorConfig
 from mmsc.server import Server
 
-from browser import CHROMIUM, CHROMIUM_ARGS
+from browser import browser  # noqa: F401 - the fixture
 from test_loop import A, B, F, config, send_to
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 HOSTILE = '<img src=x onerror="window.__xss=1"><script>window.__xss=1</script>'
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def browser():
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=CHROMIUM,
-                                                    args=CHROMIUM_ARGS, headless=True)
-        yield chromium
-        await chromium.close()
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")

@@ -288,8 +288,8 @@ def pushed_token(server: Server, address: str) -> str:
 
 
 async def notified(server: Server, message_id: str):  # type: ignore[no-untyped-def]
-    """The message's only recipient, once it is notified."""
-    for _ in range(100):
+    """The message's only recipient, once it is notified (10 s at most: a loaded machine)."""
+    for _ in range(500):
         (r,) = await server.engine.state.recipients_of(message_id)
         if r.state.value == "notified":
             return r

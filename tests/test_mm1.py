@@ -16,7 +16,7 @@ from mmsc.pdu import (
 from mmsc.server import Server
 from wap_push.wsp import ContentType, EncodedString, Part
 
-from test_loop import A, B, C, config, picture, pushed_token, running
+from test_loop import A, B, C, config, notified, picture, pushed_token, running
 
 MMS = {"Content-Type": "application/vnd.wap.mms-message"}
 # The answers expected, written out from OMA-MMS-ENC 1.3 §7.3 rather than read from mmsc.pdu's
@@ -117,11 +117,7 @@ async def test_a_twice_escaped_token_is_retrieved(server: Server) -> None:
     message = picture()
     message.envelope.to = ["+33699999999/TYPE=PLMN"]  # not an emulated handset: nobody fetches
     conf = await a.send(message, server.handsets.http)
-    for _ in range(100):
-        (r,) = await server.engine.state.recipients_of(conf.message_id)
-        if r.state.value == "notified":
-            break
-        await server.engine.run_due()
+    r = await notified(server, conf.message_id)
     token = pushed_token(server, r.address)
     assert len(token) >= 22
     twice = quote(quote(token, safe=""), safe="").replace("-", "%252D")
@@ -159,12 +155,8 @@ async def _notified_token(server: Server, number: str) -> tuple[str, str, str]:
     notified: its message id, the content token pushed, the notification's transaction id."""
     conf = decode((await post(server, encode(send_req(to=[EncodedString(f"{number}/TYPE=PLMN")]))))[1])
     assert conf.response_status == OK
-    for _ in range(100):
-        (r,) = await server.engine.state.recipients_of(conf.message_id)
-        if r.state.value == "notified":
-            return conf.message_id, pushed_token(server, number), r.transaction_id
-        await server.engine.run_due()
-    raise AssertionError("never notified")
+    r = await notified(server, conf.message_id)
+    return conf.message_id, pushed_token(server, number), r.transaction_id
 
 
 async def test_a_from_that_no_trusted_header_names_is_refused(tmp_path: Path) -> None:

@@ -103,7 +103,9 @@ async def emulator_and_config(folder: Path, extra: str) -> tuple[SmscEmulator, s
     return smsc, f"http://127.0.0.1:{port}", write_config(folder, port, smpp_port, extra)
 
 
-async def test_kill_and_restart_delivers_everything_once(tmp_path: Path) -> None:
+async def handset_b_and_config(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """An SMSC emulator, the server's URL and config (short back-off and lease, so that a
+    restarted server takes over quickly), and handset B on that emulator."""
     smsc, url, config = await emulator_and_config(tmp_path, f"""
 [delivery]
 renotify_backoff = ["1s"]
@@ -113,7 +115,11 @@ scheduler_interval = "0.05s"
 msisdn = "{B}"
 """)
     b = EmulatedHandset(B, "auto", url)
-    network = HandsetNetwork(smsc, [b])
+    return smsc, url, config, b, HandsetNetwork(smsc, [b])
+
+
+async def test_kill_and_restart_delivers_everything_once(tmp_path: Path) -> None:
+    smsc, url, config, b, network = await handset_b_and_config(tmp_path)
     server = start_server(config)
     try:
         await wait_healthy(url, server)

@@ -8,25 +8,16 @@ from __future__ import annotations
 
 import pytest
 import pytest_asyncio
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page
 
 from mmsc.server import Server
 
-from browser import CHROMIUM, CHROMIUM_ARGS
+from browser import browser  # noqa: F401 - the fixture
 from test_loop import D, config
 from test_viewer import send_link, three_slides
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 PIN_ATTEMPTS = 2
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def browser():
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=CHROMIUM,
-                                                    args=CHROMIUM_ARGS, headless=True)
-        yield chromium
-        await chromium.close()
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")

@@ -4,7 +4,7 @@ round trips. Each octet string below is written from the grammar named next to i
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from wap_push import wsp
@@ -210,7 +210,11 @@ texts = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters
 
 
 @given(texts, st.sampled_from([None, "utf-8", "utf-16", "iso-8859-1", "shift_jis", "us-ascii"]))
+@example("\ufeff", None)  # found by a random seed: a text that is only a BOM (ZWNBSP)
+@example("\ufeffab", "utf-8")
 def test_encoded_string_round_trip(text: str, charset: str | None) -> None:
+    """Exact round trips: a leading U+FEFF of the text itself survives (the encoder writes a
+    BOM before it, which the decoder drops)."""
     value = EncodedString(text, charset)
     try:
         octets = wsp.encode_encoded_string_value(value)
@@ -222,7 +226,7 @@ def test_encoded_string_round_trip(text: str, charset: str | None) -> None:
     plain = not text or (text.isascii() and text[0] >= " ")
     effective = charset or (None if plain else "utf-8")
     assert decoded.charset == effective
-    assert decoded == (text.removeprefix("\ufeff") if effective == "utf-8" else text)
+    assert decoded == text
 
 
 tokens = st.text("abcdefghijklmnopqrstuvwxyz-", min_size=1, max_size=12)

@@ -32,6 +32,7 @@ import jinja2
 from aiohttp import web
 
 from adaptation.uaprof import parse_profile
+from mmsc.assets import asset_handler
 from mmsc.message import Message
 from mmsc.relay.engine import UNAVAILABLE, ContentLost, Engine
 from mmsc.relay.links import Link, Links, PinCheck, session_value, token_digest
@@ -84,7 +85,7 @@ class Viewer:
                              trim_blocks=True, lstrip_blocks=True,
                              undefined=jinja2.StrictUndefined)
         app.add_routes([
-            web.get("/assets/{name}", self.asset),
+            web.get("/assets/{name}", asset_handler(STATIC, _ASSETS)),
             web.get("/{token}", self.page),
             web.post("/{token}/pin", self.pin),
             web.get("/{token}/media/{index}", self.media),
@@ -171,13 +172,6 @@ class Viewer:
                                                  BROWSER)
 
     # -- handlers --------------------------------------------------------------------------------
-
-    async def asset(self, request: web.Request) -> web.Response:
-        name = request.match_info["name"]
-        if name not in _ASSETS:
-            raise web.HTTPNotFound()
-        return web.Response(body=(STATIC / name).read_bytes(), content_type=_ASSETS[name],
-                            charset="utf-8")
 
     async def nothing(self, request: web.Request) -> web.Response:
         if request.method not in ("GET", "HEAD"):

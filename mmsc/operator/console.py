@@ -34,6 +34,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
+from mmsc.assets import asset_handler
 from mmsc.relay.engine import UNAVAILABLE
 from mmsc.relay.operations import Conflict, NotFound, Operations
 from web_viewer.app import BROWSER, Viewer
@@ -114,7 +115,7 @@ class Console:
         env.filters["pretty"] = lambda value: json.dumps(value, ensure_ascii=False, indent=1)
         app.add_routes([
             web.get("/", self.home),
-            web.get("/assets/{name}", self.asset),
+            web.get("/assets/{name}", asset_handler(STATIC, _ASSETS)),
             web.post("/login", self.login),
             web.post("/logout", self.logout),
             web.get("/live", self.live_page),
@@ -198,13 +199,6 @@ class Console:
             "live": self.live is not None, **context}, status=status)
 
     # -- handlers --------------------------------------------------------------------------------
-
-    async def asset(self, request: web.Request) -> web.Response:
-        name = request.match_info["name"]
-        if name not in _ASSETS:
-            raise web.HTTPNotFound()
-        return web.Response(body=(STATIC / name).read_bytes(), content_type=_ASSETS[name],
-                            charset="utf-8")
 
     async def home(self, request: web.Request) -> web.Response:
         if SESSION not in request:
