@@ -23,7 +23,7 @@ from helpers.s3servers import free_port, moto_server
 from test_loop import A, B, D, config, pushed_token, running, send_to
 from test_mm7 import VaspEndpoint, envelope, soap_with_attachments, submit_body
 from test_object_store import ROOT, fresh_bucket
-from test_store_faults import get, mm7_submit, until, with_vasp
+from test_store_faults import get, mm7_submit, serves_again, until, with_vasp
 
 
 async def test_the_database_going_away_is_answered_try_later(tmp_path: Path) -> None:
@@ -65,16 +65,7 @@ async def test_the_database_going_away_is_answered_try_later(tmp_path: Path) -> 
             cluster.restart()
             b.behaviour = "auto"
 
-            async def ready() -> bool:
-                return (await get(f"{server.url}/readyz"))[0] == 200
-            await until(ready, "/readyz 200 with the database back")
-            conf = await a.send(send_to(B), phones.http)
-            assert conf.response_status == ResponseStatus.OK
-            code, after = await mm7_submit(server, "after")
-            assert code == 1000
-            expected = {*before, conf.message_id, after}
-            await b.wait_for(lambda h: {m.envelope.message_id for m in h.inbox} >= expected,
-                             timeout=30)
+            await serves_again(server, a, b, before)
     finally:
         cluster.close()
 

@@ -69,6 +69,21 @@ async def recipient(server: Server, message_id: str):  # type: ignore[no-untyped
     return r
 
 
+async def serves_again(server: Server, a, b, before: list) -> None:  # type: ignore[no-untyped-def]
+    """Once a store is back: /readyz turns 200, an MM1 submit from ``a`` and an MM7 submit
+    to ``b`` are accepted, and ``b`` receives every message of ``before`` and both of these."""
+    async def ready() -> bool:
+        return (await get(f"{server.url}/readyz"))[0] == 200
+    await until(ready, "/readyz 200 with the store back")
+    conf = await a.send(send_to(B), server.handsets.http)
+    assert conf.response_status == ResponseStatus.OK
+    code, after = await mm7_submit(server, "after")
+    assert code == 1000
+    expected = {*before, conf.message_id, after}
+    await b.wait_for(lambda h: {m.envelope.message_id for m in h.inbox} >= expected,
+                     timeout=30)
+
+
 # -- a hung object store ---------------------------------------------------------------------
 
 
@@ -127,16 +142,7 @@ async def test_a_hung_object_store_is_answered_retry_later_within_the_time_limit
             assert status == 503 and text.decode().startswith("object store: ")
             assert (await get(f"{server.url}/healthz"))[0] == 200
 
-        async def ready() -> bool:
-            return (await get(f"{server.url}/readyz"))[0] == 200
-        await until(ready, "/readyz 200 after SIGCONT")
-        conf = await a.send(send_to(B), phones.http)
-        assert conf.response_status == ResponseStatus.OK
-        code, after = await mm7_submit(server, "after")
-        assert code == 1000
-        expected = {*before, conf.message_id, after}
-        await b.wait_for(lambda h: {m.envelope.message_id for m in h.inbox} >= expected,
-                         timeout=30)
+        await serves_again(server, a, b, before)
 
 
 # -- a crashed object store ------------------------------------------------------------------
