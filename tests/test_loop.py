@@ -96,7 +96,11 @@ async def test_handset_to_handset_with_delivery_report(server: Server) -> None:
     report = a.reports[0]
     assert report.message_type == MessageType.DELIVERY_IND
     assert report.status == Status.RETRIEVED and report.message_id == conf.message_id
-    kinds = [e.kind for e in await server.engine.state.events_of(conf.message_id)]
+    for _ in range(250):  # the outbox records the report once its push has left
+        kinds = [e.kind for e in await server.engine.state.events_of(conf.message_id)]
+        if "report-sent" in kinds:
+            break
+        await asyncio.sleep(0.02)
     for kind in ("accepted", "notified", "fetched", "acknowledged", "report-sent"):
         assert kind in kinds
 
@@ -484,3 +488,33 @@ async def test_the_log_names_the_state_a_transition_really_left(server: Server, 
                                   expected=(RecipientState.ACCEPTED, RecipientState.NOTIFIED))
     lines = [m for m in caplog.messages if "(fetched)" in m]
     assert lines == [f"{conf.message_id} {stale.address}: notified -> retrieved (fetched)"]
+
+
+async def test_a_delivery_report_that_could_not_leave_is_sent_later(server: Server,
+                                                                   monkeypatch) -> None:
+    """The M-Delivery.ind to a handset sender goes through the durable report outbox: when
+    its push cannot reach the SMSC (the link dropped just then), it is retried with the
+    outbox's back-off instead of being dropped."""
+    from wap_push.smpp_client import SmppLinkError
+
+    server.engine.settings.report_backoff = (0.2, 0.2, 0.2)
+    inner = server.engine.messenger.send_push
+    failures = []
+
+    async def send_push(destination: str, push: bytes) -> list[str]:
+        if destination == A and not failures:  # the sender's report, the first time
+            failures.append(destination)
+            raise SmppLinkError("the link dropped")
+        return await inner(destination, push)
+
+    monkeypatch.setattr(server.engine.messenger, "send_push", send_push)
+    a = server.handsets.handsets[A]
+    conf = await a.send(send_to(B), server.handsets.http)
+    await a.wait_for(lambda h: any(r.message_id == conf.message_id for r in h.reports))
+    assert failures == [A]
+    for _ in range(250):
+        kinds = [e.kind for e in await server.engine.state.events_of(conf.message_id)]
+        if "report-sent" in kinds:
+            break
+        await asyncio.sleep(0.02)
+    assert kinds.index("report-retry") < kinds.index("report-sent")

@@ -35,14 +35,17 @@ class Reports:
     async def _finish(self, r: RecipientRecord, message: MessageRecord, to: RecipientState, *,
                       kind: str, detail: dict[str, Any] | None = None,
                       expected: Sequence[RecipientState] | None = None) -> RecipientRecord | None:
-        """Into a final state, then the report to the originator: for a VASP, written to the
-        report outbox in the same transaction (so a crash cannot lose it); for a handset, an
-        M-Delivery.ind by WAP push. A copy forwarded over MM4 owes nothing yet: the peer's
-        delivery report tells how it ends (:mod:`.interconnect`)."""
+        """Into a final state, then the report to the originator, written to the report outbox
+        in the same transaction (so a crash or an SMSC outage cannot lose it): a
+        DeliveryReportReq for a VASP, an MM4 delivery report for a peer MMSC, an
+        M-Delivery.ind by WAP push for a handset. A copy forwarded over MM4 owes nothing yet:
+        the peer's delivery report tells how it ends (:mod:`.interconnect`)."""
         status = _REPORT_STATUS.get(to)
         owed = status is not None and message.delivery_report and \
             not (to == S.FORWARDED and r.route == Route.MM4)
-        outbox = ("delivery", status.label) if owed and message.interface in _OUTBOX else None
+        durable = message.interface in _OUTBOX or (
+            message.interface == Interface.MM1 and notices.plmn_number(message.originator))
+        outbox = ("delivery", status.label) if owed and durable else None
         moved = await self._move(r, to, kind=kind, detail=detail, expected=expected,
                                  next_attempt_at=None, report=outbox)
         if moved is not None and owed and outbox is None:
@@ -52,33 +55,35 @@ class Reports:
         return moved
 
     async def _report(self, r: RecipientRecord, message: MessageRecord) -> None:
-        """The M-Delivery.ind by WAP push to a handset originator (OMA-MMS-ENC §6.7.1)."""
+        """A report owed to an originator no report can reach (an MM1 sender that is not a
+        phone number, a message from an interface without reports): said on the timeline."""
         status = _REPORT_STATUS[r.state]
-        number = notices.plmn_number(message.originator)
-        if message.interface != Interface.MM1 or number is None:
-            metrics.report("mm1", "undeliverable")
-            await self.state.add_event(message.id, "report-undeliverable", now=self.clock(),
-                                       recipient_id=r.id, detail={"status": status.label})
-            return
-        push = notices.delivery_ind(message_id=message.id, recipient=r.address, status=status,
-                                    date=self.clock())
+        metrics.report("mm1", "undeliverable")
+        await self.state.add_event(message.id, "report-undeliverable", now=self.clock(),
+                                   recipient_id=r.id, detail={"status": status.label})
+
+    async def _push_report(self, report: ReportRecord,
+                           message: MessageRecord) -> tuple[bool, bool, dict[str, Any]]:
+        """The M-Delivery.ind by WAP push to a handset originator (OMA-MMS-ENC §6.7.1), from
+        the outbox: (sent, worth retrying, detail). An SMS that could not leave (no bind, a
+        throttled or full SMSC) is retried with the outbox's back-off; one the SMSC refused
+        for good is not."""
+        number = notices.plmn_number(message.originator) or message.originator
+        r = await self.state.get_recipient(report.recipient_id or 0)
+        if r is None:
+            return False, False, {"why": "recipient gone"}
+        push = notices.delivery_ind(message_id=message.id, recipient=r.address,
+                                    status=Status.from_label(report.status), date=self.clock())
         try:
             ids = await self.messenger.send_push(number, push)
-        except Exception as exc:  # noqa: BLE001
-            metrics.report("mm1", "failed")
-            log.warning("delivery report for %s to %s failed: %s", message.id, number, exc)
-            return
-        metrics.report("mm1", "sent")
+        except Exception as exc:  # noqa: BLE001 - SMSC refusal or link down
+            return False, getattr(exc, "decision", "retry") != "permanent", {"why": str(exc)}
         await self.receipts.record(r, message, "report", ids)
-        await self.state.add_event(message.id, "report-sent", now=self.clock(),
-                                   recipient_id=r.id, detail={"status": status.label,
-                                                              "to": number})
+        return True, False, {"status": report.status, "to": number, "smsc_ids": ids}
 
     async def send_reports(self) -> int:
-        """Send the reports owed to VASPs and peer MMSCs that are due, retrying with
-        back-off."""
-        if self.reporter is None and self.mailer is None:
-            return 0
+        """Send the reports owed to VASPs, peer MMSCs and handsets that are due, retrying
+        with back-off."""
         due = await self.state.claim_reports(now=self.clock(), limit=self.settings.claim_batch,
                                              lease=self.settings.claim_lease)
         await asyncio.gather(*(self._send_report(report) for report in due))
@@ -86,11 +91,16 @@ class Reports:
 
     async def _send_report(self, report: ReportRecord) -> None:
         message = await self.state.get_message(report.message_id)
-        mm4 = message is not None and message.interface == Interface.MM4
-        sender = self.mailer if mm4 else self.reporter
-        if sender is None:
-            sent, retry, detail = False, False, {"why": f"no {'MM4' if mm4 else 'MM7'} "
-                                                        "interface to send it"}
+        protocol = message.interface.value if message is not None else "mm7"
+        sender = {"mm4": self.mailer, "mm7": self.reporter}.get(protocol)
+        if message is not None and message.interface == Interface.MM1:
+            try:
+                sent, retry, detail = await self._push_report(report, message)
+            except Exception as exc:  # noqa: BLE001 - a report must not stop the loop
+                sent, retry, detail = False, True, {"why": repr(exc)}
+        elif sender is None:
+            sent, retry, detail = False, False, {"why": f"no {protocol.upper()} interface to "
+                                                        "send it"}
         else:
             try:
                 sent, retry, detail = await sender.send(report)
@@ -100,8 +110,7 @@ class Reports:
         again = None
         if not sent and retry and report.attempts < len(steps):
             again = self.clock() + steps[report.attempts]
-        metrics.report("mm4" if mm4 else "mm7", "sent" if sent else "retry" if again else
-                       "abandoned")
+        metrics.report(protocol, "sent" if sent else "retry" if again else "abandoned")
         await self.state.report_done(report.id or 0, now=self.clock(), sent=sent,
                                      next_attempt_at=again, detail=detail)
         if not sent:
