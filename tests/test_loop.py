@@ -96,11 +96,7 @@ async def test_handset_to_handset_with_delivery_report(server: Server) -> None:
     report = a.reports[0]
     assert report.message_type == MessageType.DELIVERY_IND
     assert report.status == Status.RETRIEVED and report.message_id == conf.message_id
-    for _ in range(250):  # the outbox records the report once its push has left
-        kinds = [e.kind for e in await server.engine.state.events_of(conf.message_id)]
-        if "report-sent" in kinds:
-            break
-        await asyncio.sleep(0.02)
+    kinds = await kinds_once(server, conf.message_id, "report-sent")
     for kind in ("accepted", "notified", "fetched", "acknowledged", "report-sent"):
         assert kind in kinds
 
@@ -277,6 +273,17 @@ async def test_retrieval_is_adapted_for_the_subscribers_device(tmp_path: Path) -
         events = await server.engine.state.events_of(conf.message_id)
         (adapted,) = [e for e in events if e.kind == "adapted"]
         assert adapted.detail["profile"] == "basic-2005" and adapted.detail["report"]
+
+
+async def kinds_once(server: Server, message_id: str, kind: str) -> list[str]:
+    """The kinds of the message's events once one of them is ``kind`` (10 s at most): the
+    outbox records a report after its push has left, so a handset may hold it first."""
+    for _ in range(500):
+        kinds = [e.kind for e in await server.engine.state.events_of(message_id)]
+        if kind in kinds:
+            return kinds
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"no {kind} event for {message_id}: {kinds}")
 
 
 def pushed_token(server: Server, address: str) -> str:
@@ -512,9 +519,5 @@ async def test_a_delivery_report_that_could_not_leave_is_sent_later(server: Serv
     conf = await a.send(send_to(B), server.handsets.http)
     await a.wait_for(lambda h: any(r.message_id == conf.message_id for r in h.reports))
     assert failures == [A]
-    for _ in range(250):
-        kinds = [e.kind for e in await server.engine.state.events_of(conf.message_id)]
-        if "report-sent" in kinds:
-            break
-        await asyncio.sleep(0.02)
+    kinds = await kinds_once(server, conf.message_id, "report-sent")
     assert kinds.index("report-retry") < kinds.index("report-sent")
