@@ -18,8 +18,9 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from mmsc.config import VaspConfig
-from mmsc.mm7.soap import Mm7Error, ReplyTo, build_report, build_response, parse_request, \
-    scan_reply_to, to_message
+from mmsc.message import Envelope, Message, MessagePart
+from mmsc.mm7.soap import Address, Mm7Error, ReplyTo, build_report, build_response, \
+    build_submit, parse_request, scan_reply_to, to_message
 from mmsc.mm7.status import STATUS, status_text
 from mmsc.mime import from_mime
 from mmsc.server import Server
@@ -186,6 +187,42 @@ def test_delivery_report_request_in_the_vasp_namespace() -> None:
     req = parse_request(xml)
     assert (req.operation, req.namespace, req.fields["MMStatus"], req.fields["MessageID"]) == (
         "DeliveryReportReq", NS5, "Retrieved", "m1")
+
+
+@pytest.mark.parametrize("reports", [True, False, None])
+def test_a_built_submit_reads_back_as_written(reports: bool | None) -> None:
+    """What ``mmsc send`` builds (§8.7.2 SubmitReq, §9.2 SOAP with attachments) is read back
+    by the MMSC's own parser field by field: identification, sender, each recipient list, the
+    report requests (absent when not set), the subject, and the content."""
+    message = Message(Envelope(to=[f"{B}/TYPE=PLMN"], cc=["c@example.com"], bcc=["36001"],
+                               subject="Offer", delivery_report=reports, read_report=reports),
+                      [MessagePart.from_text("hello", content_id="t")])
+    body, content_type = build_submit(namespace=NS5, version="5.3.0", transaction_id="s1",
+                                      vasp_id="vasp", vas_id="svc", sender="36000",
+                                      message=message, content_id="body")
+    req = parse_request(body, content_type)
+    assert (req.operation, req.namespace, req.version, req.transaction_id) == (
+        "SubmitReq", NS5, "5.3.0", "s1")
+    assert (req.vasp_id, req.vas_id, req.sender) == ("vasp", "svc", Address("ShortCode", "36000"))
+    assert (req.to, req.cc, req.bcc) == ([Address("Number", B)],
+                                         [Address("RFC2822Address", "c@example.com")],
+                                         [Address("ShortCode", "36001")])
+    flag = {True: "true", False: "false", None: None}[reports]
+    assert (req.fields.get("DeliveryReport"), req.fields.get("ReadReply")) == (flag, flag)
+    assert req.fields["Subject"] == "Offer" and req.content_href == "cid:body"
+    assert [(p.content_type, p.data) for p in to_message(req).parts] == [("text/plain", b"hello")]
+
+
+def test_a_built_submit_leaves_out_what_it_is_not_given() -> None:
+    """No VASID, no sender and no subject: their elements are left out, not written empty."""
+    body, content_type = build_submit(namespace=NS6, version="6.8.0", transaction_id="s2",
+                                      vasp_id=None, vas_id=None, sender=None,
+                                      message=Message(Envelope(to=[f"{B}/TYPE=PLMN"]),
+                                                      [MessagePart.from_text("hi")]))
+    req = parse_request(body, content_type)
+    assert (req.vasp_id, req.vas_id, req.sender, req.to) == (None, None, None,
+                                                             [Address("Number", B)])
+    assert "Subject" not in req.fields and b"SenderIdentification" in body
 
 
 class VaspEndpoint:
