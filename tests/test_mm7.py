@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import email
 import io
 from pathlib import Path
 
@@ -211,6 +212,15 @@ def test_a_built_submit_reads_back_as_written(reports: bool | None) -> None:
     assert (req.fields.get("DeliveryReport"), req.fields.get("ReadReply")) == (flag, flag)
     assert req.fields["Subject"] == "Offer" and req.content_href == "cid:body"
     assert [(p.content_type, p.data) for p in to_message(req).parts] == [("text/plain", b"hello")]
+    # RFC 2387: the start parameter names the root, the SOAP part; the Content element is in
+    # the request's namespace and points at the content part by its Content-ID
+    mime = email.message_from_bytes(f"Content-Type: {content_type}\r\n\r\n".encode() + body)
+    soap, content = mime.get_payload()
+    assert (mime.get_content_type(), mime.get_param("type"), mime.get_param("start")) == (
+        "multipart/related", "text/xml", soap["Content-ID"])
+    assert content["Content-ID"] == "<body>"
+    assert etree.fromstring(soap.get_payload(decode=True)).find(
+        f".//{{{NS5}}}SubmitReq/{{{NS5}}}Content").get("href") == "cid:body"
 
 
 def test_a_built_submit_leaves_out_what_it_is_not_given() -> None:
