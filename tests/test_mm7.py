@@ -20,8 +20,8 @@ from lxml import etree
 
 from mmsc.config import VaspConfig
 from mmsc.message import Envelope, Message, MessagePart
-from mmsc.mm7.soap import Address, Mm7Error, ReplyTo, build_report, build_response, \
-    build_submit, parse_request, scan_reply_to, to_message
+from mmsc.mm7.soap import Address, Mm7Error, ReplyTo, build_deliver, build_report, \
+    build_response, build_submit, parse_request, parse_time, scan_reply_to, to_message
 from mmsc.mm7.status import STATUS, status_text
 from mmsc.mime import from_mime
 from mmsc.server import Server
@@ -221,6 +221,32 @@ def test_a_built_submit_reads_back_as_written(reports: bool | None) -> None:
     assert content["Content-ID"] == "<body>"
     assert etree.fromstring(soap.get_payload(decode=True)).find(
         f".//{{{NS5}}}SubmitReq/{{{NS5}}}Content").get("href") == "cid:body"
+
+
+def test_a_built_deliver_reads_back_as_written() -> None:
+    """A DeliverReq to a VASP (§8.7.3) read back: its TransactionID and MM7Version (as
+    elements of the request's namespace), linked ID, sender, recipients, time stamp, priority,
+    subject and content."""
+    from datetime import datetime, timezone
+    sent = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    message = Message(Envelope(originator=f"{B}/TYPE=PLMN", to=["36000/TYPE=PLMN"],
+                               date=sent, priority="High", subject="Hi", linked_id="L1"),
+                      [MessagePart.from_text("yes")])
+    body, content_type = build_deliver(namespace=NS5, version="5.3.0", transaction_id="d1",
+                                       message=message)
+    req = parse_request(body, content_type)
+    assert (req.operation, req.namespace, req.version, req.transaction_id) == (
+        "DeliverReq", NS5, "5.3.0", "d1")
+    assert (req.sender, req.to) == (Address("Number", B), [Address("ShortCode", "36000")])
+    assert {k: req.fields.get(k) for k in ("LinkedID", "Priority", "Subject")} == {
+        "LinkedID": "L1", "Priority": "High", "Subject": "Hi"}
+    assert parse_time(req.fields["TimeStamp"]) == sent
+    assert [(p.content_type, p.data) for p in to_message(req).parts] == [("text/plain", b"yes")]
+    soap = email.message_from_bytes(f"Content-Type: {content_type}\r\n\r\n".encode()
+                                    + body).get_payload()[0].get_payload(decode=True)
+    xml = etree.fromstring(soap)
+    assert xml.findtext(f".//{{{NS5}}}TransactionID") == "d1"
+    assert xml.findtext(f".//{{{NS5}}}DeliverReq/{{{NS5}}}MM7Version") == "5.3.0"
 
 
 def test_a_built_submit_leaves_out_what_it_is_not_given() -> None:
