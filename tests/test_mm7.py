@@ -76,6 +76,22 @@ def soap_with_attachments(soap: str, *, content_id: str = "<content-1>",
 
 # -- the codec ----------------------------------------------------------------------------------
 
+def written_soap(body: bytes, content_type: str = "text/xml") -> etree._Element:
+    """The SOAP envelope of what the MMSC wrote (the root part of a multipart body)."""
+    if content_type.startswith("multipart/"):
+        body = email.message_from_bytes(f"Content-Type: {content_type}\r\n\r\n".encode()
+                                        + body).get_payload()[0].get_payload(decode=True)
+    return etree.fromstring(body)
+
+
+def strictly_in(xml: etree._Element, namespace: str) -> None:
+    """The TransactionID and every element of the Body's operation are in ``namespace`` (a
+    strict VASP reads them by qualified name, not by local name as the MMSC's reader does)."""
+    header, body = xml.find(f"{{{ENV}}}Header"), xml.find(f"{{{ENV}}}Body")
+    elements = [*header, *list(body.iter())[1:]]
+    assert elements and {etree.QName(e).namespace for e in elements} == {namespace}
+
+
 def test_status_table() -> None:
     assert len(STATUS) == 26 and STATUS[2007] == "Message format corrupt"
     assert status_text(4999) == "General service error" and status_text(1000) == "Success"
@@ -188,6 +204,22 @@ def test_delivery_report_request_in_the_vasp_namespace() -> None:
     req = parse_request(xml)
     assert (req.operation, req.namespace, req.fields["MMStatus"], req.fields["MessageID"]) == (
         "DeliveryReportReq", NS5, "Retrieved", "m1")
+    written = written_soap(xml)
+    strictly_in(written, NS5)
+    assert written.findtext(f".//{{{NS5}}}TransactionID") == "r1"
+    assert written.findtext(f".//{{{NS5}}}DeliveryReportReq/{{{NS5}}}MM7Version") == "5.3.0"
+
+
+@pytest.mark.parametrize("namespace, version", [
+    (NS5, "5.3.0"), (NS6, "6.8.0"), (NS6.replace("REL-6-MM7-1-4", "REL-4-MM7-1-0"), "6.8.0")])
+def test_a_request_without_mm7version_is_answered_in_its_release_default(
+        namespace: str, version: str) -> None:
+    """No MM7Version: the version of the namespace's release, 6.8.0 for a release this MMSC
+    has no default for."""
+    soap = envelope(submit_body(ns=namespace).replace("<MM7Version>6.8.0</MM7Version>", ""),
+                    ns=namespace)
+    assert "MM7Version" not in soap
+    assert parse_request(*soap_with_attachments(soap)).version == version
 
 
 @pytest.mark.parametrize("reports", [True, False, None])
@@ -219,8 +251,11 @@ def test_a_built_submit_reads_back_as_written(reports: bool | None) -> None:
     assert (mime.get_content_type(), mime.get_param("type"), mime.get_param("start")) == (
         "multipart/related", "text/xml", soap["Content-ID"])
     assert content["Content-ID"] == "<body>"
-    assert etree.fromstring(soap.get_payload(decode=True)).find(
-        f".//{{{NS5}}}SubmitReq/{{{NS5}}}Content").get("href") == "cid:body"
+    xml = written_soap(body, content_type)
+    strictly_in(xml, NS5)
+    submit = xml.find(f".//{{{NS5}}}SubmitReq")
+    assert submit.find(f"{{{NS5}}}Content").get("href") == "cid:body"
+    assert submit.findtext(f"{{{NS5}}}MM7Version") == "5.3.0"
 
 
 def test_a_built_deliver_reads_back_as_written() -> None:
@@ -242,9 +277,8 @@ def test_a_built_deliver_reads_back_as_written() -> None:
         "LinkedID": "L1", "Priority": "High", "Subject": "Hi"}
     assert parse_time(req.fields["TimeStamp"]) == sent
     assert [(p.content_type, p.data) for p in to_message(req).parts] == [("text/plain", b"yes")]
-    soap = email.message_from_bytes(f"Content-Type: {content_type}\r\n\r\n".encode()
-                                    + body).get_payload()[0].get_payload(decode=True)
-    xml = etree.fromstring(soap)
+    xml = written_soap(body, content_type)
+    strictly_in(xml, NS5)
     assert xml.findtext(f".//{{{NS5}}}TransactionID") == "d1"
     assert xml.findtext(f".//{{{NS5}}}DeliverReq/{{{NS5}}}MM7Version") == "5.3.0"
 
