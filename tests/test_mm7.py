@@ -196,18 +196,34 @@ def test_relative_and_absolute_times() -> None:
     assert env.earliest_delivery.isoformat() == "2030-01-02T03:04:05+00:00"
 
 
-def test_delivery_report_request_in_the_vasp_namespace() -> None:
-    from datetime import datetime, timezone
-    xml = build_report(namespace=NS5, version="5.3.0", transaction_id="r1",
-                                message_id="m1", recipient=f"{B}/TYPE=PLMN", sender="36000",
-                                status="Retrieved", date=datetime(2026, 1, 1, tzinfo=timezone.utc))
+@pytest.mark.parametrize("kind, operation, stamp, status, text", [
+    ("delivery", "DeliveryReportReq", "Date", "Retrieved", None),
+    ("read", "ReadReplyReq", "TimeStamp", "Read", "opened")])
+def test_a_built_report_reads_back_as_written(kind: str, operation: str, stamp: str,
+                                               status: str, text: str | None) -> None:
+    """A DeliveryReportReq (§8.7.8, with Date) or ReadReplyReq (§8.7.9, with TimeStamp) in the
+    VASP's namespace: every element in it, the time in UTC, a digit string of up to 8 digits a
+    ShortCode and a longer one a Number, StatusText only when there is one."""
+    from datetime import datetime, timedelta, timezone
+    xml = build_report(kind=kind, namespace=NS5, version="5.3.0", transaction_id="r1",
+                       message_id="m1", recipient="123456789/TYPE=PLMN", sender="12345678",
+                       status=status, text=text,
+                       date=datetime(2026, 1, 1, 12, tzinfo=timezone(timedelta(hours=2))))
     req = parse_request(xml)
     assert (req.operation, req.namespace, req.fields["MMStatus"], req.fields["MessageID"]) == (
-        "DeliveryReportReq", NS5, "Retrieved", "m1")
+        operation, NS5, status, "m1")
+    assert (req.recipient, req.sender) == (Address("Number", "123456789"),
+                                           Address("ShortCode", "12345678"))
+    assert req.fields.get("StatusText") == text
     written = written_soap(xml)
     strictly_in(written, NS5)
+    report = written.find(f".//{{{NS5}}}{operation}")
     assert written.findtext(f".//{{{NS5}}}TransactionID") == "r1"
-    assert written.findtext(f".//{{{NS5}}}DeliveryReportReq/{{{NS5}}}MM7Version") == "5.3.0"
+    assert report.findtext(f"{{{NS5}}}MM7Version") == "5.3.0"
+    assert report.findtext(f"{{{NS5}}}{stamp}") == "2026-01-01T10:00:00+00:00"
+    assert [etree.QName(e).localname for e in report] == [
+        "MM7Version", "MessageID", "Recipient", "Sender", stamp, "MMStatus",
+        *(["StatusText"] if text else [])]
 
 
 @pytest.mark.parametrize("namespace, version", [
