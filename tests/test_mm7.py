@@ -20,8 +20,9 @@ from lxml import etree
 
 from mmsc.config import VaspConfig
 from mmsc.message import Envelope, Message, MessagePart
-from mmsc.mm7.soap import Address, Mm7Error, ReplyTo, build_deliver, build_report, \
-    build_response, build_submit, parse_request, parse_time, scan_reply_to, to_message
+from mmsc.mm7.soap import Address, Mm7Error, ReplyTo, build_deliver, build_fault, \
+    build_report, build_response, build_submit, parse_request, parse_time, scan_reply_to, \
+    to_message
 from mmsc.mm7.status import STATUS, status_text
 from mmsc.mime import from_mime
 from mmsc.server import Server
@@ -224,6 +225,16 @@ def test_a_built_report_reads_back_as_written(kind: str, operation: str, stamp: 
     assert [etree.QName(e).localname for e in report] == [
         "MM7Version", "MessageID", "Recipient", "Sender", stamp, "MMStatus",
         *(["StatusText"] if text else [])]
+
+
+@pytest.mark.parametrize("text, says", [(None, status_text(2007)), ("bad MIME", "bad MIME")])
+def test_a_fault_says_why_in_its_faultstring(text: str | None, says: str) -> None:
+    """SOAP 1.1 §4.4: faultcode and faultstring (unqualified, mandatory), then the detail: the
+    given text, else the text of the status."""
+    fault = written_soap(build_fault(namespace=NS6, version="6.8.0", transaction_id="f1",
+                                     status=2007, text=text)).find(f".//{{{ENV}}}Fault")
+    assert [child.tag for child in fault] == ["faultcode", "faultstring", "detail"]
+    assert fault.findtext("faultstring") == says
 
 
 @pytest.mark.parametrize("namespace, version", [
