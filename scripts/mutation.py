@@ -6,7 +6,8 @@ with a ``pyproject.toml`` that gives mutmut that module and its tests, runs
 ``mutmut run --max-children 1`` there (the caller runs this under ``nice -n 19``), and prints
 the module's score: killed (a test failed, or the mutant timed out) over the mutants run (all
 of them, unless the run was stopped: then it says "partial"), and the names of the survivors
-and of the mutants no selected test reaches. ``mutmut show <name>`` in the module's scratch folder shows one.
+and of the mutants no selected test reaches. ``mutmut show <name>`` in the module's scratch
+folder shows one.
 
     python scripts/mutation.py            # every module
     python scripts/mutation.py sms wsp    # some
