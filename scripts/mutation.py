@@ -4,11 +4,14 @@ tests that cover it (``make mutation``; not part of ``make test``: it takes a lo
 For each module this makes a scratch copy of the tree under ``.cache/mutation/<module>/``
 with a ``pyproject.toml`` that gives mutmut that module and its tests, runs
 ``mutmut run --max-children 1`` there (the caller runs this under ``nice -n 19``), and prints
-the module's score: killed (a test failed, or the mutant timed out) over all mutants, and the
-names of the survivors. ``mutmut show <name>`` in the module's scratch folder shows one.
+the module's score: killed (a test failed, or the mutant timed out) over the mutants run (all
+of them, unless the run was stopped: then it says "partial"), and the names of the survivors
+and of the mutants no selected test reaches. ``mutmut show <name>`` in the module's scratch
+folder shows one.
 
     python scripts/mutation.py            # every module
     python scripts/mutation.py sms wsp    # some
+    python scripts/mutation.py --results plan   # the verdicts so far (of a run stopped early)
 
 The scores and the list of survivors with the reason each is harmless (or the test that
 now kills it) are kept in docs/testing.md.
@@ -22,6 +25,7 @@ import subprocess
 import sys
 import tomllib
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,16 +58,24 @@ MODULES = {
                   ("tests/test_sms.py", "tests/test_known_answers.py", "tests/test_push.py")),
     "mm7-soap": Module(("mmsc/mm7/soap.py",),
                        ("tests/test_mm7.py", "tests/test_interop_captures.py")),
-    # the recipient state machine: the transition rules of the engine, not its plumbing
+    # the recipient state machine: the transition rules of the engine (spread over the modules
+    # the Engine class is put together from), not its plumbing
     "state-machine": Module(
-        ("mmsc/relay/engine.py",),
-        ("tests/test_boundaries.py", "tests/test_loop.py", "tests/test_mm1.py"),
-        tuple(f"mmsc.relay.engine.xǁEngineǁ{name}__mutmut_*" for name in (
-            "_step", "expiry", "_backoff", "fetch", "notify_response", "acknowledge",
-            "_send_link", "viewed"))),
+        ("mmsc/relay/engine.py", "mmsc/relay/scheduler.py", "mmsc/relay/reports.py",
+         "mmsc/relay/requests.py", "mmsc/relay/retrieval.py", "mmsc/relay/delivery.py"),
+        ("tests/test_boundaries.py", "tests/test_loop.py", "tests/test_mm1.py",
+         "tests/test_mm7.py", "tests/test_viewer.py::test_a_view_is_a_delivery"),
+        tuple(f"mmsc.relay.{module}.xǁ{cls}ǁ{name}__mutmut_*" for module, cls, name in (
+            ("scheduler", "Scheduler", "_step"), ("reports", "Reports", "_finish"),
+            ("requests", "Requests", "notify_response"), ("requests", "Requests", "acknowledge"),
+            ("requests", "Requests", "cancel"), ("retrieval", "Retrieval", "fetch"),
+            ("delivery", "Delivery", "_send_link"), ("delivery", "Delivery", "viewed"),
+            ("engine", "Engine", "expiry"), ("engine", "Engine", "_backoff")))),
     "plan": Module(("adaptation/plan.py",),
                    ("tests/test_boundaries.py",
                     "tests/test_media_adaptation.py::test_a_whole_campaign_message",
+                    "tests/test_media_adaptation.py::"
+                    "test_a_media_share_under_the_minimum_is_not_tried",
                     "tests/test_media_adaptation.py::"
                     "test_broken_or_mislabelled_parts_become_the_explanatory_text",
                     "tests/test_media_adaptation.py::"
@@ -101,40 +113,77 @@ def prepare(name: str, module: Module) -> Path:
     return folder
 
 
-def run(name: str, module: Module) -> tuple[int, int, list[str]]:
-    """Mutate and test one module: (killed, total, survivors)."""
-    folder = prepare(name, module)
+def _env(folder: Path) -> dict[str, str]:
     env = {**os.environ, "PYTHONPATH": str(folder)}
+    # the interop captures the tests look for beside the repository, not beside the copy
+    interop = ROOT.parent / "shared" / "interop"
+    if "MMSC_INTEROP" not in env and interop.is_dir():
+        env["MMSC_INTEROP"] = str(interop)
+    return env
+
+
+def run(name: str, module: Module) -> None:
+    """Mutate and test one module in a fresh scratch tree."""
+    folder = prepare(name, module)
     subprocess.run([str(MUTMUT), "run", "--max-children", "1", *module.names], cwd=folder,
-                   env=env, check=False)
-    listed = subprocess.run([str(MUTMUT), "results", "--all", "true"], cwd=folder, env=env,
-                            capture_output=True, text=True, check=False).stdout
+                   env=_env(folder), check=False)
+
+
+@dataclass(frozen=True)
+class Tally:
+    """A module's verdicts: mutants killed (a test failed, or timed out), run (all but those
+    mutmut has not reached yet, when a run was stopped), in all, and the survivors and the
+    mutants no selected test reaches."""
+
+    killed: int
+    run: int
+    total: int
+    survivors: list[str]
+    untested: list[str]
+
+    def line(self, name: str) -> str:
+        score = f"{100.0 * self.killed / self.run:.1f} %" if self.run else "-"
+        partial = f" (partial: {self.run} of {self.total} mutants run)" \
+            if self.run < self.total else ""
+        return (f"{name}: {self.killed}/{self.run} killed ({score}){partial}, "
+                f"{len(self.survivors)} survived, {len(self.untested)} with no test")
+
+
+def tally(name: str, module: Module) -> Tally:
+    """The verdicts so far in ``name``'s scratch tree (during a run, or after one stopped)."""
+    folder = WORK / name
+    listed = subprocess.run([str(MUTMUT), "results", "--all", "true"], cwd=folder,
+                            env=_env(folder), capture_output=True, text=True,
+                            check=False).stdout
     verdicts = {}
     for line in listed.splitlines():
         mutant, _, verdict = line.strip().rpartition(": ")
         if mutant:
             verdicts[mutant] = verdict
     if module.names:  # only the functions in scope
-        from fnmatch import fnmatchcase
         verdicts = {m: v for m, v in verdicts.items()
                     if any(fnmatchcase(m, pattern) for pattern in module.names)}
-    killed = sum(1 for v in verdicts.values() if v in ("killed", "timeout"))
-    survivors = sorted(m for m, v in verdicts.items() if v == "survived")
-    return killed, len(verdicts), survivors
+    return Tally(killed=sum(1 for v in verdicts.values() if v in ("killed", "timeout")),
+                 run=sum(1 for v in verdicts.values() if v != "not checked"),
+                 total=len(verdicts),
+                 survivors=sorted(m for m, v in verdicts.items() if v == "survived"),
+                 untested=sorted(m for m, v in verdicts.items() if v == "no tests"))
 
 
-def main(names: list[str]) -> int:
+def main(args: list[str]) -> int:
+    only_tally = "--results" in args
+    names = [a for a in args if a != "--results"]
     unknown = [n for n in names if n not in MODULES]
     if unknown:
         print(f"unknown module(s) {unknown}; known: {', '.join(MODULES)}", file=sys.stderr)
         return 2
     report = []
     for name in names or list(MODULES):
-        killed, total, survivors = run(name, MODULES[name])
-        score = 100.0 * killed / total if total else 0.0
-        report.append(f"{name}: {killed}/{total} killed ({score:.1f} %), "
-                      f"{len(survivors)} survived")
-        report += [f"  {s}" for s in survivors]
+        if not only_tally:
+            run(name, MODULES[name])
+        result = tally(name, MODULES[name])
+        report.append(result.line(name))
+        report += [f"  {s}" for s in result.survivors + result.untested]
     print("\n".join(report))
     return 0
 

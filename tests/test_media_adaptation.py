@@ -171,6 +171,26 @@ def broken(samples: dict[str, tuple[str, bytes]],
     }
 
 
+@pytest.mark.parametrize("location, label, name", [("tone.wav", "tone.wav", "tone.wav.txt"),
+                                                     (None, "tone", "removed.txt")])
+def test_a_media_share_under_the_minimum_is_not_tried(location: str | None, label: str,
+                                                      name: str) -> None:
+    """A share under 2048 octets: the audio is not tried, it becomes the notice that says why
+    (same Content-ID, a .txt name, UTF-8); at exactly 2048 octets it is tried."""
+    tone = MediaPart("audio/wav", wav(), "tone", location)
+    overhead = Plan([tone]).size - len(tone.data)
+    small = DeviceProfile("tiny", overhead + 2047, (160, 120), accept=frozenset({"audio/amr"}))
+    result = plan([tone], small, TOOLS)
+    why = f"no room left in this phone's {overhead + 2047} octets"
+    assert result.report == [f"{label}: removed ({why})"]
+    assert result.parts == [MediaPart(
+        "text/plain", f"[{label} (audio/wav) was removed: {why}]".encode(), "tone", name,
+        "utf-8")]
+    at_minimum = DeviceProfile("tiny", overhead + 2048, (160, 120),
+                               accept=frozenset({"audio/amr"}))
+    assert not any("no room left" in line for line in plan([tone], at_minimum, TOOLS).report)
+
+
 @pytest.mark.parametrize("name", ["corrupt.jpg", "truncated.mp4", "truncated.3gp", "page.mp4",
                                   "photo.amr"])
 def test_broken_or_mislabelled_parts_become_the_explanatory_text(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import email
 import io
 from pathlib import Path
 
@@ -18,8 +19,10 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from mmsc.config import VaspConfig
-from mmsc.mm7.soap import Mm7Error, ReplyTo, build_report, build_response, parse_request, \
-    scan_reply_to, to_message
+from mmsc.message import Envelope, Message, MessagePart
+from mmsc.mm7.soap import Address, Mm7Error, ReplyTo, build_deliver, build_fault, \
+    build_report, build_response, build_submit, parse_request, parse_time, scan_reply_to, \
+    to_message
 from mmsc.mm7.status import STATUS, status_text
 from mmsc.mime import from_mime
 from mmsc.server import Server
@@ -73,6 +76,22 @@ def soap_with_attachments(soap: str, *, content_id: str = "<content-1>",
 
 
 # -- the codec ----------------------------------------------------------------------------------
+
+def written_soap(body: bytes, content_type: str = "text/xml") -> etree._Element:
+    """The SOAP envelope of what the MMSC wrote (the root part of a multipart body)."""
+    if content_type.startswith("multipart/"):
+        body = email.message_from_bytes(f"Content-Type: {content_type}\r\n\r\n".encode()
+                                        + body).get_payload()[0].get_payload(decode=True)
+    return etree.fromstring(body)
+
+
+def strictly_in(xml: etree._Element, namespace: str) -> None:
+    """The TransactionID and every element of the Body's operation are in ``namespace`` (a
+    strict VASP reads them by qualified name, not by local name as the MMSC's reader does)."""
+    header, body = xml.find(f"{{{ENV}}}Header"), xml.find(f"{{{ENV}}}Body")
+    elements = [*header, *list(body.iter())[1:]]
+    assert elements and {etree.QName(e).namespace for e in elements} == {namespace}
+
 
 def test_status_table() -> None:
     assert len(STATUS) == 26 and STATUS[2007] == "Message format corrupt"
@@ -178,14 +197,129 @@ def test_relative_and_absolute_times() -> None:
     assert env.earliest_delivery.isoformat() == "2030-01-02T03:04:05+00:00"
 
 
-def test_delivery_report_request_in_the_vasp_namespace() -> None:
-    from datetime import datetime, timezone
-    xml = build_report(namespace=NS5, version="5.3.0", transaction_id="r1",
-                                message_id="m1", recipient=f"{B}/TYPE=PLMN", sender="36000",
-                                status="Retrieved", date=datetime(2026, 1, 1, tzinfo=timezone.utc))
+@pytest.mark.parametrize("kind, operation, stamp, status, text", [
+    ("delivery", "DeliveryReportReq", "Date", "Retrieved", None),
+    ("read", "ReadReplyReq", "TimeStamp", "Read", "opened")])
+def test_a_built_report_reads_back_as_written(kind: str, operation: str, stamp: str,
+                                               status: str, text: str | None) -> None:
+    """A DeliveryReportReq (§8.7.8, with Date) or ReadReplyReq (§8.7.9, with TimeStamp) in the
+    VASP's namespace: every element in it, the time in UTC, a digit string of up to 8 digits a
+    ShortCode and a longer one a Number, StatusText only when there is one."""
+    from datetime import datetime, timedelta, timezone
+    xml = build_report(kind=kind, namespace=NS5, version="5.3.0", transaction_id="r1",
+                       message_id="m1", recipient="123456789/TYPE=PLMN", sender="12345678",
+                       status=status, text=text,
+                       date=datetime(2026, 1, 1, 12, tzinfo=timezone(timedelta(hours=2))))
     req = parse_request(xml)
     assert (req.operation, req.namespace, req.fields["MMStatus"], req.fields["MessageID"]) == (
-        "DeliveryReportReq", NS5, "Retrieved", "m1")
+        operation, NS5, status, "m1")
+    assert (req.recipient, req.sender) == (Address("Number", "123456789"),
+                                           Address("ShortCode", "12345678"))
+    assert req.fields.get("StatusText") == text
+    written = written_soap(xml)
+    strictly_in(written, NS5)
+    report = written.find(f".//{{{NS5}}}{operation}")
+    assert written.findtext(f".//{{{NS5}}}TransactionID") == "r1"
+    assert report.findtext(f"{{{NS5}}}MM7Version") == "5.3.0"
+    assert report.findtext(f"{{{NS5}}}{stamp}") == "2026-01-01T10:00:00+00:00"
+    assert [etree.QName(e).localname for e in report] == [
+        "MM7Version", "MessageID", "Recipient", "Sender", stamp, "MMStatus",
+        *(["StatusText"] if text else [])]
+
+
+@pytest.mark.parametrize("text, says", [(None, status_text(2007)), ("bad MIME", "bad MIME")])
+def test_a_fault_says_why_in_its_faultstring(text: str | None, says: str) -> None:
+    """SOAP 1.1 §4.4: faultcode and faultstring (unqualified, mandatory), then the detail: the
+    given text, else the text of the status."""
+    fault = written_soap(build_fault(namespace=NS6, version="6.8.0", transaction_id="f1",
+                                     status=2007, text=text)).find(f".//{{{ENV}}}Fault")
+    assert [child.tag for child in fault] == ["faultcode", "faultstring", "detail"]
+    assert fault.findtext("faultstring") == says
+
+
+@pytest.mark.parametrize("namespace, version", [
+    (NS5, "5.3.0"), (NS6, "6.8.0"), (NS6.replace("REL-6-MM7-1-4", "REL-4-MM7-1-0"), "6.8.0")])
+def test_a_request_without_mm7version_is_answered_in_its_release_default(
+        namespace: str, version: str) -> None:
+    """No MM7Version: the version of the namespace's release, 6.8.0 for a release this MMSC
+    has no default for."""
+    soap = envelope(submit_body(ns=namespace).replace("<MM7Version>6.8.0</MM7Version>", ""),
+                    ns=namespace)
+    assert "MM7Version" not in soap
+    assert parse_request(*soap_with_attachments(soap)).version == version
+
+
+@pytest.mark.parametrize("reports", [True, False, None])
+def test_a_built_submit_reads_back_as_written(reports: bool | None) -> None:
+    """What ``mmsc send`` builds (§8.7.2 SubmitReq, §9.2 SOAP with attachments) is read back
+    by the MMSC's own parser field by field: identification, sender, each recipient list, the
+    report requests (absent when not set), the subject, and the content."""
+    message = Message(Envelope(to=[f"{B}/TYPE=PLMN"], cc=["c@example.com"], bcc=["36001"],
+                               subject="Offer", delivery_report=reports, read_report=reports),
+                      [MessagePart.from_text("hello", content_id="t")])
+    body, content_type = build_submit(namespace=NS5, version="5.3.0", transaction_id="s1",
+                                      vasp_id="vasp", vas_id="svc", sender="36000",
+                                      message=message, content_id="body")
+    req = parse_request(body, content_type)
+    assert (req.operation, req.namespace, req.version, req.transaction_id) == (
+        "SubmitReq", NS5, "5.3.0", "s1")
+    assert (req.vasp_id, req.vas_id, req.sender) == ("vasp", "svc", Address("ShortCode", "36000"))
+    assert (req.to, req.cc, req.bcc) == ([Address("Number", B)],
+                                         [Address("RFC2822Address", "c@example.com")],
+                                         [Address("ShortCode", "36001")])
+    flag = {True: "true", False: "false", None: None}[reports]
+    assert (req.fields.get("DeliveryReport"), req.fields.get("ReadReply")) == (flag, flag)
+    assert req.fields["Subject"] == "Offer" and req.content_href == "cid:body"
+    assert [(p.content_type, p.data) for p in to_message(req).parts] == [("text/plain", b"hello")]
+    # RFC 2387: the start parameter names the root, the SOAP part; the Content element is in
+    # the request's namespace and points at the content part by its Content-ID
+    mime = email.message_from_bytes(f"Content-Type: {content_type}\r\n\r\n".encode() + body)
+    soap, content = mime.get_payload()
+    assert (mime.get_content_type(), mime.get_param("type"), mime.get_param("start")) == (
+        "multipart/related", "text/xml", soap["Content-ID"])
+    assert content["Content-ID"] == "<body>"
+    xml = written_soap(body, content_type)
+    strictly_in(xml, NS5)
+    submit = xml.find(f".//{{{NS5}}}SubmitReq")
+    assert submit.find(f"{{{NS5}}}Content").get("href") == "cid:body"
+    assert submit.findtext(f"{{{NS5}}}MM7Version") == "5.3.0"
+
+
+def test_a_built_deliver_reads_back_as_written() -> None:
+    """A DeliverReq to a VASP (§8.7.3) read back: its TransactionID and MM7Version (as
+    elements of the request's namespace), linked ID, sender, recipients, time stamp, priority,
+    subject and content."""
+    from datetime import datetime, timezone
+    sent = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    message = Message(Envelope(originator=f"{B}/TYPE=PLMN", to=["36000/TYPE=PLMN"],
+                               date=sent, priority="High", subject="Hi", linked_id="L1"),
+                      [MessagePart.from_text("yes")])
+    body, content_type = build_deliver(namespace=NS5, version="5.3.0", transaction_id="d1",
+                                       message=message)
+    req = parse_request(body, content_type)
+    assert (req.operation, req.namespace, req.version, req.transaction_id) == (
+        "DeliverReq", NS5, "5.3.0", "d1")
+    assert (req.sender, req.to) == (Address("Number", B), [Address("ShortCode", "36000")])
+    assert {k: req.fields.get(k) for k in ("LinkedID", "Priority", "Subject")} == {
+        "LinkedID": "L1", "Priority": "High", "Subject": "Hi"}
+    assert parse_time(req.fields["TimeStamp"]) == sent
+    assert [(p.content_type, p.data) for p in to_message(req).parts] == [("text/plain", b"yes")]
+    xml = written_soap(body, content_type)
+    strictly_in(xml, NS5)
+    assert xml.findtext(f".//{{{NS5}}}TransactionID") == "d1"
+    assert xml.findtext(f".//{{{NS5}}}DeliverReq/{{{NS5}}}MM7Version") == "5.3.0"
+
+
+def test_a_built_submit_leaves_out_what_it_is_not_given() -> None:
+    """No VASID, no sender and no subject: their elements are left out, not written empty."""
+    body, content_type = build_submit(namespace=NS6, version="6.8.0", transaction_id="s2",
+                                      vasp_id=None, vas_id=None, sender=None,
+                                      message=Message(Envelope(to=[f"{B}/TYPE=PLMN"]),
+                                                      [MessagePart.from_text("hi")]))
+    req = parse_request(body, content_type)
+    assert (req.vasp_id, req.vas_id, req.sender, req.to) == (None, None, None,
+                                                             [Address("Number", B)])
+    assert "Subject" not in req.fields and b"SenderIdentification" in body
 
 
 class VaspEndpoint:

@@ -147,10 +147,18 @@ async def test_a_view_is_a_delivery(server: Server, http: aiohttp.ClientSession)
     (r,) = await server.engine.state.recipients_of(message_id)
     assert r.state == RecipientState.FALLBACK_SENT and r.viewer_token not in link
     assert r.viewer_token == token_digest(link[-22:])  # only the digest is stored
+    async def views() -> list[tuple[str, int | None, dict]]:
+        return [(e.kind, e.recipient_id, e.detail)
+                for e in await server.engine.state.events_of(message_id)
+                if e.kind.startswith("viewed")]
+
     async with http.get(link) as response:
         assert response.status == 200
+    (first,) = await views()  # the first view is the delivery, a move to acknowledged
+    assert first[:2] == ("viewed", r.id) and first[2]["via"] == "web"
     async with http.get(link) as response:
         assert response.status == 200
+    assert await views() == [first, ("viewed-again", r.id, {})]
     sender = server.handsets.handsets[A]
     await sender.wait_for(lambda h: h.reports)
     report = sender.reports[0]
