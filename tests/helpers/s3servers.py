@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -39,6 +40,26 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def steady_port(taken: set[int]) -> int:
+    """A free loopback port below the kernel's ephemeral range, for a server that must come
+    back on the same port after a restart: a port from the ephemeral range may meanwhile
+    become the source port of some outgoing connection, and the restart then fails with
+    "address already in use"."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    rng = random.Random()
+    for _ in range(1000):
+        port = rng.randrange(max(1024, low - 12000), low)
+        if port in taken:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    return free_port()
 
 
 @dataclass
@@ -109,7 +130,9 @@ class SeaweedFS:
     def __init__(self, folder: Path, startup: float = 90.0) -> None:
         self.folder = folder
         self.startup = startup
-        self.ports = {name: free_port() for name in WEED_PORTS}
+        self.ports: dict[str, int] = {}
+        for name in WEED_PORTS:
+            self.ports[name] = steady_port(set(self.ports.values()))
         self.endpoint = f"127.0.0.1:{self.ports['s3.port']}"
         self._process: subprocess.Popen | None = None
         self._log_start = 0
