@@ -48,8 +48,8 @@ class Scheduler:
         try:
             if message is not None:  # deleted since the claim: nothing left to do
                 await self._step(recipient, message)
-        except ContentLost:
-            pass  # the message's deliveries were ended, and that was logged
+        except ContentLost:  # the step ended the message's deliveries and logged the loss
+            return
         except Exception:  # noqa: BLE001 - one recipient must not stop the others
             log.exception("step of recipient %s of %s failed; retried when its claim lapses",
                           recipient.id, recipient.message_id)

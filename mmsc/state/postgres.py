@@ -189,8 +189,8 @@ class PostgresStateStore(StateStore):
         finally:
             try:
                 await self._pool.release(connection)
-            except UNREACHABLE:
-                pass  # a broken connection: the pool makes a new one when needed
+            except UNREACHABLE as exc:  # the pool makes a new connection when one is needed
+                log.debug("a broken connection was not given back to the pool: %s", exc)
 
     async def _fetch(self, cls: type[R], sql: str, *args: Any) -> list[R]:
         async with self._connection(write=False) as db:
