@@ -206,9 +206,9 @@ def cpu_seconds(root: int) -> float:
 
 
 def run_wrk(port: int, script: Path, connections: int,
-            seconds: float) -> tuple[float, float, float, int]:
+            seconds: float, path: str = "") -> tuple[float, float, float, int]:
     done = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency",
-                           "-s", str(script), f"http://127.0.0.1:{port}"],
+                           "-s", str(script), f"http://127.0.0.1:{port}{path}"],
                           capture_output=True, text=True, timeout=seconds + 60)
     out = done.stdout
     found = re.search(r"Requests/sec:\s+([\d.]+)", out)

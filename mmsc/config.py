@@ -96,6 +96,7 @@ class DeliveryConfig:
     claim_lease: float = 120.0
     report_backoff: list[float] = field(
         default_factory=lambda: [10.0, 60.0, 300.0, 1800.0, 3600.0])
+    content_cache: int = 32 * 1024 * 1024
 
 
 @dataclass
@@ -270,7 +271,7 @@ def _coerce(name: str, kind: Any, value: Any, where: str) -> Any:
             items = value.split(",") if text else value
             return [duration(v, where) for v in items]
         return duration(value, where)
-    if name == "max_message_size":
+    if name in ("max_message_size", "content_cache"):
         return size(value, where)
     if kind in ("bool", bool):
         if text and value.lower() in ("1", "true", "yes", "on"):
@@ -408,6 +409,9 @@ def load(path: str | Path | None = None, environ: Mapping[str, str] | None = Non
     if config.mm3.smarthost and not (config.mm4.domain or config.mm3.domain):
         raise ConfigError("[mm3] smarthost needs [mm3] domain or [mm4] domain (the domain of "
                           "the senders' e-mail addresses)")
+    if config.delivery.content_cache < 0:
+        raise ConfigError(f"[delivery] content_cache {config.delivery.content_cache} must be 0 "
+                          "or more")
     if config.state.pool_size < 1:
         raise ConfigError(f"[state] pool_size {config.state.pool_size} must be 1 or more")
     config.state_location  # noqa: B018 - an unusable [state] url is a config error now, not later

@@ -168,7 +168,7 @@ class Server:
             renotify_backoff=tuple(d.renotify_backoff), fallback_after=d.fallback_after,
             claim_lease=d.claim_lease, local_prefixes=tuple(config.routing.local_prefixes),
             mm4_prefixes=relay.prefixes if relay else (),
-            report_backoff=tuple(d.report_backoff),
+            report_backoff=tuple(d.report_backoff), content_cache=d.content_cache,
             profiles=load_profiles(Path(a.profiles or PROFILES)),
             link_ttl=config.viewer.link_ttl, link_pin=config.viewer.pin,
             profile_fetcher=ProfileFetcher(a.profile_hosts, self._cached(objects), objects.put,
@@ -283,6 +283,11 @@ class Server:
             await self.handsets.close()
         if self._runner is not None:
             await self._runner.cleanup()
+        if self.engine is not None:  # the repeated fetches counted since the last pass
+            try:
+                await self.engine.flush_refetches()
+            except Exception:  # noqa: BLE001 - counts only; the stores close regardless
+                log.warning("repeated fetches not counted: the state store did not take them")
         for close in reversed(self._closers):
             try:
                 await close()

@@ -18,6 +18,8 @@ from datetime import timedelta
 
 from mmsc.pdu import MessageType, MmsPdu, ReadStatus, ResponseStatus, Status, decode
 from wap_push.wsp import EncodedString
+from mmsc.relay.engine import ContentLost
+from mmsc.relay.operations import Operations
 from mmsc.server import Server
 from mmsc.state import RecipientState, Route
 from wap_push.push import decode_push
@@ -521,3 +523,62 @@ async def test_a_delivery_report_that_could_not_leave_is_sent_later(server: Serv
     assert failures == [A]
     kinds = await kinds_once(server, conf.message_id, "report-sent")
     assert kinds.index("report-retry") < kinds.index("report-sent")
+
+
+async def test_repeated_fetches_are_counted_not_written_each(tmp_path: Path) -> None:
+    """A phone fetching the same message again and again (its data connection drops): every
+    answer is the same octets; the first fetch is the ``fetched`` event, the repeats add no
+    event at all and are counted instead, and the count survives a restart."""
+    cfg = config(tmp_path)
+    cfg.delivery.renotify_backoff = [600.0]  # no re-notification during the test
+    async with running(cfg) as server:
+        conf = await server.handsets.handsets[A].send(send_to(F), server.handsets.http)
+        r = await notified(server, conf.message_id)
+        url = f"{server.url}/m/{pushed_token(server, r.address)}"
+        answers = []
+        for i in range(40):
+            async with server.handsets.http.get(url, headers={"User-Agent": "Phone/1.0"}) as got:
+                assert got.status == 200
+                answers.append(await got.read())
+            if i == 0:
+                after_first = [e.kind for e in await server.engine.state.events_of(
+                    conf.message_id)]
+        assert len(set(answers)) == 1
+        assert decode(answers[0]).message_type == MessageType.RETRIEVE_CONF
+        assert after_first.count("fetched") == 1
+        assert [e.kind for e in await server.engine.state.events_of(conf.message_id)] == \
+            after_first
+        (again,) = (await Operations(server.engine).message(conf.message_id))["recipients"]
+        assert again["state"] == "retrieved" and again["fetched_again"] <= 39
+    async with running(cfg) as server:
+        (again,) = (await Operations(server.engine).message(conf.message_id))["recipients"]
+        assert again["fetched_again"] == 39
+        assert again["last_fetched_again_at"] >= again["updated_at"]
+
+
+async def test_content_served_again_comes_from_memory_but_lost_content_is_still_seen(
+        tmp_path: Path) -> None:
+    """A second fetch by the same device class neither reads the stored copies nor adapts
+    again (same octets); once the original is gone from the store, even content kept in
+    memory is refused as the engine refuses lost content."""
+    cfg = config(tmp_path)
+    cfg.delivery.renotify_backoff = [600.0]
+    async with running(cfg) as server:
+        conf = await server.handsets.handsets[A].send(send_to(F), server.handsets.http)
+        r = await notified(server, conf.message_id)
+        token = pushed_token(server, r.address)
+        first = await server.engine.fetch(token, {"User-Agent": "Phone/1.0"})
+        reads = []
+        get = server.engine.objects.get
+
+        async def counted(key: str) -> bytes:
+            reads.append(key)
+            return await get(key)
+
+        server.engine.objects.get = counted  # type: ignore[method-assign]
+        again = await server.engine.fetch(token, {"User-Agent": "Phone/1.0"})
+        assert first is not None and again is not None and reads == []
+        assert again[2] is first[2]
+        await server.engine.objects.delete(f"messages/{conf.message_id}/original.mime")
+        with pytest.raises(ContentLost):
+            await server.engine.fetch(token, {"User-Agent": "Phone/1.0"})

@@ -720,3 +720,16 @@ async def test_the_database_going_away_and_back() -> None:
             await store.close()
     finally:
         cluster.close()
+
+
+async def test_repeated_fetches_add_up_per_recipient(store: StateStore) -> None:
+    """Counts flushed in batches add up; the last time is the latest of them, whatever the
+    order the batches came in."""
+    rows = await store.accept_message(message(), [recipient("+1"), recipient("+2")], {})
+    await store.add_refetches({})
+    assert await store.refetches("m1") == {}
+    await store.add_refetches({rows[0].id: (3, 1500.0)})
+    await store.add_refetches({rows[0].id: (2, 1400.0), rows[1].id: (1, 1450.0)})
+    assert await store.refetches("m1") == {rows[0].id: (5, 1500.0), rows[1].id: (1, 1450.0)}
+    await store.accept_message(message("m2"), [recipient("+1", "m2")], {})
+    assert await store.refetches("m2") == {}

@@ -82,6 +82,7 @@ class Settings:
     profile_fetcher: ProfileFetcher | None = None  # for x-wap-profile URLs
     ffmpeg: Ffmpeg = field(default_factory=Ffmpeg)  # how audio and video are transcoded
     adaptation_workers: int = 2  # adaptations running at once
+    content_cache: int = 32 * 1024 * 1024  # octets of fetched content kept in memory
     link_ttl: float = 3 * 86400.0  # how long a web link works after its SMS ([viewer])
     link_pin: bool = False  # the link SMS carries a PIN the viewer asks for
     claim_batch: int = 50

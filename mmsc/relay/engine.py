@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from mmsc import metrics
-from mmsc.cache import TtlCache
+from mmsc.cache import SizedLru, TtlCache
 from mmsc.message import Message
 from mmsc.state import (
     Interface, MessageRecord, RecipientRecord, RecipientState, StateStore, Subscriber,
@@ -70,6 +70,10 @@ class Engine(Routing, Scheduler, Delivery, Interconnect, Retrieval, Reports, Req
         #: Recipients parked for want of an SMSC link, by id, with the state they wait in.
         self._parked: dict[int, RecipientState] = {}
         self._bound_again = False
+        #: What fetches got, by adapted key (Retrieval.fetch), bounded by size.
+        self._served: SizedLru[str, Message] = SizedLru(settings.content_cache)
+        #: Repeated fetches not yet written: recipient id -> (count, last at).
+        self._refetched: dict[int, tuple[int, float]] = {}
         self.receipts = Receipts(self)  # the SMSC's delivery receipts (mmsc/relay/receipts.py)
 
     async def submit(self, message: Message, interface: Interface,

@@ -57,11 +57,15 @@ def _message(m: MessageRecord) -> dict[str, Any]:
             "service_code": m.service_code, "content_type": m.content_type}
 
 
-def _recipient(r: RecipientRecord) -> dict[str, Any]:
+def _recipient(r: RecipientRecord, refetched: tuple[int, float] | None) -> dict[str, Any]:
+    """A recipient row, with how often it fetched its copy again after the first fetch (and
+    when it last did; counted, not in the timeline: see ``Retrieval.fetch``)."""
+    again, last = refetched or (0, None)
     return {"id": r.id, "address": r.address, "kind": r.kind, "route": r.route.value,
             "state": r.state.value, "final": r.state.final, "attempts": r.attempts,
             "next_attempt_at": r.next_attempt_at, "updated_at": r.updated_at,
-            "device_profile": r.device_profile}
+            "device_profile": r.device_profile, "fetched_again": again,
+            "last_fetched_again_at": last}
 
 
 def _event(e: Event, who: dict[int, str]) -> dict[str, Any]:
@@ -112,6 +116,7 @@ class Operations:
             raise NotFound(message_id)
         recipients = await self.engine.state.recipients_of(message_id)
         events = await self.engine.state.events_of(message_id)
+        refetched = await self.engine.state.refetches(message_id)
         who = {r.id or 0: r.address for r in recipients}
         content = await self.engine.original(m)
         variants = await self.engine.objects.list(f"{message_prefix(message_id)}adapted/")
@@ -120,7 +125,7 @@ class Operations:
             "parts": [{"index": i, "content_type": p.content_type, "size": len(p.data),
                        "content_id": p.content_id, "content_location": p.content_location,
                        "charset": p.charset} for i, p in enumerate(content.parts)],
-            "recipients": [_recipient(r) for r in recipients],
+            "recipients": [_recipient(r, refetched.get(r.id or 0)) for r in recipients],
             "events": [_event(e, who) for e in events],
             "adapted": [{"key": key, "profile": key.rsplit("/", 1)[-1].rsplit("-", 1)[0],
                          "notes": [note for e in events if e.kind == "adapted"
@@ -150,7 +155,7 @@ class Operations:
         r = await self.recipient(message_id, which)
         own = [e for e in await self.engine.state.events_of(message_id) if e.recipient_id == r.id]
         notified = [e for e in own if e.kind == "notified"]
-        fetched = [e for e in own if e.kind in ("fetched", "fetched-again")]
+        fetched = [e for e in own if e.kind in ("fetched", "fetched-again")]  # -again: before V9
         notification = retrieve = None
         if notified and r.transaction_id:
             push = notices.notification(
@@ -164,7 +169,8 @@ class Operations:
             retrieve = to_json(notices.retrieve_conf(
                 transaction_id=r.transaction_id, message_id=m.id, created_at=m.created_at,
                 content=content))
-        return {"recipient": _recipient(r), "notification": notification,
+        refetched = (await self.engine.state.refetches(message_id)).get(r.id or 0)
+        return {"recipient": _recipient(r, refetched), "notification": notification,
                 "retrieve_conf": retrieve}
 
     async def _as_fetched(self, m: MessageRecord, profile: str | None) -> Any:

@@ -28,7 +28,7 @@ from mmsc.state import MessageRecord, RecipientRecord
 from mmsc.store import ObjectNotFound, message_key
 
 from . import notices, offload
-from .core import S, ContentLost, _FETCHABLE, _WAITING
+from .core import S, ContentLost, _FETCHABLE, _NOT_YET_RETRIEVED, _WAITING
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +121,16 @@ class Retrieval:
         fetch. The device is what the request's ``x-wap-profile`` names (from an allowed
         host), else the subscriber's configured profile, else the device class its
         ``User-Agent`` names, else what its ``Accept`` header says, else the conservative
-        class (see :mod:`adaptation.uaprof`)."""
+        class (see :mod:`adaptation.uaprof`).
+
+        What a device of one profile gets is kept in memory (least recently used first out,
+        ``[delivery] content_cache`` octets): a message fetched again is neither read nor
+        decoded nor adapted again. The first fetch moves the recipient to ``retrieved`` (event ``fetched``); a fetch by a
+        recipient that has its copy already (``retrieved``, ``acknowledged``: a phone
+        retrying when its data connection drops) writes nothing durable: it is counted in
+        memory and the counts go to the store in one write per scheduler pass
+        (:meth:`flush_refetches`), so a phone stuck in a retry loop cannot grow the
+        timeline without bound. The answer is the same either way."""
         r = await self.by_content_location(token, caller)
         if r is None or r.state not in _FETCHABLE:
             return None
@@ -130,17 +139,35 @@ class Retrieval:
             return None
         headers = headers or {}
         profile = await self._profile(r, headers)
-        content = await self.adapt(r, message, await self.original(message), profile)
+        key = self._adapted_key(message.id, profile)
+        content = self._served.get(key)
+        if content is None:
+            content = await self.adapt(r, message, await self.original(message), profile)
+            self._served.put(key, content, content.size)
+        else:  # served before: the original must still be there all the same
+            await self._check_content(message)
         seen = {"profile": profile.name, "user_agent": headers.get("User-Agent", "")[:200],
                 "octets": content.size}
-        if r.state in _WAITING:
+        if r.state in _NOT_YET_RETRIEVED:
             wait = self._backoff(max(r.attempts, 1))
-            await self._move(r, S.RETRIEVED, kind="fetched", expected=_WAITING, detail=seen,
-                             next_attempt_at=self.clock() + wait)
+            await self._move(r, S.RETRIEVED, kind="fetched", expected=_NOT_YET_RETRIEVED,
+                             detail=seen, next_attempt_at=self.clock() + wait)
         else:
-            await self.state.add_event(r.message_id, "fetched-again", now=self.clock(),
-                                       recipient_id=r.id, detail=seen)
+            count, _ = self._refetched.get(r.id or 0, (0, 0.0))
+            self._refetched[r.id or 0] = (count + 1, self.clock())
         return r, message, content
+
+    async def flush_refetches(self) -> None:
+        """Add the repeated fetches counted since the last flush to the store (one write);
+        the counts of a failed write are kept for the next one."""
+        counts, self._refetched = self._refetched, {}
+        try:
+            await self.state.add_refetches(counts)
+        except BaseException:
+            for recipient_id, (count, last) in counts.items():
+                more, later = self._refetched.get(recipient_id, (0, 0.0))
+                self._refetched[recipient_id] = (count + more, max(last, later))
+            raise
 
     async def _profile(self, r: RecipientRecord, headers: Mapping[str, str]) -> DeviceProfile:
         fetcher = self.settings.profile_fetcher
@@ -171,8 +198,7 @@ class Retrieval:
         for the same profile wait for one adaptation. What was changed goes into the
         message's events."""
         content = content.with_every_part_shown()
-        digest = hashlib.sha256(repr(profile).encode()).hexdigest()[:16]
-        key = message_key(record.id, f"adapted/{safe_name(profile.name)}-{digest}.mime")
+        key = self._adapted_key(record.id, profile)
         lock, users = self._adapting.get(key, (asyncio.Lock(), 0))
         self._adapting[key] = (lock, users + 1)
         try:
@@ -192,6 +218,13 @@ class Retrieval:
                 del self._adapting[key]
             else:
                 self._adapting[key] = (lock, users - 1)
+
+    @staticmethod
+    def _adapted_key(message_id: str, profile: DeviceProfile) -> str:
+        """Where the copy of a message adapted for ``profile`` is kept: by the profile's
+        name and a digest of everything in it (two profiles of one name differ)."""
+        digest = hashlib.sha256(repr(profile).encode()).hexdigest()[:16]
+        return message_key(message_id, f"adapted/{safe_name(profile.name)}-{digest}.mime")
 
     async def _adapted_parts(self, r: RecipientRecord, record: MessageRecord, content: Message,
                              profile: DeviceProfile) -> list[MessagePart] | None:

@@ -66,6 +66,7 @@ class Scheduler:
                     pass
                 await self.send_reports()
                 await self.receipts.prune()
+                await self.flush_refetches()
             except StateUnavailable as exc:  # the database is away: a line, not a trace
                 log.warning("scheduler pass failed: %s", exc)
             except Exception:  # noqa: BLE001 - the store may be down for a while

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import abc
 import enum
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 from .records import (
@@ -112,6 +112,16 @@ class StateStore(abc.ABC):
     async def count_pin_attempt(self, recipient_id: int, *, now: float) -> int:
         """One more PIN attempt on a recipient's web link, counted before the PIN is checked
         (so parallel guesses each use one up); returns the attempts counted so far."""
+
+    @abc.abstractmethod
+    async def add_refetches(self, counts: Mapping[int, tuple[int, float]]) -> None:
+        """Add repeated fetches, ``{recipient_id: (how many, when the last was)}``, to the
+        recipients' counts, in one write."""
+
+    @abc.abstractmethod
+    async def refetches(self, message_id: str) -> dict[int, tuple[int, float]]:
+        """The repeated fetches of a message's recipients: ``{recipient_id: (count,
+        last_at)}`` for those that have any."""
 
     @abc.abstractmethod
     async def pin_attempts(self, recipient_id: int) -> int:

@@ -30,7 +30,7 @@ import json
 import logging
 import re
 import secrets
-from collections.abc import AsyncIterator, Callable, Collection, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -560,6 +560,23 @@ class PostgresStateStore(StateStore):
                 "INSERT INTO pin_attempts (recipient_id, failures, updated_at) VALUES ($1, 1, $2)"
                 " ON CONFLICT (recipient_id) DO UPDATE SET failures = pin_attempts.failures + 1,"
                 " updated_at = excluded.updated_at RETURNING failures", recipient_id, now))
+
+    async def add_refetches(self, counts: Mapping[int, tuple[int, float]]) -> None:
+        if not counts:
+            return
+        async with self._connection(write=True) as db:
+            await db.executemany(
+                "INSERT INTO refetches (recipient_id, count, last_at) VALUES ($1, $2, $3) "
+                "ON CONFLICT (recipient_id) DO UPDATE SET count = refetches.count + "
+                "excluded.count, last_at = GREATEST(refetches.last_at, excluded.last_at)",
+                [(recipient_id, count, last) for recipient_id, (count, last) in counts.items()])
+
+    async def refetches(self, message_id: str) -> dict[int, tuple[int, float]]:
+        async with self._connection(write=False) as db:
+            rows = await db.fetch(
+                "SELECT f.recipient_id, f.count, f.last_at FROM refetches f JOIN recipients r "
+                "ON r.id = f.recipient_id WHERE r.message_id = $1", message_id)
+        return {row[0]: (int(row[1]), row[2]) for row in rows}
 
     async def pin_attempts(self, recipient_id: int) -> int:
         async with self._connection(write=False) as db:

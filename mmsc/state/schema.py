@@ -224,5 +224,16 @@ ALTER TABLE messages ADD COLUMN mm4_message_id TEXT;
 ALTER TABLE messages ADD COLUMN mm4_reply_to TEXT
 """
 
+#: Fetches of a message by a handset that has fetched it already (a phone retrying when its
+#: data connection drops): counted in memory and added here in batches, one row per
+#: recipient, instead of an event each (``mmsc.relay.retrieval``).
+_V9 = """
+CREATE TABLE refetches (
+    recipient_id INTEGER PRIMARY KEY REFERENCES recipients (id) ON DELETE CASCADE,
+    count INTEGER NOT NULL,
+    last_at REAL NOT NULL
+)
+"""
+
 #: Migrations in order; never edit one that has shipped, append a new one.
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9)

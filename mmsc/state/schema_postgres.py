@@ -194,9 +194,17 @@ ALTER TABLE messages ADD COLUMN mm4_message_id TEXT;
 ALTER TABLE messages ADD COLUMN mm4_reply_to TEXT
 """
 
+_V9 = """
+CREATE TABLE refetches (
+    recipient_id BIGINT PRIMARY KEY REFERENCES recipients (id) ON DELETE CASCADE,
+    count BIGINT NOT NULL,
+    last_at DOUBLE PRECISION NOT NULL
+)
+"""
+
 #: Migrations in order, one for each of ``schema.MIGRATIONS``; never edit one that has
 #: shipped, append a new one.
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9)
 
 #: The bookkeeping table, left out of the schema comparison with SQLite.
 VERSION_TABLE = "mmsc_schema"

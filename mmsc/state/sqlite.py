@@ -14,7 +14,7 @@ import fcntl
 import json
 import os
 import sqlite3
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -433,6 +433,27 @@ class SqliteStateStore(StateStore):
 
     async def count_pin_attempt(self, recipient_id: int, *, now: float) -> int:
         return await self._write(self._count_pin_attempt, recipient_id, now)
+
+    def _add_refetches(self, counts: Mapping[int, tuple[int, float]]) -> None:
+        with self._tx() as tx:
+            tx.executemany(
+                "INSERT INTO refetches (recipient_id, count, last_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (recipient_id) DO UPDATE SET count = count + excluded.count, "
+                "last_at = max(last_at, excluded.last_at)",
+                [(recipient_id, count, last) for recipient_id, (count, last) in counts.items()])
+
+    async def add_refetches(self, counts: Mapping[int, tuple[int, float]]) -> None:
+        if counts:
+            await self._write(self._add_refetches, counts)
+
+    def _refetches(self, message_id: str) -> dict[int, tuple[int, float]]:
+        assert self._db is not None
+        return {row[0]: (row[1], row[2]) for row in self._db.execute(
+            "SELECT f.recipient_id, f.count, f.last_at FROM refetches f JOIN recipients r "
+            "ON r.id = f.recipient_id WHERE r.message_id = ?", (message_id,))}
+
+    async def refetches(self, message_id: str) -> dict[int, tuple[int, float]]:
+        return await self._run(self._refetches, message_id)
 
     def _pin_attempts(self, recipient_id: int) -> int:
         assert self._db is not None
