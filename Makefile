@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(PY) bench/loop.py 300 1
 	$(PY) bench/mm7.py
 	$(PY) bench/retrieve.py
+	$(PY) bench/backlog.py
 	$(PY) bench/metrics.py
 	$(PY) bench/mm4.py
 	$(PY) bench/adapt.py
