@@ -20,12 +20,18 @@ Besides the rates it prints the CPU seconds (user + system, from ``/proc/<pid>/s
 server and its child processes, while wrk ran) per request: steady on a shared machine,
 where rates are not.
 
-    .venv/bin/python bench/mm7.py [seconds]      (needs wrk: apt-get install wrk)
+``mmsc`` runs on the standard event loop (the default), ``mmsc, uvloop`` on uvloop's
+(``[http] event_loop = "uvloop"``): the comparison of the two.
+
+    .venv/bin/python bench/mm7.py [seconds] [servers]      (needs wrk: apt-get install wrk)
+
+``servers``: only those whose label holds this text (and the same-work baseline).
 """
 
 from __future__ import annotations
 
 import base64
+import collections
 import os
 import re
 import shutil
@@ -252,13 +258,15 @@ def submit_script(work: Path) -> tuple[Path, int]:
     return script, len(body)
 
 
-def mmsc_config(folder: Path, port: int, workers: int = 1, extra: str = "") -> Path:
+def mmsc_config(folder: Path, port: int, workers: int = 1, extra: str = "",
+                event_loop: str = "auto") -> Path:
     """The mmsc.toml of a server under load: the VASP ``bench``, an offline recipient."""
     path = folder / "mmsc.toml"
     path.write_text(f"""
 [http]
 port = {port}
 workers = {workers}
+event_loop = "{event_loop}"
 [storage]
 path = "{folder / 'objects'}"
 [state]
@@ -277,7 +285,7 @@ behaviour = "offline"
     return path
 
 
-def main(seconds: float) -> None:
+def main(seconds: float, only: str = "") -> None:
     if shutil.which("wrk") is None:
         print("bench/mm7.py skipped: it needs wrk (apt-get install wrk)")
         return
@@ -291,16 +299,21 @@ def main(seconds: float) -> None:
             "same work": lambda port, d: [sys.executable, "-c", SAME_WORK, str(d), str(port)],
             "mmsc": lambda port, d: [sys.executable, "-m", "mmsc", "serve", "--no-demo",
                                      "--config", str(d / "mmsc.toml")],
+            "mmsc, uvloop": lambda port, d: [sys.executable, "-m", "mmsc", "serve",
+                                             "--no-demo", "--config", str(d / "mmsc.toml")],
             "mmsc, 2 processes": lambda port, d: [sys.executable, "-m", "mmsc", "serve",
                                                   "--no-demo", "--config", str(d / "mmsc.toml")],
         }
         for label, command in servers.items():
+            if only and only not in label and not label.startswith("same"):
+                continue
             for connections in (1, 16, 64):
                 folder = work / f"{label.replace(' ', '').replace(',', '')}-{connections}"
                 folder.mkdir()
                 (folder / "answer.xml").write_bytes((work / "answer.xml").read_bytes())
                 port = free_port()
-                mmsc_config(folder, port, 2 if "2 processes" in label else 1)
+                mmsc_config(folder, port, 2 if "2 processes" in label else 1,
+                            event_loop="uvloop" if "uvloop" in label else "asyncio")
                 log = open(folder / "server.log", "wb")  # noqa: SIM115 - closed below
                 server = subprocess.Popen(command(port, folder), stdout=subprocess.DEVNULL,
                                           stderr=log, cwd=folder)
@@ -320,7 +333,9 @@ def main(seconds: float) -> None:
                 os.sync()
                 shutil.rmtree(folder, ignore_errors=True)
                 results.append((label, connections, rate, p50, p99, cpu_ms))
-    base = {(label, c): rate for label, c, rate, _, _, _ in results}
+    nan = float("nan")  # a baseline left out of this run
+    base = collections.defaultdict(lambda: nan, {(label, c): rate
+                                                 for label, c, rate, _, _, _ in results})
     cpu = {(label, c): ms for label, c, _, _, _, ms in results}
     print(f"Python {sys.version.split()[0]} on {os.cpu_count()} CPUs; wrk, {seconds:g} s per "
           f"point; SubmitReq of {size} octets")
@@ -333,4 +348,4 @@ def main(seconds: float) -> None:
 
 
 if __name__ == "__main__":
-    main(float(sys.argv[1]) if len(sys.argv) > 1 else 10.0)
+    main(float(sys.argv[1]) if len(sys.argv) > 1 else 10.0, *sys.argv[2:3])

@@ -465,6 +465,7 @@ def _serve_command(args: argparse.Namespace) -> int:
         # included (they inherit it), then writes its metrics to files that a scrape adds up
         counts = tempfile.mkdtemp(prefix="mmsc-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = counts
+    from . import loops
     from .serve import run
     from .state import StateError
 
@@ -475,7 +476,7 @@ def _serve_command(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s",
                         datefmt="%H:%M:%S")
     try:
-        asyncio.run(run(config, demo=args.demo))
+        loops.run(run(config, demo=args.demo), config.http.event_loop)
     except KeyboardInterrupt:
         pass
     except StateError as exc:  # at start: a database unreachable, or one it cannot use

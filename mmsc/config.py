@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from mmsc import state_url
+from mmsc import loops, state_url
 
 BEHAVIOURS = ("auto", "defer", "never-ack", "offline", "legacy")
 
@@ -38,6 +38,7 @@ class HttpConfig:
     read_timeout: float = 15.0  # without an octet of a request body
     body_timeout: float = 120.0  # to send a whole request body
     max_connections_per_client: int = 32  # per client address; 0: no limit; proxies exempt
+    event_loop: str = "asyncio"  # | "uvloop" | "auto" (uvloop when installed)
 
 
 @dataclass
@@ -392,6 +393,9 @@ def load(path: str | Path | None = None, environ: Mapping[str, str] | None = Non
         if value != "auto" and not (value.isdigit() and int(value) <= 255):
             raise ConfigError(f"[smsc] {key} {value!r} must be auto or a number from 0 to 255")
         setattr(config.smsc, key, value)
+    if config.http.event_loop not in loops.CHOICES:
+        raise ConfigError(f"[http] event_loop {config.http.event_loop!r} must be one of "
+                          f"{', '.join(loops.CHOICES)}")
     if config.http.workers < 1:
         raise ConfigError(f"[http] workers {config.http.workers} must be 1 or more")
     if config.storage.timeout <= 0:

@@ -22,6 +22,7 @@ import signal
 from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
 
+from mmsc import loops
 from mmsc.config import Config
 from mmsc.server import Server
 
@@ -50,7 +51,7 @@ def _main(config: Config, parent: int) -> None:
     logging.basicConfig(level=logging.INFO, datefmt="%H:%M:%S",
                         format=f"%(asctime)s [{os.getpid()}] %(name)s %(message)s")
     try:
-        asyncio.run(_serve(config, parent))
+        loops.run(_serve(config, parent), config.http.event_loop)
     except KeyboardInterrupt:
         pass
 
