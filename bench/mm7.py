@@ -35,6 +35,7 @@ import collections
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -155,6 +156,21 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def spy(profile: str | None) -> list[str]:
+    """The command prefix that records ``profile`` (py-spy's collapsed stacks of the thread
+    holding the GIL, in the process and its children) when set: ``BENCH_PROFILE=file`` in the environment.
+    Stop the process with SIGINT, so that py-spy writes the file."""
+    if not profile:
+        return []
+    return [str(Path(sys.executable).parent / "py-spy"), "record", "--format", "raw",
+            "--rate", "250", "--gil", "--subprocesses", "-o", profile, "--"]
+
+
+def stop(process: subprocess.Popen, profiled: bool) -> None:
+    process.send_signal(signal.SIGINT if profiled else signal.SIGTERM)
+    process.wait(30)
 
 
 def wait_port(port: int, process: subprocess.Popen) -> None:
@@ -315,8 +331,11 @@ def main(seconds: float, only: str = "") -> None:
                 mmsc_config(folder, port, 2 if "2 processes" in label else 1,
                             event_loop="uvloop" if "uvloop" in label else "asyncio")
                 log = open(folder / "server.log", "wb")  # noqa: SIM115 - closed below
-                server = subprocess.Popen(command(port, folder), stdout=subprocess.DEVNULL,
-                                          stderr=log, cwd=folder)
+                profile = os.environ.get("BENCH_PROFILE") if label.startswith("mmsc") and \
+                    connections == 64 else None
+                server = subprocess.Popen(
+                    [*spy(profile and f"{profile}.{label.replace(' ', '').replace(',', '-')}"),
+                     *command(port, folder)], stdout=subprocess.DEVNULL, stderr=log, cwd=folder)
                 try:
                     wait_port(port, server)
                     if label.startswith("mmsc"):
@@ -325,8 +344,7 @@ def main(seconds: float, only: str = "") -> None:
                     rate, p50, p99, requests = run_wrk(port, script, connections, seconds)
                     cpu_ms = (cpu_seconds(server.pid) - before) / max(requests, 1) * 1000
                 finally:
-                    server.terminate()
-                    server.wait(10)
+                    stop(server, profile is not None)
                     log.close()
                 # The no-fsync server leaves about 1.5 GB of dirty pages: written back now,
                 # not during the next point, which would pay for them.

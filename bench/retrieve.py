@@ -19,7 +19,6 @@ import asyncio
 import base64
 import io
 import os
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -32,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from PIL import Image  # noqa: E402
 
-from bench.mm7 import cpu_seconds, free_port, run_wrk, wait_nodes, wait_port  # noqa: E402
+from bench.mm7 import cpu_seconds, free_port, run_wrk, spy, stop, wait_nodes, wait_port  # noqa: E402
 from mmsc.message import Envelope, Message, MessagePart  # noqa: E402
 from mmsc.mm7.soap import DEFAULT_NAMESPACE, build_submit  # noqa: E402
 from mmsc.pdu import decode  # noqa: E402
@@ -145,10 +144,8 @@ async def main(seconds: float) -> None:
         port = free_port()
         log = open(work / "server.log", "wb")  # noqa: SIM115 - closed below
         profile = os.environ.get("BENCH_PROFILE")  # py-spy's collapsed stacks of the server
-        spy = [str(Path(sys.executable).parent / "py-spy"), "record", "--format", "raw",
-               "--rate", "250", "--nonblocking", "-o", profile, "--"] if profile else []
         server = subprocess.Popen(
-            [*spy, sys.executable, "-m", "mmsc", "serve", "--no-demo", "--config",
+            [*spy(profile), sys.executable, "-m", "mmsc", "serve", "--no-demo", "--config",
              str(config(work, port, smsc_port))], stdout=subprocess.DEVNULL, stderr=log, cwd=work)
         try:
             await asyncio.to_thread(wait_nodes, port, 1, server)
@@ -163,8 +160,7 @@ async def main(seconds: float) -> None:
             cpu_ms = (cpu_seconds(server.pid) - before) / max(requests, 1) * 1000
             rows.append(("mmsc", rate, p50, p99, cpu_ms, requests))
         finally:
-            server.send_signal(signal.SIGINT if profile else signal.SIGTERM)  # py-spy writes
-            server.wait(30)
+            stop(server, profile is not None)
             log.close()
         timeline = events(work / "mmsc.db")
         bare_port = free_port()

@@ -41,7 +41,7 @@ from mmsc import metrics
 
 from .base import UNCHANGED, DuplicateMessage, StateError, StateStore, StateUnavailable
 from .records import (
-    FINAL_STATES, CdrRecord, Event, Interface, MessageRecord, Moved, RecipientRecord,
+    FINAL_STATES, CdrRecord, Event, Interface, MessageRecord, Moved, RecipientRecord, field_names,
     RecipientState, ReportRecord, Route, SmscIdRecord, Subscriber, VaspRecord,
 )
 from .schema_postgres import MIGRATIONS, VERSION_TABLE
@@ -96,9 +96,11 @@ def _text(value: Any) -> Any:
 
 
 def _columns(record: Any) -> dict[str, Any]:
-    """A record as column values: JSON text for dicts and tuples."""
+    """A record as column values: JSON text for dicts and tuples (no deep copy, as in
+    the SQLite store)."""
     values = {}
-    for name, value in dataclasses.asdict(record).items():
+    for name in field_names(type(record)):
+        value = getattr(record, name)
         if isinstance(value, (dict, tuple, list)):
             value = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
         values[name] = _text(value)

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+import functools
+from dataclasses import dataclass, field, fields
+
+
+@functools.cache
+def field_names(kind: type) -> tuple[str, ...]:
+    """The fields of a record class, in order (what its table's columns are named)."""
+    return tuple(f.name for f in fields(kind))
 
 
 class RecipientState(enum.StrEnum):

@@ -25,7 +25,7 @@ from mmsc.ids import token_digest
 
 from .base import UNCHANGED, DuplicateMessage, StateError, StateStore
 from .records import (
-    FINAL_STATES, CdrRecord, Event, Interface, MessageRecord, Moved, RecipientRecord,
+    FINAL_STATES, CdrRecord, Event, Interface, MessageRecord, Moved, RecipientRecord, field_names,
     RecipientState, ReportRecord, Route, SmscIdRecord, Subscriber, VaspRecord,
 )
 from .schema import MIGRATIONS
@@ -45,9 +45,11 @@ _FINAL = tuple(state.value for state in FINAL_STATES)
 
 
 def _columns(record: Any) -> dict[str, Any]:
-    """A record as column values: JSON for dicts and tuples, 0/1 for booleans."""
+    """A record as column values: JSON for dicts and tuples, 0/1 for booleans. The records
+    hold plain values, so no deep copy (``dataclasses.asdict``) is needed."""
     values = {}
-    for name, value in dataclasses.asdict(record).items():
+    for name in field_names(type(record)):
+        value = getattr(record, name)
         if isinstance(value, (dict, tuple, list)):
             value = _storable(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
         elif isinstance(value, bool):
