@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from mmsc import state_url
+from mmsc.relay import hours
 
 BEHAVIOURS = ("auto", "defer", "never-ack", "offline", "legacy")
 
@@ -163,6 +164,24 @@ class CdrConfig:
 
 
 @dataclass
+class AdvertisingConfig:
+    """The rules of marketing messages (MessageClass Advertisement)."""
+
+    window: str = "10:00-20:00"  # local sending hours; the end is not allowed
+    timezone: str = "Europe/Paris"  # IANA name
+    days: list[str] = field(default_factory=lambda: ["mon", "tue", "wed", "thu", "fri", "sat"])
+    holidays: str = "FR"  # country code of the public holidays; "": none
+
+    def hours(self) -> hours.SendingHours:
+        """The sending hours as :mod:`mmsc.relay.hours` applies them; ConfigError naming the
+        setting that cannot be used."""
+        try:
+            return hours.parse(self.window, self.timezone, self.days, self.holidays)
+        except hours.HoursError as exc:
+            raise ConfigError(f"[advertising] {exc}") from None
+
+
+@dataclass
 class OperatorConfig:
     name: str
     password: str = ""
@@ -204,6 +223,7 @@ class Config:
     cdr: CdrConfig = field(default_factory=CdrConfig)
     mm4: Mm4Config = field(default_factory=Mm4Config)
     mm3: Mm3Config = field(default_factory=Mm3Config)
+    advertising: AdvertisingConfig = field(default_factory=AdvertisingConfig)
     vasps: list[VaspConfig] = field(default_factory=list)
     operators: list[OperatorConfig] = field(default_factory=list)
     peers: list[PeerConfig] = field(default_factory=list)
@@ -234,7 +254,7 @@ _SECTIONS = {"http": HttpConfig, "storage": StorageConfig, "state": StateConfig,
              "smsc": SmscConfig, "delivery": DeliveryConfig, "routing": RoutingConfig,
              "mm7": Mm7Config, "adaptation": AdaptationConfig,
              "viewer": ViewerConfig, "metrics": MetricsConfig, "cdr": CdrConfig,
-             "mm4": Mm4Config, "mm3": Mm3Config}
+             "mm4": Mm4Config, "mm3": Mm3Config, "advertising": AdvertisingConfig}
 _DURATIONS = {"default_expiry", "fallback_after", "scheduler_interval", "renotify_backoff",
               "claim_lease", "report_backoff", "profile_timeout", "ffmpeg_timeout",
               "link_ttl", "header_timeout", "read_timeout", "body_timeout", "reconnect_max",
@@ -410,5 +430,6 @@ def load(path: str | Path | None = None, environ: Mapping[str, str] | None = Non
                           "the senders' e-mail addresses)")
     if config.state.pool_size < 1:
         raise ConfigError(f"[state] pool_size {config.state.pool_size} must be 1 or more")
+    config.advertising.hours()  # an unusable rule is a config error now, not at the first ad
     config.state_location  # noqa: B018 - an unusable [state] url is a config error now, not later
     return config
