@@ -16,8 +16,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from mmsc.config import ConfigError, load
+from mmsc.config import ConfigError, VaspConfig, load
+from mmsc.mm7.soap import Mm7Error, message_class
 from mmsc.relay.hours import SendingHours, parse
+from mmsc.server import Server
+
+from test_loop import B, config, running
+from test_mm7 import call, envelope, soap_with_attachments, status_of, submit_body
 
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -156,3 +161,42 @@ def test_advertising_settings_are_read(tmp_path: Path) -> None:
                                                     frozenset({5, 6}), "BE")
     file.write_text("")
     assert load(file, {}).advertising.hours() == FRANCE
+
+
+# -- message classes ----------------------------------------------------------------------------
+
+def test_mm7_message_classes() -> None:
+    assert [message_class(t) for t in ("Advertisement", "informational", " AUTO ", None, "")] \
+        == ["Advertisement", "Informational", "Auto", None, None]
+    with pytest.raises(Mm7Error) as error:
+        message_class("Spam")
+    assert error.value.status == 2007
+
+
+# -- MM7 over HTTP -------------------------------------------------------------------------
+
+async def submit(server: Server, to: str, *, klass: str | None = None, extra: str = "",
+                 tid: str = "tx-1") -> str:
+    """An MM7 SubmitReq of VASP acme to ``to`` (with a MessageClass when ``klass``); its
+    MessageID."""
+    more = (f"<MessageClass>{klass}</MessageClass>" if klass else "") + extra
+    status, doc, _ = await call(server, *soap_with_attachments(envelope(
+        submit_body(to=f"<Number>{to}</Number>", extra=more), tid=tid)))
+    assert status == 200 and status_of(doc)[1] == 1000
+    return doc.find(".//{*}MessageID").text
+
+
+def with_vasp(tmp_path: Path, **vasp: object):  # type: ignore[no-untyped-def]
+    cfg = config(tmp_path)
+    cfg.vasps = [VaspConfig("acme", "s3cret", ["36000"], **vasp)]  # type: ignore[arg-type]
+    return cfg
+
+
+async def test_a_bad_mm7_class_is_refused(tmp_path: Path) -> None:
+    async with running(with_vasp(tmp_path)) as server:
+        status, doc, _ = await call(server, *soap_with_attachments(envelope(
+            submit_body(extra="<MessageClass>Promo</MessageClass>"))))
+        assert status == 500 and status_of(doc)[1] == 2007
+        assert "Promo" in doc.find(".//{*}StatusText").text
+        assert await server.engine.state.list_message_ids() == []
+        assert await submit(server, B, klass="advertisement", tid="lower")  # still serving
