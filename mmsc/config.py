@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from mmsc import state_url
+from mmsc.pdu import MessageClass
 from mmsc.relay import hours
 
 BEHAVIOURS = ("auto", "defer", "never-ack", "offline", "legacy")
@@ -198,6 +199,7 @@ class VaspConfig:
     report_url: str = ""  # where DeliveryReportReq and ReadReplyReq go
     report_username: str = ""  # HTTP Basic towards report_url; empty: none (or the URL's)
     report_password: str = ""
+    default_class: str = ""  # MessageClass of its submits that carry none; "": none
 
 
 @dataclass
@@ -347,6 +349,12 @@ def _vasp(entry: Mapping[str, Any], where: str) -> VaspConfig:
         raise ConfigError(f"{where}.report_username: no colon in an HTTP Basic user name")
     if vasp.report_username and "@" in vasp.report_url.partition("://")[2].partition("/")[0]:
         raise ConfigError(f"{where}: credentials both in report_url and in report_username")
+    if vasp.default_class:
+        try:
+            vasp.default_class = MessageClass.from_label(vasp.default_class).label
+        except ValueError:
+            raise ConfigError(f"{where}.default_class: {vasp.default_class!r} is not one of "
+                              f"{', '.join(c.label for c in MessageClass)}") from None
     return vasp
 
 

@@ -10,6 +10,7 @@ French calendar facts used below, written out rather than computed: in 2026 East
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -18,13 +19,19 @@ import pytest
 
 from mmsc.config import ConfigError, VaspConfig, load
 from mmsc.mm7.soap import Mm7Error, message_class
+from mmsc.pdu import MessageClass, decode, encode
+from mmsc.relay.hold import is_advertisement
 from mmsc.relay.hours import SendingHours, parse
 from mmsc.server import Server
+from mmsc.state import RecipientState
+from wap_push.wsp import EncodedString
 
-from test_loop import B, config, running
+from test_boundaries import NOBODY, hold_time
+from test_loop import A, B, D, config, running
+from test_mm1 import FORMAT_CORRUPT, OK, post, send_req
 from test_mm7 import call, envelope, soap_with_attachments, status_of, submit_body
 
-
+S = RecipientState
 PARIS = ZoneInfo("Europe/Paris")
 UTC = timezone.utc
 FRANCE = parse("10:00-20:00", "Europe/Paris", ["mon", "tue", "wed", "thu", "fri", "sat"], "FR")
@@ -155,12 +162,21 @@ def test_bad_advertising_settings_are_config_errors(tmp_path: Path, key: str, va
 def test_advertising_settings_are_read(tmp_path: Path) -> None:
     file = tmp_path / "mmsc.toml"
     file.write_text('[advertising]\nwindow = "08:30-24:00"\ntimezone = "Europe/Brussels"\n'
-                    'days = ["sat", "sun"]\nholidays = "be"\n')
+                    'days = ["sat", "sun"]\nholidays = "be"\n\n'
+                    '[[vasp]]\nid = "acme"\npassword = "pw"\ndefault_class = "advertisement"\n')
     cfg = load(file, {})
     assert cfg.advertising.hours() == SendingHours(510, 1440, ZoneInfo("Europe/Brussels"),
                                                     frozenset({5, 6}), "BE")
+    assert cfg.vasps[0].default_class == "Advertisement"
     file.write_text("")
     assert load(file, {}).advertising.hours() == FRANCE
+
+
+def test_a_bad_default_class_is_a_config_error(tmp_path: Path) -> None:
+    file = tmp_path / "mmsc.toml"
+    file.write_text('[[vasp]]\nid = "acme"\npassword = "pw"\ndefault_class = "Promo"\n')
+    with pytest.raises(ConfigError, match=r"\[\[vasp\]\] #1\.default_class: 'Promo'"):
+        load(file, {})
 
 
 # -- message classes ----------------------------------------------------------------------------
@@ -173,7 +189,11 @@ def test_mm7_message_classes() -> None:
     assert error.value.status == 2007
 
 
-# -- MM7 over HTTP -------------------------------------------------------------------------
+# -- the hold end to end ----------------------------------------------------------------------
+
+def sms_to(server: Server, number: str) -> list:
+    return [s for s in server.smsc.received if s.destination.lstrip("+") == number.lstrip("+")]
+
 
 async def submit(server: Server, to: str, *, klass: str | None = None, extra: str = "",
                  tid: str = "tx-1") -> str:
@@ -192,6 +212,133 @@ def with_vasp(tmp_path: Path, **vasp: object):  # type: ignore[no-untyped-def]
     return cfg
 
 
+async def recipient(server: Server, message_id: str):  # type: ignore[no-untyped-def]
+    (r,) = await server.engine.state.recipients_of(message_id)
+    return r
+
+
+async def held_events(server: Server, message_id: str) -> list:
+    return [e for e in await server.engine.state.events_of(message_id) if e.kind == "held"]
+
+
+@pytest.mark.parametrize("submitted, opening", [
+    (paris(2027, 3, 14, 15, 0), paris(2027, 3, 15, 10, 0)),  # a Sunday
+    (paris(2027, 7, 14, 12, 0), paris(2027, 7, 15, 10, 0)),  # 14 July, a Wednesday
+    (paris(2026, 10, 24, 21, 0), paris(2026, 10, 26, 10, 0)),  # before the October change
+], ids=["sunday", "14-july", "october-dst"])
+async def test_an_advertisement_waits_for_the_opening_a_personal_message_does_not(
+        tmp_path: Path, submitted: datetime, opening: datetime) -> None:
+    async with running(with_vasp(tmp_path)) as server:
+        clock = hold_time(server)
+        clock.now = submitted.timestamp()
+        ad = await submit(server, B, klass="Advertisement", tid="ad")
+        personal = await submit(server, A, klass="Personal", tid="personal")
+        assert await server.engine.run_due() == 2
+        assert (await recipient(server, personal)).state != S.ACCEPTED and sms_to(server, A)
+        r = await recipient(server, ad)
+        assert r.state == S.ACCEPTED and r.attempts == 0 and sms_to(server, B) == []
+        assert r.next_attempt_at == opening.timestamp()
+        (event,) = await held_events(server, ad)
+        assert event.detail["until"] == opening.isoformat()
+
+        clock.now = opening.timestamp() - 0.001
+        await server.engine.run_due()  # (the personal one may be due again)
+        assert sms_to(server, B) == [] and len(await held_events(server, ad)) == 1
+        assert (await recipient(server, ad)).state == S.ACCEPTED
+        clock.now = opening.timestamp()
+        await server.engine.run_due()
+        assert (await recipient(server, ad)).state != S.ACCEPTED
+        assert len(sms_to(server, B)) == 1 and len(await held_events(server, ad)) == 1
+
+
+async def test_renotification_is_held(tmp_path: Path) -> None:
+    cfg = with_vasp(tmp_path)
+    cfg.delivery.fallback_after = 7 * 86400  # the message expires first
+    async with running(cfg) as server:
+        clock = hold_time(server)
+        clock.now = paris(2027, 3, 13, 19, 59, 59).timestamp()  # a Saturday, just in time
+        ad = await submit(server, NOBODY, klass="Advertisement")
+        assert await server.engine.run_due() == 1 and len(sms_to(server, NOBODY)) == 1
+        clock.now = paris(2027, 3, 13, 20, 0, 1).timestamp()  # the back-off is over
+        assert await server.engine.run_due() == 1
+        r = await recipient(server, ad)
+        assert r.state == S.NOTIFIED and r.attempts == 1 and len(sms_to(server, NOBODY)) == 1
+        assert r.next_attempt_at == paris(2027, 3, 15, 10, 0).timestamp()
+        clock.now = r.next_attempt_at
+        assert await server.engine.run_due() == 1
+        assert len(sms_to(server, NOBODY)) == 2 and (await recipient(server, ad)).attempts == 2
+
+
+async def test_the_link_sms_is_held(tmp_path: Path) -> None:
+    """The fallback of a handset that never fetched, and the link of a legacy phone."""
+    async with running(with_vasp(tmp_path)) as server:
+        clock = hold_time(server)
+        clock.now = paris(2027, 3, 13, 19, 59, 58).timestamp()
+        fallback = await submit(server, NOBODY, klass="Advertisement", tid="c")
+        assert await server.engine.run_due() == 1 and len(sms_to(server, NOBODY)) == 1
+        clock.now = paris(2027, 3, 13, 20, 0, 0).timestamp()  # past fallback_after (1.5 s)
+        legacy = await submit(server, D, klass="Advertisement", tid="d")
+        assert await server.engine.run_due() == 2
+        assert len(sms_to(server, NOBODY)) == 1 and sms_to(server, D) == []
+        monday = paris(2027, 3, 15, 10, 0).timestamp()
+        for message_id in (fallback, legacy):
+            assert (await recipient(server, message_id)).next_attempt_at == monday
+        clock.now = monday
+        assert await server.engine.run_due() == 2
+        assert (await recipient(server, fallback)).state == S.FALLBACK_SENT
+        assert (await recipient(server, legacy)).state == S.FALLBACK_SENT
+        assert b"/v/" in bytes(sms_to(server, NOBODY)[-1].payload)
+        assert b"/v/" in bytes(sms_to(server, D)[-1].payload)
+
+
+async def test_the_expiry_is_not_extended(tmp_path: Path) -> None:
+    async with running(with_vasp(tmp_path)) as server:
+        clock = hold_time(server)
+        clock.now = paris(2027, 3, 13, 20, 30).timestamp()
+        ad = await submit(server, B, klass="Advertisement",
+                          extra="<ExpiryDate>PT3H</ExpiryDate>")
+        assert await server.engine.run_due() == 1
+        r = await recipient(server, ad)
+        expiry = clock.now + 3 * 3600
+        assert r.state == S.ACCEPTED and r.next_attempt_at == expiry
+        (event,) = await held_events(server, ad)
+        assert event.detail["expires_first"] is True
+        clock.now = expiry
+        assert await server.engine.run_due() == 1
+        assert (await recipient(server, ad)).state == S.EXPIRED and sms_to(server, B) == []
+
+
+async def test_the_earliest_delivery_time_comes_on_top(tmp_path: Path) -> None:
+    """An operator's re-notify on Sunday of an advertisement whose earliest delivery time is
+    Monday 12:00: held until 12:00, not the 10:00 opening."""
+    async with running(with_vasp(tmp_path)) as server:
+        clock = hold_time(server)
+        clock.now = paris(2027, 3, 14, 15, 0).timestamp()
+        noon = paris(2027, 3, 15, 12, 0)
+        ad = await submit(server, B, klass="Advertisement", extra=(
+            f"<EarliestDeliveryTime>{noon.isoformat()}</EarliestDeliveryTime>"))
+        r = await recipient(server, ad)
+        assert r.next_attempt_at == noon.timestamp()
+        assert await server.engine.renotify(ad, r.id) is True
+        assert await server.engine.run_due() == 1
+        assert (await recipient(server, ad)).next_attempt_at == noon.timestamp()
+        assert sms_to(server, B) == []
+
+
+async def test_a_vasp_default_class(tmp_path: Path) -> None:
+    """acme sends advertisements: a submit without MessageClass is one; one that says
+    Informational is not held."""
+    async with running(with_vasp(tmp_path, default_class="Advertisement")) as server:
+        clock = hold_time(server)
+        clock.now = paris(2027, 3, 14, 15, 0).timestamp()
+        unsaid = await submit(server, B, tid="unsaid")
+        said = await submit(server, A, klass="Informational", tid="said")
+        assert (await server.engine.state.get_message(unsaid)).message_class == "Advertisement"
+        assert (await server.engine.state.get_message(said)).message_class == "Informational"
+        assert await server.engine.run_due() == 2
+        assert sms_to(server, B) == [] and len(sms_to(server, A)) == 1
+
+
 async def test_a_bad_mm7_class_is_refused(tmp_path: Path) -> None:
     async with running(with_vasp(tmp_path)) as server:
         status, doc, _ = await call(server, *soap_with_attachments(envelope(
@@ -200,3 +347,60 @@ async def test_a_bad_mm7_class_is_refused(tmp_path: Path) -> None:
         assert "Promo" in doc.find(".//{*}StatusText").text
         assert await server.engine.state.list_message_ids() == []
         assert await submit(server, B, klass="advertisement", tid="lower")  # still serving
+
+
+async def test_mm1_classes(tmp_path: Path) -> None:
+    """An m-send-req keeps its class (token or Token-text) and an Advertisement from a handset
+    is held too; a class octet that is no class is Error-permanent-message-format-corrupt."""
+    async with running(config(tmp_path)) as server:
+        clock = hold_time(server)
+        clock.now = paris(2027, 3, 14, 15, 0).timestamp()
+        ids = {}
+        for name, value in (("token", MessageClass.ADVERTISEMENT), ("text", "Promo")):
+            conf = decode((await post(server, encode(send_req(
+                transaction_id=name, message_class=value))))[1])
+            assert conf.response_status == OK
+            ids[name] = conf.message_id
+        assert (await server.engine.state.get_message(ids["token"])).message_class == \
+            "Advertisement"
+        assert (await server.engine.state.get_message(ids["text"])).message_class == "Promo"
+        assert await server.engine.run_due() == 2
+        assert len(sms_to(server, B)) == 1  # the Promo one; the advertisement waits
+        assert (await recipient(server, ids["token"])).state == S.ACCEPTED
+        conf = decode((await post(server, encode(send_req(message_class=0x85))))[1])
+        assert conf.response_status == FORMAT_CORRUPT
+        assert "0x85" in str(conf.response_text)
+
+
+def test_the_held_class_is_read_in_any_case() -> None:
+    """MM4 peers write classes in their own case (``personal``), MM1 may carry the class as
+    Token-text: an advertisement is one however it is spelt, and only that class is held."""
+    assert all(is_advertisement(c) for c in ("Advertisement", "advertisement", " ADVERTISEMENT"))
+    assert not any(is_advertisement(c) for c in ("Personal", "Informational", "Auto", None, ""))
+
+
+async def test_mm4_keeps_the_class_of_a_peer_and_its_advertisement_is_held(
+        tmp_path: Path) -> None:
+    """A peer MMSC's MM4_forward.REQ with ``X-Mms-Message-Class: advertisement`` (a peer's
+    own case): stored as written and held like any other; ``personal`` goes at once."""
+    from test_mm4 import DOMAIN_1, VENDOR_SUB, Sink, mm4_config, smtp_send, vendor_forward
+
+    async with Sink() as peer, running(mm4_config(tmp_path, peer.port)) as server:
+        clock = hold_time(server)
+        clock.now = paris(2027, 3, 14, 15, 0).timestamp()
+        for klass in ("advertisement", "personal"):
+            data = vendor_forward().replace(b"X-Mms-Message-Class: personal",
+                                            f"X-Mms-Message-Class: {klass}".encode())
+            data = data.replace(b"a10529a49c79442da63768dbf6d92a85", klass.encode())
+            refused = await asyncio.to_thread(
+                smtp_send, server.mm4_port, "+33612345678/TYPE=PLMN@foreign.example",
+                [f"{VENDOR_SUB}/TYPE=PLMN@{DOMAIN_1}"], data)
+            assert refused == {}
+        by_class = {m.message_class: m for m in [
+            await server.engine.state.get_message(i)
+            for i in await server.engine.state.list_message_ids()]}
+        assert set(by_class) == {"advertisement", "personal"}
+        await server.engine.run_due()
+        assert len(sms_to(server, VENDOR_SUB)) == 1
+        assert (await recipient(server, by_class["advertisement"].id)).state == S.ACCEPTED
+        assert await held_events(server, by_class["advertisement"].id)
