@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from mmsc import loops, state_url
+from mmsc.pdu import MessageClass
+from mmsc.relay import hours
 
 BEHAVIOURS = ("auto", "defer", "never-ack", "offline", "legacy")
 
@@ -165,6 +167,24 @@ class CdrConfig:
 
 
 @dataclass
+class AdvertisingConfig:
+    """The rules of marketing messages (MessageClass Advertisement)."""
+
+    window: str = "10:00-20:00"  # local sending hours; the end is not allowed
+    timezone: str = "Europe/Paris"  # IANA name
+    days: list[str] = field(default_factory=lambda: ["mon", "tue", "wed", "thu", "fri", "sat"])
+    holidays: str = "FR"  # country code of the public holidays; "": none
+
+    def hours(self) -> hours.SendingHours:
+        """The sending hours as :mod:`mmsc.relay.hours` applies them; ConfigError naming the
+        setting that cannot be used."""
+        try:
+            return hours.parse(self.window, self.timezone, self.days, self.holidays)
+        except hours.HoursError as exc:
+            raise ConfigError(f"[advertising] {exc}") from None
+
+
+@dataclass
 class OperatorConfig:
     name: str
     password: str = ""
@@ -181,6 +201,7 @@ class VaspConfig:
     report_url: str = ""  # where DeliveryReportReq and ReadReplyReq go
     report_username: str = ""  # HTTP Basic towards report_url; empty: none (or the URL's)
     report_password: str = ""
+    default_class: str = ""  # MessageClass of its submits that carry none; "": none
 
 
 @dataclass
@@ -206,6 +227,7 @@ class Config:
     cdr: CdrConfig = field(default_factory=CdrConfig)
     mm4: Mm4Config = field(default_factory=Mm4Config)
     mm3: Mm3Config = field(default_factory=Mm3Config)
+    advertising: AdvertisingConfig = field(default_factory=AdvertisingConfig)
     vasps: list[VaspConfig] = field(default_factory=list)
     operators: list[OperatorConfig] = field(default_factory=list)
     peers: list[PeerConfig] = field(default_factory=list)
@@ -236,7 +258,7 @@ _SECTIONS = {"http": HttpConfig, "storage": StorageConfig, "state": StateConfig,
              "smsc": SmscConfig, "delivery": DeliveryConfig, "routing": RoutingConfig,
              "mm7": Mm7Config, "adaptation": AdaptationConfig,
              "viewer": ViewerConfig, "metrics": MetricsConfig, "cdr": CdrConfig,
-             "mm4": Mm4Config, "mm3": Mm3Config}
+             "mm4": Mm4Config, "mm3": Mm3Config, "advertising": AdvertisingConfig}
 _DURATIONS = {"default_expiry", "fallback_after", "scheduler_interval", "renotify_backoff",
               "claim_lease", "report_backoff", "profile_timeout", "ffmpeg_timeout",
               "link_ttl", "header_timeout", "read_timeout", "body_timeout", "reconnect_max",
@@ -329,6 +351,12 @@ def _vasp(entry: Mapping[str, Any], where: str) -> VaspConfig:
         raise ConfigError(f"{where}.report_username: no colon in an HTTP Basic user name")
     if vasp.report_username and "@" in vasp.report_url.partition("://")[2].partition("/")[0]:
         raise ConfigError(f"{where}: credentials both in report_url and in report_username")
+    if vasp.default_class:
+        try:
+            vasp.default_class = MessageClass.from_label(vasp.default_class).label
+        except ValueError:
+            raise ConfigError(f"{where}.default_class: {vasp.default_class!r} is not one of "
+                              f"{', '.join(c.label for c in MessageClass)}") from None
     return vasp
 
 
@@ -418,5 +446,6 @@ def load(path: str | Path | None = None, environ: Mapping[str, str] | None = Non
                           "or more")
     if config.state.pool_size < 1:
         raise ConfigError(f"[state] pool_size {config.state.pool_size} must be 1 or more")
+    config.advertising.hours()  # an unusable rule is a config error now, not at the first ad
     config.state_location  # noqa: B018 - an unusable [state] url is a config error now, not later
     return config

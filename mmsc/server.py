@@ -174,7 +174,8 @@ class Server:
             profile_fetcher=ProfileFetcher(a.profile_hosts, self._cached(objects), objects.put,
                                            timeout=a.profile_timeout),
             ffmpeg=Ffmpeg(a.ffmpeg, a.ffmpeg_timeout, a.ffmpeg_threads),
-            adaptation_workers=a.workers))
+            adaptation_workers=a.workers, sending_hours=config.advertising.hours(),
+            default_classes={v.id: v.default_class for v in config.vasps if v.default_class}))
         self.smpp.on_bound = self.engine.link_up
         state.on_due(self.engine.wake.set)  # work another node made due: a pass now
         self.smpp.on_receipt = self.engine.receipts.on_receipt  # set before the first bind

@@ -19,7 +19,7 @@ from mmsc.http_limits import BodyTooLarge, read_body
 from mmsc.message import Message
 from mmsc.mms_body import from_pdu
 from mmsc.pdu import (
-    MessageType, MmsPdu, PduDecodeError, PduEncodeError, ResponseStatus,
+    MessageClass, MessageType, MmsPdu, PduDecodeError, PduEncodeError, ResponseStatus,
     RetrieveStatus, Status, decode, encode, problems,
 )
 from mmsc.relay.accept import AcceptError
@@ -123,11 +123,15 @@ class Mm1:
 
     async def send_req(self, request: web.Request, pdu: MmsPdu) -> web.Response:
         tid = pdu.transaction_id or ""
-        missing = [p for p in problems(pdu) if "lacks" in p]
-        if missing:
-            log.warning("m-send-req %s refused: %s", tid, "; ".join(missing))
+        wrong = [p for p in problems(pdu) if "lacks" in p]
+        if isinstance(pdu.message_class, int) and not isinstance(pdu.message_class, MessageClass):
+            # neither a Class-identifier nor Token-text (OMA-MMS-ENC §7.3.27): the class drives
+            # the rules of marketing messages, so it is not guessed
+            wrong.append(f"X-Mms-Message-Class 0x{pdu.message_class:02x} is not a class")
+        if wrong:
+            log.warning("m-send-req %s refused: %s", tid, "; ".join(wrong))
             return send_conf(tid, ResponseStatus.ERROR_PERMANENT_MESSAGE_FORMAT_CORRUPT,
-                             "; ".join(missing))
+                             "; ".join(wrong))
         originator = self._originator(request, pdu)
         if originator is None:
             self._unidentified(request, f"m-send-req {tid!r}")

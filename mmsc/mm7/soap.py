@@ -23,6 +23,7 @@ from mmsc import xmlsafe
 from mmsc.message import Envelope, Message, strip_brackets
 from mmsc.mime import content_from_mime, content_to_mime
 from mmsc.mime_parse import damage, parse_entity
+from mmsc.pdu import MessageClass
 
 from .status import SUCCESS, fault_code, status_text
 
@@ -328,6 +329,19 @@ def parse_time(text: str | None) -> datetime | timedelta | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
+def message_class(text: str | None) -> str | None:
+    """MessageClass as the schema spells it (TS 23.140 §8.7.2: Personal, Informational,
+    Advertisement, Auto; any case taken); any other value is an element whose value is
+    inappropriate, status 2007."""
+    if text is None or not text.strip():
+        return None
+    try:
+        return MessageClass.from_label(text).label
+    except ValueError:
+        raise Mm7Error(2007, f"MessageClass {text.strip()!r} is not one of "
+                             f"{', '.join(c.label for c in MessageClass)}") from None
+
+
 def to_message(request: Mm7Request) -> Message:
     """The MM of a SubmitReq (or DeliverReq): its envelope from the SOAP elements, its parts
     from the attachment."""
@@ -342,7 +356,7 @@ def to_message(request: Mm7Request) -> Message:
         date=date if isinstance(date, datetime) else None,
         expiry=parse_time(f.get("ExpiryDate")),
         earliest_delivery=parse_time(f.get("EarliestDeliveryTime")),
-        message_class=f.get("MessageClass"), priority=f.get("Priority"),
+        message_class=message_class(f.get("MessageClass")), priority=f.get("Priority"),
         delivery_report=_boolean(f.get("DeliveryReport")),
         read_report=_boolean(f.get("ReadReply")), vasp_id=request.vasp_id,
         vas_id=request.vas_id, service_code=f.get("ServiceCode"), linked_id=f.get("LinkedID"))

@@ -15,6 +15,8 @@ from mmsc.message import Message
 from mmsc.state import MessageRecord, RecipientRecord, RecipientState, ReportRecord, StateError
 from mmsc.store import ObjectNotFound, ObjectStoreError
 
+from .hours import SendingHours
+
 S = RecipientState
 
 #: What the stores raise when they cannot serve a request now (down, too slow, refusing): an
@@ -85,6 +87,8 @@ class Settings:
     content_cache: int = 32 * 1024 * 1024  # octets of fetched content kept in memory
     link_ttl: float = 3 * 86400.0  # how long a web link works after its SMS ([viewer])
     link_pin: bool = False  # the link SMS carries a PIN the viewer asks for
+    sending_hours: SendingHours | None = None  # of Advertisement messages; None: any time
+    default_classes: dict[str, str] = field(default_factory=dict)  # by VASP id ([[vasp]])
     claim_batch: int = 50
     claim_lease: float = 120.0
     node: str = field(default_factory=lambda: f"node-{secrets.token_hex(4)}")

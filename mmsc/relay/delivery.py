@@ -19,7 +19,10 @@ class Delivery:
     """The sending steps of :class:`~mmsc.relay.engine.Engine`."""
 
     async def _notify(self, r: RecipientRecord, message: MessageRecord) -> None:
-        """accepted|notified|retrieved → notified: an M-Notification.ind by WAP push."""
+        """accepted|notified|retrieved → notified: an M-Notification.ind by WAP push (held
+        outside the sending hours of an Advertisement, :mod:`.hold`)."""
+        if await self._held(r, message):
+            return
         if r.transaction_id is None:  # made at acceptance, in the same commit, so that a
             # notification repeated after a crash carries the same transaction id (handsets
             # de-duplicate on it); a row without one gets it before the push goes out
@@ -93,7 +96,10 @@ class Delivery:
     async def _send_link(self, r: RecipientRecord, message: MessageRecord) -> None:
         """accepted (legacy) | notified | retrieved → fallback-sent: a text SMS with the web
         link (and its PIN), see :mod:`mmsc.relay.links`. Each attempt makes a new link: only
-        digests are stored, so a link whose SMS failed never works."""
+        digests are stored, so a link whose SMS failed never works. Held like
+        :meth:`_notify`."""
+        if await self._held(r, message):
+            return
         if not self.messenger.connected:
             await self._park(r, message, "link-parked", "no SMSC link")
             return

@@ -8,6 +8,7 @@ a step twice). The engine is put together from one module per idea:
 - :mod:`.routing`: where each recipient's copy goes;
 - :mod:`.scheduler`: the timers (re-notification, fallback, expiry, parked SMS);
 - :mod:`.delivery`: the steps that send (notification, link SMS, MM7 DeliverReq);
+- :mod:`.hold`: no SMS of an Advertisement outside the sending hours (:mod:`.hours`);
 - :mod:`.interconnect`: other operators' MMSCs (MM4) and e-mail (MM3);
 - :mod:`.retrieval`: content locations, the original, adaptation for the device;
 - :mod:`.reports`: final states and the reports they owe;
@@ -21,6 +22,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from mmsc import metrics
@@ -34,6 +36,7 @@ from mmsc.store import ObjectStore
 from .accept import Accepted, accept
 from .core import UNAVAILABLE, ContentLost, Mailer, Messenger, Reporter, Settings
 from .delivery import Delivery
+from .hold import Hold
 from .interconnect import Interconnect
 from .reports import Reports
 from .requests import Requests
@@ -48,7 +51,7 @@ __all__ = ["UNAVAILABLE", "ContentLost", "Engine", "Mailer", "Messenger", "Repor
 log = logging.getLogger(__name__)
 
 
-class Engine(Routing, Scheduler, Delivery, Interconnect, Retrieval, Reports, Requests):
+class Engine(Routing, Scheduler, Delivery, Hold, Interconnect, Retrieval, Reports, Requests):
     """Store-and-forward for every recipient of every message."""
 
     def __init__(self, objects: ObjectStore, state: StateStore, messenger: Messenger,
@@ -80,7 +83,12 @@ class Engine(Routing, Scheduler, Delivery, Interconnect, Retrieval, Reports, Req
                      vasp_id: str | None = None, mm7_namespace: str | None = None,
                      mm7_version: str | None = None, mm4_message_id: str | None = None,
                      mm4_reply_to: str | None = None) -> Accepted:
-        """Accept durably (see :mod:`mmsc.relay.accept`), then wake the scheduler."""
+        """Accept durably (see :mod:`mmsc.relay.accept`), then wake the scheduler. A VASP's
+        message without a class gets the VASP's ``default_class``."""
+        default_class = self.settings.default_classes.get(vasp_id or "")
+        if default_class and message.envelope.message_class is None:
+            message = replace(message, envelope=replace(message.envelope,
+                                                        message_class=default_class))
         routes = {str(a).strip(): await self.route(a) for a in message.envelope.recipients}
         done = await accept(message, objects=self.objects, state=self.state,
                             interface=interface, route=routes.__getitem__, now=self.clock(),
