@@ -107,6 +107,18 @@ async def test_a_longer_prefix_wins_and_the_shorter_ones_are_its_spares() -> Non
     assert [s.text for s in spare.received] == ["u", "m3"]
 
 
+async def test_a_route_of_two_binds_spreads_its_sms_over_both() -> None:
+    async with emulators(2) as [(a, pa), (b, pb)]:
+        a.receipt_delay = 600.0  # no receipts: a session's PDUs are its bind and submits
+        async with router(RouteConfig("a", SmppConfig(port=pa, max_rate=10_000.0), binds=2),
+                          route("b", pb)) as r:
+            assert [c.config.max_rate for c in r.routes[0].clients] == [5_000.0, 5_000.0]
+            await asyncio.gather(*(r.send_text(MOBILE, f"{n}") for n in range(20)))
+            submits = sorted(s.pdus - 1 for s in a._sessions)  # noqa: SLF001
+    assert a.commands["bind_transceiver"] == 2 and submits == [5, 5]
+    assert b.submitted == 10
+
+
 async def test_a_number_no_route_serves_fails_for_good() -> None:
     async with emulators(2) as [(fr, pf), (uk, pu)]:
         async with router(route("fr", pf, "+33"), route("uk", pu, "+44")) as r:
