@@ -3,7 +3,8 @@
     mmsc decode [--json] [--data | --extract DIR] [--push] FILE|-
     mmsc encode FILE.json [-o OUT] [--push] [--strict]
     mmsc smsc [--host H] [--port P] [--account ID:PASSWORD ...] [--receipts STYLE]
-              [--spread-receipts] [--undeliverable NUMBER ...]
+              [--spread-receipts] [--undeliverable NUMBER ...] [--fail] [--throttle MPS]
+              [--slow SECONDS]
     mmsc serve [--config FILE] [--host H] [--port P] [--no-demo]
     mmsc send --url URL --to NUMBER [--user U --password P] [--from S] [--text T] [--file F]
     mmsc adapt --profile NAME|FILE INPUT... -o DIR
@@ -19,6 +20,7 @@ import json
 import logging
 import os
 import shutil
+import signal
 import sys
 import tempfile
 from datetime import UTC, datetime, timedelta
@@ -87,6 +89,12 @@ def _parser() -> argparse.ArgumentParser:
                       help="send a receipt to another bind of the account when there is one")
     smsc.add_argument("--undeliverable", action="append", default=[], metavar="NUMBER",
                       help="a number whose SMS are receipted UNDELIV (repeatable)")
+    smsc.add_argument("--fail", action="store_true",
+                      help="start down: refuse every bind (ESME_RBINDFAIL); SIGUSR1 toggles it")
+    smsc.add_argument("--throttle", type=float, metavar="MPS",
+                      help="answer ESME_RTHROTTLED above MPS submits a second (0: to every one)")
+    smsc.add_argument("--slow", type=float, default=0.0, metavar="SECONDS",
+                      help="wait SECONDS before each submit_sm_resp")
     smsc.set_defaults(run=_smsc_command)
 
     serve = commands.add_parser(
@@ -292,11 +300,18 @@ def _smsc_command(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     emulator = SmscEmulator(_accounts(args.account), receipts=args.receipts,
                             spread_receipts=args.spread_receipts,
-                            undeliverable=args.undeliverable)
+                            undeliverable=args.undeliverable, throttle=args.throttle,
+                            latency=args.slow)
+    emulator.failing = args.fail
     emulator.subscribe(lambda sms: _emit(f"{datetime.now():%H:%M:%S} {describe_sms(sms)}"))
+
+    def toggle() -> None:
+        emulator.failing = not emulator.failing
+        _emit(f"SMSC emulator {'failing: binds refused' if emulator.failing else 'back up'}")
 
     async def serve() -> None:
         host, port = await emulator.start(args.host, args.port)
+        asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, toggle)
         _emit(f"SMSC emulator listening on {host}:{port} (SMPP 3.4); Ctrl-C stops it")
         try:
             await asyncio.Event().wait()

@@ -64,6 +64,9 @@ class StateConfig:
 
 @dataclass
 class SmscConfig:
+    """One SMSC route: the ``[smsc]`` table, or one of the ``[[smsc]]`` tables."""
+
+    name: str = "smsc"  # in logs, metrics and the qualified SMSC message ids of several
     mode: str = "emulator"  # "emulator" | "smpp"
     host: str = "127.0.0.1"
     port: int = 2775  # the emulator listens here; in smpp mode, the SMSC's port
@@ -73,6 +76,10 @@ class SmscConfig:
     data_coding: int = 0x04
     source_addr: str = "MMSC"
     reconnect_max: float = 10.0  # longest wait between two binds while the SMSC is away
+    prefixes: list[str] = field(default_factory=list)  # numbers it serves; empty: any
+    weight: int = 1  # its share among the routes that serve a number as well
+    binds: int = 1  # SMPP sessions; max_mps is the route's, shared among them
+    backoff: float = 30.0  # a throttling, silent or unbound route is skipped this long
     # TON and NPI of the addresses of every submit_sm: "auto" (by the address, as
     # wap_push.smpp.ADDRESS_RULES says) or a number the SMSC wants instead
     source_ton: str = "auto"
@@ -218,6 +225,7 @@ class Config:
     storage: StorageConfig = field(default_factory=StorageConfig)
     state: StateConfig = field(default_factory=StateConfig)
     smsc: SmscConfig = field(default_factory=SmscConfig)
+    smsc_routes: list[SmscConfig] = field(default_factory=list)  # [[smsc]]; empty: [smsc]
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
     routing: RoutingConfig = field(default_factory=RoutingConfig)
     mm7: Mm7Config = field(default_factory=Mm7Config)
@@ -232,6 +240,11 @@ class Config:
     operators: list[OperatorConfig] = field(default_factory=list)
     peers: list[PeerConfig] = field(default_factory=list)
     subscribers: list[SubscriberConfig] = field(default_factory=list)
+
+    @property
+    def smscs(self) -> list[SmscConfig]:
+        """The SMSC routes: the ``[[smsc]]`` tables, else the ``[smsc]`` table alone."""
+        return self.smsc_routes or [self.smsc]
 
     @property
     def public_url(self) -> str:
@@ -254,6 +267,16 @@ DEMO_SUBSCRIBERS = [
     SubscriberConfig("+33600000004", mms=False, behaviour="legacy"),
 ]
 
+
+def demo_routes(smsc: SmscConfig) -> list[SmscConfig]:
+    """The two emulated SMSCs of the demo (``mmsc serve`` in emulator mode with neither
+    ``[[smsc]]`` nor ``[[subscriber]]``), on ``[smsc] port`` and the next one: each serves
+    two of :data:`DEMO_SUBSCRIBERS` first, and any other number as the other's spare."""
+    return [dataclasses.replace(smsc, name=name, port=smsc.port + offset if smsc.port else 0,
+                                prefixes=[*(s.msisdn for s in DEMO_SUBSCRIBERS[first::2]), "+"])
+            for offset, (name, first) in enumerate((("smsc-a", 0), ("smsc-b", 1)))]
+
+
 _SECTIONS = {"http": HttpConfig, "storage": StorageConfig, "state": StateConfig,
              "smsc": SmscConfig, "delivery": DeliveryConfig, "routing": RoutingConfig,
              "mm7": Mm7Config, "adaptation": AdaptationConfig,
@@ -262,7 +285,7 @@ _SECTIONS = {"http": HttpConfig, "storage": StorageConfig, "state": StateConfig,
 _DURATIONS = {"default_expiry", "fallback_after", "scheduler_interval", "renotify_backoff",
               "claim_lease", "report_backoff", "profile_timeout", "ffmpeg_timeout",
               "link_ttl", "header_timeout", "read_timeout", "body_timeout", "reconnect_max",
-              "timeout", "connect_timeout"}
+              "timeout", "connect_timeout", "backoff"}
 _UNITS = {"": 1, "s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
 _SIZES = {"": 1, "b": 1, "kb": 1024, "mb": 1024 * 1024}
 
@@ -360,6 +383,48 @@ def _vasp(entry: Mapping[str, Any], where: str) -> VaspConfig:
     return vasp
 
 
+def _smsc_route(entry: Mapping[str, Any], where: str) -> SmscConfig:
+    if not entry.get("name"):
+        raise ConfigError(f"{where}: an SMSC route needs a name")
+    route = SmscConfig()
+    _apply(route, entry, where)
+    return route
+
+
+def _check_smsc(smsc: SmscConfig, where: str) -> None:
+    """The settings of one SMSC route that its type alone does not check."""
+    if smsc.mode not in ("emulator", "smpp"):
+        raise ConfigError(f"{where} mode {smsc.mode!r} is not one of ('emulator', 'smpp')")
+    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,32}", smsc.name):
+        raise ConfigError(f"{where} name {smsc.name!r}: 1 to 32 letters, digits, '_', '.', '-'")
+    for key in _ADDRESSING:
+        value = str(getattr(smsc, key)).strip().lower()
+        if value != "auto" and not (value.isdigit() and int(value) <= 255):
+            raise ConfigError(f"{where} {key} {value!r} must be auto or a number from 0 to 255")
+        setattr(smsc, key, value)
+    for prefix in smsc.prefixes:
+        if not re.fullmatch(r"\+?\d*", prefix) or not prefix:
+            raise ConfigError(f"{where} prefixes: {prefix!r} is not a number prefix (+336, 336)")
+    for key in ("weight", "binds"):
+        if getattr(smsc, key) < 1:
+            raise ConfigError(f"{where} {key} {getattr(smsc, key)} must be 1 or more")
+    for key in ("max_mps", "backoff"):
+        if getattr(smsc, key) <= 0:
+            raise ConfigError(f"{where} {key} {getattr(smsc, key):g} must be above 0")
+
+
+def _check_routes(routes: list[SmscConfig], where: str) -> None:
+    """Names told apart (case aside: they qualify SMSC message ids), and no two emulated
+    SMSCs on one port."""
+    names = [r.name.lower() for r in routes]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise ConfigError(f"{where}: more than one route named {', '.join(twice)}")
+    ports = [(r.host, r.port) for r in routes if r.mode == "emulator" and r.port]
+    for host, port in sorted({p for p in ports if ports.count(p) > 1}):
+        raise ConfigError(f"{where}: more than one emulated SMSC on {host}:{port}")
+
+
 def _operator(entry: Mapping[str, Any], where: str) -> OperatorConfig:
     if not entry.get("name") or not entry.get("password"):
         raise ConfigError(f"{where}: an operator needs a name and a password")
@@ -398,6 +463,9 @@ def load(path: str | Path | None = None, environ: Mapping[str, str] | None = Non
                                 for i, e in enumerate(values)]
         elif name == "peer":
             config.peers = [_peer(e, f"{file} [[peer]] #{i + 1}") for i, e in enumerate(values)]
+        elif name == "smsc" and isinstance(values, list):
+            config.smsc_routes = [_smsc_route(e, f"{file} [[smsc]] #{i + 1}")
+                                  for i, e in enumerate(values)]
         elif name == "subscriber":
             config.subscribers = [_subscriber(e, f"{file} [[subscriber]] #{i + 1}")
                                   for i, e in enumerate(values)]
@@ -411,16 +479,16 @@ def load(path: str | Path | None = None, environ: Mapping[str, str] | None = Non
         section, _, key = variable[5:].lower().partition("_")
         if section not in _SECTIONS:
             continue
+        if section == "smsc" and config.smsc_routes:
+            raise ConfigError(f"{variable}: MMSC_SMSC_* set the [smsc] table, and {file} has "
+                              "[[smsc]] routes instead: set their keys there")
         _apply(getattr(config, section), {key: value}, variable)
-    for key, allowed in (("backend", ("fs", "s3")), ("mode", ("emulator", "smpp"))):
-        section = config.storage if key == "backend" else config.smsc
-        if getattr(section, key) not in allowed:
-            raise ConfigError(f"{key} {getattr(section, key)!r} is not one of {allowed}")
-    for key in _ADDRESSING:
-        value = str(getattr(config.smsc, key)).strip().lower()
-        if value != "auto" and not (value.isdigit() and int(value) <= 255):
-            raise ConfigError(f"[smsc] {key} {value!r} must be auto or a number from 0 to 255")
-        setattr(config.smsc, key, value)
+    if config.storage.backend not in ("fs", "s3"):
+        raise ConfigError(f"backend {config.storage.backend!r} is not one of ('fs', 's3')")
+    for n, smsc in enumerate(config.smscs):
+        _check_smsc(smsc, f"[[smsc]] {smsc.name!r} (#{n + 1})" if config.smsc_routes
+                    else "[smsc]")
+    _check_routes(config.smscs, f"{file} [[smsc]]")
     if config.http.event_loop not in loops.CHOICES:
         raise ConfigError(f"[http] event_loop {config.http.event_loop!r} must be one of "
                           f"{', '.join(loops.CHOICES)}")

@@ -39,6 +39,9 @@ _SMS_SENT = Counter("mmsc_sms_sent", "SMS the SMSC took (push: a WAP push, text:
                     ["kind"], registry=REGISTRY)
 _SMS_FAILED = Counter("mmsc_sms_failed", "SMS that did not leave, by SMPP status (link: no bind)",
                       ["status"], registry=REGISTRY)
+_SMS_ROUTED = Counter("mmsc_sms_routed", "SMS by SMSC route ([[smsc]] name): sent, or "
+                      "skipped and sent on to another route (throttle: the SMSC throttled, link: "
+                      "no bind or no answer)", ["route", "outcome"], registry=REGISTRY)
 _MM7 = Counter("mmsc_mm7_requests", "MM7 requests of VASPs, by operation and MM7 status code",
                ["operation", "status"], registry=REGISTRY)
 _REPORTS = Counter("mmsc_reports", "Delivery and read reports towards originators",
@@ -94,6 +97,12 @@ def sms_failed(status: str) -> None:
         _SMS_FAILED.labels(status).inc()
 
 
+def sms_routed(route: str, outcome: str) -> None:
+    """One submit on one SMSC route (wap_push.routes.Router's ``on_outcome``)."""
+    if _on:
+        _SMS_ROUTED.labels(route, outcome).inc()
+
+
 def mm7_request(operation: str, status: int) -> None:
     if _on:
         _MM7.labels(operation if operation in MM7_OPERATIONS else "other", str(status)).inc()
@@ -141,7 +150,7 @@ def exposition() -> bytes:
 
 
 class CountingMessenger:
-    """The engine's messenger (``wap_push.smpp_client.SmppClient``) with its SMS counted:
+    """The engine's messenger (``wap_push.routes.Router``) with its SMS counted:
     ``mmsc_sms_sent_total{kind}`` per SMS the SMSC took (all its segments), and
     ``mmsc_sms_failed_total{status}`` per SMS that did not leave, by the SMPP status the
     SMSC answered, or ``link`` when it never reached the SMSC."""

@@ -49,8 +49,7 @@ async def run(config: Config, *, demo: bool = True) -> None:
     workers = None
     try:
         if config.http.workers > 1:
-            workers = Workers(worker_config(config, server.port,
-                                            server.smsc_port if server.smsc else None),
+            workers = Workers(worker_config(config, server.port, server.smsc_ports),
                               config.http.workers - 1)
             await workers.start()
         public = server.engine.settings.public_url
@@ -62,11 +61,14 @@ async def run(config: Config, *, demo: bool = True) -> None:
               + (" (made up for this run: [[operator]] in the config sets your own)"
                  if generated else ""))
         if server.smsc is not None and server.handsets is not None:
-            print(f"SMSC emulator on SMPP port {server.smsc_port}; emulated handsets:")
+            print("SMSC emulators: " + ", ".join(f"route {name} on SMPP port {port}"
+                                                 for name, port in server.smsc_ports.items())
+                  + "; emulated handsets:")
             for number, handset in server.handsets.handsets.items():
                 print(f"  {number}  {handset.behaviour}")
         else:
-            print(f"SMSC: {config.smsc.host}:{config.smsc.port} over SMPP")
+            print("SMSC routes over SMPP: " + ", ".join(
+                f"{r.name} {r.host}:{r.port}" for r in config.smscs))
         if workers is not None:
             print(f"{config.http.workers} processes serve the port: this one ({os.getpid()}) "
                   f"and {', '.join(map(str, workers.pids))}")

@@ -2,8 +2,8 @@
 
 HTTP (MM1 at ``/mms`` and ``/m/``, the web viewer at ``/v/``, liveness at ``/healthz`` and
 readiness at ``/readyz``), SMTP for MM4 and MM3 when ``[mm4] domain`` is set, the relay
-engine's scheduler, the SMPP client, and, in emulator mode, the SMSC emulator with the
-emulated handsets.
+engine's scheduler, the SMPP clients of the SMSC routes, and, for the routes in emulator
+mode, the SMSC emulators with the emulated handsets.
 """
 
 from __future__ import annotations
@@ -21,10 +21,11 @@ from adaptation.ffmpeg import Ffmpeg
 from adaptation.profile_fetch import ProfileFetcher
 from adaptation.uaprof import DeviceProfile, ProfileError, parse_profile
 
-from wap_push.smpp_client import SmppClient, SmppConfig
+from wap_push.routes import RouteConfig, Router
+from wap_push.smpp_client import SmppConfig
 from wap_push.smsc import SmscEmulator
 
-from mmsc.config import DEMO_SUBSCRIBERS, Config
+from mmsc.config import DEMO_SUBSCRIBERS, Config, SmscConfig, demo_routes
 from mmsc.emulator.handsets import EmulatedHandset, HandsetNetwork, describe_sms
 from mmsc.http_limits import BODY_LIMITS, BodyLimits, LimitedSite, client_gone
 from mmsc import metrics
@@ -100,6 +101,23 @@ def object_store(config: Config) -> ObjectStore:
     return FilesystemStore(s.path, timeout=s.timeout)
 
 
+def routes_to_run(config: Config) -> list[SmscConfig]:
+    """The SMSC routes to run: the configured ones, or the demo's two emulated SMSCs when
+    the configuration names neither routes nor subscribers in emulator mode."""
+    if not config.smsc_routes and not config.subscribers and config.smsc.mode == "emulator":
+        return demo_routes(config.smsc)
+    return config.smscs
+
+
+def route_config(smsc: SmscConfig, host: str, port: int) -> RouteConfig:
+    return RouteConfig(smsc.name, SmppConfig(
+        host=host, port=port, system_id=smsc.system_id, password=smsc.password,
+        source_addr=smsc.source_addr, max_rate=smsc.max_mps, push_data_coding=smsc.data_coding,
+        reconnect_max=smsc.reconnect_max, **smsc.addressing()),
+        prefixes=tuple(smsc.prefixes), weight=smsc.weight, binds=smsc.binds,
+        backoff=smsc.backoff)
+
+
 class Server:
     """One mmsc process. ``start()`` brings everything up; ``close()`` takes it down. A
     ``worker`` (mmsc/workers.py) is a further process of the same node set: it serves the
@@ -110,10 +128,12 @@ class Server:
     def __init__(self, config: Config, *, worker: bool = False) -> None:
         self.config = config
         self.worker = worker
-        self.smsc: SmscEmulator | None = None
+        self.smsc: SmscEmulator | None = None  # the first emulated SMSC
         self.smsc_port = 0
+        self.smscs: dict[str, SmscEmulator] = {}  # every emulated SMSC, by route name
+        self.smsc_ports: dict[str, int] = {}  # and the port each listens on
         self.handsets: HandsetNetwork | None = None
-        self.smpp: SmppClient | None = None
+        self.smpp: Router | None = None
         self.engine: Engine | None = None
         self.readiness: Readiness | None = None
         self.url = ""
@@ -134,8 +154,9 @@ class Server:
             await objects.close()
             raise
         self._closers += [state.close, objects.close]
-        subscribers = config.subscribers or (DEMO_SUBSCRIBERS if config.smsc.mode == "emulator"
-                                             else [])
+        routes = routes_to_run(config)
+        emulated = any(r.mode == "emulator" for r in routes)
+        subscribers = config.subscribers or (DEMO_SUBSCRIBERS if emulated else [])
         if not self.worker:  # a worker starts while the first process's writes are in flight
             await recover(objects, state, now=time.time())
             for sub in subscribers:
@@ -146,17 +167,19 @@ class Server:
                     vasp.id, vasp.id, hash_password(vasp.password), tuple(vasp.allowed_senders),
                     vasp.rate_limit or None, vasp.namespace or None, vasp.version or None,
                     split_credentials(vasp.report_url)[0] or None))
-        host, port = config.smsc.host, config.smsc.port
-        if config.smsc.mode == "emulator":
-            self.smsc = SmscEmulator()
-            host, port = await self.smsc.start(host, port)
-            self.smsc_port = port
-            self._closers.append(self.smsc.close)
-        self.smpp = smpp = SmppClient(SmppConfig(
-            host=host, port=port, system_id=config.smsc.system_id,
-            password=config.smsc.password, source_addr=config.smsc.source_addr,
-            max_rate=config.smsc.max_mps, push_data_coding=config.smsc.data_coding,
-            reconnect_max=config.smsc.reconnect_max, **config.smsc.addressing()))
+        targets = []
+        for route in routes:
+            host, port = route.host, route.port
+            if route.mode == "emulator":
+                emulator = self.smscs[route.name] = SmscEmulator()
+                host, port = await emulator.start(host, port)
+                self.smsc_ports[route.name] = port
+                self._closers.append(emulator.close)
+                if self.smsc is None:
+                    self.smsc, self.smsc_port = emulator, port
+            targets.append(route_config(route, host, port))
+        self.smpp = smpp = Router(targets, on_outcome=metrics.sms_routed)
+        where = ", ".join(f"{t.name} {t.smpp.host}:{t.smpp.port}" for t in targets)
         d, a = config.delivery, config.adaptation
         reporter = VaspReporter(state, credentials=report_credentials(config))
         self._closers.append(reporter.close)
@@ -180,9 +203,9 @@ class Server:
         state.on_due(self.engine.wake.set)  # work another node made due: a pass now
         self.smpp.on_receipt = self.engine.receipts.on_receipt  # set before the first bind
         if not await self.smpp.start(retry=True):  # an SMSC outage must not stop MM1 and MM7
-            log.warning("SMSC %s:%s not bound: mmsc starts anyway and accepts messages; their "
+            log.warning("SMSC %s not bound: mmsc starts anyway and accepts messages; their "
                         "SMS wait and go as soon as a bind succeeds (tried every %.0f s at most)",
-                        host, port, config.smsc.reconnect_max)
+                        where, max(r.reconnect_max for r in routes))
         self._closers.append(self.smpp.close)
         self._closers.append(self.engine.receipts.close)
         mm1 = Mm1(self.engine, max_message_size=d.max_message_size,
@@ -193,7 +216,7 @@ class Server:
                               middlewares=[client_gone, *([timed] if metrics.enabled() else [])])
         app[BODY_LIMITS] = BodyLimits(idle=h.read_timeout, total=h.body_timeout)
         mm7 = Mm7(self.engine, state, path=config.mm7.path, max_message_size=d.max_message_size)
-        self.readiness = Readiness(objects, state, lambda: smpp.connected)
+        self.readiness = Readiness(objects, state, lambda: smpp.bound)
         app.add_routes([*mm1.routes(), *mm7.routes(), web.get("/healthz", self.healthz),
                         web.get("/readyz", self.readyz)])
         if metrics.enabled():
@@ -207,7 +230,7 @@ class Server:
             app.add_subapp("/api/v1", Api(operations, operators).app())
             app.add_subapp("/console", Console(
                 operations, operators, secure_cookie=config.public_url.startswith("https:"),
-                live=self.live if config.smsc.mode == "emulator" else None).app())
+                live=self.live if self.smscs else None).app())
         # lingering: after an answer given before its body was read (401, 408, 413), the rest
         # of that body is read and dropped for at most read_timeout, then the connection closes
         self._runner = web.AppRunner(app, access_log=None, keepalive_timeout=h.header_timeout,
@@ -224,6 +247,9 @@ class Server:
             self.handsets = HandsetNetwork(self.smsc, [
                 EmulatedHandset(sub.msisdn, sub.behaviour, self.url, config.http.msisdn_header)
                 for sub in subscribers])
+            for emulator in self.smscs.values():
+                if emulator is not self.smsc:
+                    self.handsets.listen(emulator)
         if relay is not None and config.mm4.domain:
             mm4 = Mm4Listener(self.engine, relay, domain=config.mm4.domain,
                               mm3_domain=config.mm3.domain,
@@ -237,15 +263,19 @@ class Server:
             writer = CdrWriter(state, config.cdr.path, owner=self.engine.settings.node,
                                lease=d.claim_lease)
             self._tasks.append(asyncio.create_task(writer.run(d.scheduler_interval)))
-        log.info("mmsc serving MM1 at %s/mms (content at %s/m/...), SMSC %s:%s (%s)",
-                 self.url, self.engine.settings.public_url, host, port, config.smsc.mode)
+        log.info("mmsc serving MM1 at %s/mms (content at %s/m/...), SMSC routes %s (%s)",
+                 self.url, self.engine.settings.public_url, where,
+                 "emulated" if emulated else "smpp")
 
     def live(self) -> dict[str, Any]:
-        """What the console's live page shows: the SMSC emulator's latest SMS, newest first,
-        and the emulated handsets with what each got."""
-        received = list(self.smsc.received)[-100:] if self.smsc is not None else []
+        """What the console's live page shows: the latest SMS of the SMSC emulators, newest
+        first, each with the route it came through, and the emulated handsets with what each
+        got."""
+        received = sorted(((sms.at, name, sms) for name, emulator in self.smscs.items()
+                           for sms in list(emulator.received)[-100:]),
+                          key=lambda item: item[0])[-100:]
         handsets = self.handsets.handsets.values() if self.handsets is not None else []
-        return {"sms": [describe_sms(sms) for sms in reversed(received)],
+        return {"sms": [f"[{name}] {describe_sms(sms)}" for _, name, sms in reversed(received)],
                 "handsets": [{"msisdn": h.msisdn, "behaviour": h.behaviour,
                               "notifications": len(h.notifications), "inbox": len(h.inbox),
                               "reports": len(h.reports), "texts": len(h.texts)}

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import dataclasses
 import logging
 import multiprocessing
 import os
@@ -24,7 +25,7 @@ from multiprocessing.process import BaseProcess
 
 from mmsc import loops
 from mmsc.config import Config
-from mmsc.server import Server
+from mmsc.server import Server, routes_to_run
 
 log = logging.getLogger(__name__)
 
@@ -36,13 +37,13 @@ WATCH_INTERVAL = 0.5
 QUICK_STOP = 10.0
 
 
-def worker_config(config: Config, port: int, smsc_port: int | None) -> Config:
+def worker_config(config: Config, port: int, smsc_ports: dict[str, int]) -> Config:
     """A worker's configuration: the port the first process bound (which may have been 0),
-    and the first process's SMSC emulator, when it runs one, as its SMSC."""
+    and the first process's SMSC emulators (their ports by route name) as its SMSCs."""
     mine = copy.deepcopy(config)
     mine.http.port = port
-    if smsc_port is not None:
-        mine.smsc.mode, mine.smsc.port = "smpp", smsc_port
+    mine.smsc_routes = [dataclasses.replace(r, mode="smpp", port=smsc_ports[r.name])
+                        if r.name in smsc_ports else r for r in routes_to_run(mine)]
     return mine
 
 

@@ -201,6 +201,9 @@ def test_message_id_keys() -> None:
     assert message_id_keys("4294967297")[:2] == ("4294967297", "100000001")
     assert message_id_keys("5F0C-7A2E") == ("5f0c-7a2e",)
     assert message_id_keys("0") == ("0",) and message_id_keys("") == ()
+    # qualified by its SMSC route (wap_push/routes.py): the qualifier stays in front
+    assert message_id_keys("b:0000000A") == ("b:a", "b:10")
+    assert message_id_keys("B:10") == ("b:10", "b:a", "b:16")
 
 
 @given(st.sampled_from(sorted(COMMANDS)), st.integers(0, 2**31 - 1),

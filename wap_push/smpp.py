@@ -413,11 +413,12 @@ def message_id_keys(message_id: str) -> tuple[str, ...]:
     """The forms an SMSC message id is looked up under, best first: as written (lower case,
     leading zeros dropped: the stored form is this one), then, for SMSCs that answer
     submit_sm in one base and write receipts in the other, a decimal id written in hex and
-    a hex id written in decimal."""
-    text = message_id.strip().lower()
+    a hex id written in decimal. An id qualified by its SMSC route (``route:id``, see
+    :mod:`wap_push.routes`) keeps its qualifier in front of every form."""
+    route, colon, text = message_id.strip().lower().rpartition(":")
     keys = [text.lstrip("0") or "0"] if text else []
     if text.isdigit() and len(text) <= 20:
         keys.append(f"{int(text):x}")
     if text and len(text) <= 16 and all(c in "0123456789abcdef" for c in text):
         keys.append(str(int(text, 16)))
-    return tuple(dict.fromkeys(keys))
+    return tuple(dict.fromkeys(route + colon + k for k in keys))

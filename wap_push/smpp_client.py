@@ -65,7 +65,8 @@ class SmppConfig:
     dest_npi: int | None = None
 
 
-#: What a failed connect and bind raises (a refused bind is a PDUError with its status).
+#: What a failed connect and bind raises (a refused bind is a PDUError with its status), and
+#: answering a PDU when the link is gone or no longer bound (closing).
 _BIND_ERRORS = (OSError, smpplib.exceptions.PDUError, smpplib.exceptions.ConnectionError)
 
 
@@ -338,7 +339,12 @@ class SmppClient:
                 return
             if pdu.command == "unbind_resp" and self._closing:
                 return
-            client.dispatch(pdu)
+            try:
+                client.dispatch(pdu)
+            except _BIND_ERRORS as exc:  # the answer found the link gone (or unbound)
+                if not self._closing:
+                    log.info("SMPP reader stops: %s", exc or type(exc).__name__)
+                return
 
     async def _keepalive(self, client: _Client) -> None:
         while True:

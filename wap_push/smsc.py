@@ -6,9 +6,12 @@ unbind, and answers every malformed or unknown PDU with the right status instead
 Concatenated segments (UDH or SAR TLVs) are reassembled, and each complete SMS goes to the
 subscribers: that is how emulated handsets receive their pushes.
 
-Fault injection for tests: ``latency`` before each submit_sm_resp, a ``reject_rate`` of
-submits refused with ``reject_status``, a ``throttle`` in submits per second above which
-ESME_RTHROTTLED is returned, and ``drop_after`` PDUs after which the link is cut.
+Fault injection for tests and demos, each switchable while it runs: ``latency`` before
+each submit_sm_resp (an SMSC that answers slowly), a ``reject_rate`` of submits refused with
+``reject_status``, a ``throttle`` in submits per second above which ESME_RTHROTTLED is
+returned (0: every submit), ``drop_after`` PDUs after which the link is cut, and
+``failing`` (an SMSC that is down behind an open port: every bind is cut at once and new
+ones are refused with ESME_RBINDFAIL until it is set back to False).
 
 Receipts: in one of :data:`RECEIPT_STYLES`, to the submitting bind or (``spread_receipts``,
 as SMSCs that hand an account's receipts to any of its binds) to another bind of the same
@@ -62,6 +65,7 @@ class ReceivedSms:
     #: The addresses as they came: TON, NPI and address field.
     source_smpp: SmppAddress | None = None
     destination_smpp: SmppAddress | None = None
+    at: float = 0.0  # loop time the last segment came
 
     @property
     def ports(self) -> tuple[int, int] | None:
@@ -119,6 +123,7 @@ class SmscEmulator:
         self.reject_status = reject_status
         self.throttle = throttle
         self.drop_after = drop_after
+        self._failing = False
         self.receipt_delay = receipt_delay
         self.received: deque[ReceivedSms] = deque(maxlen=keep)
         self.submitted = 0
@@ -132,6 +137,19 @@ class SmscEmulator:
         self._reassembler = Reassembler(reassembly_timeout)
         self._segment_ids: dict[tuple[str, int], list[str]] = {}
         self._tasks: set[asyncio.Task] = set()
+
+    @property
+    def failing(self) -> bool:
+        """Down: no bind is kept or accepted."""
+        return self._failing
+
+    @failing.setter
+    def failing(self, on: bool) -> None:
+        self._failing = on
+        if on:
+            log.info("fault injection: SMSC failing, %d binds cut", len(self._sessions))
+            for session in list(self._sessions):
+                session.writer.close()
 
     def subscribe(self, callback: Callable[[ReceivedSms], None]) -> None:
         """Call ``callback`` with every complete SMS."""
@@ -216,6 +234,8 @@ class SmscEmulator:
         system_id, password = pdu.get("system_id", ""), pdu.get("password", "")
         if session.mode:
             status = STATUS_CODES["ESME_RALYBND"]
+        elif self._failing:
+            status = STATUS_CODES["ESME_RBINDFAIL"]
         elif self.accounts is not None and system_id not in self.accounts:
             status = STATUS_CODES["ESME_RINVSYSID"]
         elif self.accounts is not None and self.accounts[system_id] != password:
@@ -288,7 +308,7 @@ class SmscEmulator:
         if sar is not None and not pdu.get("esm_class", 0) & ESM_UDHI:
             udh = None  # the header was built from the TLVs, not sent
         sms = ReceivedSms(session.system_id, source, destination, pdu.get("data_coding", 0),
-                          payload, udh, ids, *wire)
+                          payload, udh, ids, *wire, at=asyncio.get_running_loop().time())
         self.received.append(sms)
         if destination in self.undeliverable:
             log.info("SMS to %s not delivered (an undeliverable number)", destination)

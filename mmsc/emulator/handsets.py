@@ -140,12 +140,17 @@ class EmulatedHandset:
 
 
 class HandsetNetwork:
-    """The emulated handsets of one SMSC emulator: routes each SMS to its phone."""
+    """The emulated handsets of an SMSC emulator (and of more, :meth:`listen`): routes each
+    SMS to its phone, whichever SMSC it came through."""
 
     def __init__(self, smsc: SmscEmulator, handsets: list[EmulatedHandset]) -> None:
         self.handsets = {h.msisdn: h for h in handsets}
         self.http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
         self._tasks: set[asyncio.Task] = set()
+        self.listen(smsc)
+
+    def listen(self, smsc: SmscEmulator) -> None:
+        """Take the SMS of one more SMSC emulator too (several routes, as in the demo)."""
         smsc.subscribe(self._deliver)
 
     def _deliver(self, sms: ReceivedSms) -> None:
