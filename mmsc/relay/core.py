@@ -49,7 +49,8 @@ class Messenger(Protocol):
 
     async def send_push(self, destination: str, push_pdu: bytes) -> list[str]: ...
 
-    async def send_text(self, destination: str, text: str) -> list[str]: ...
+    async def send_text(self, destination: str, text: str,
+                        source: str | None = None) -> list[str]: ...
 
 
 class Mailer(Protocol):
