@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from mmsc import state_url
+from mmsc.relay.senders import sender_kind
 
 BEHAVIOURS = ("auto", "defer", "never-ack", "offline", "legacy")
 
@@ -163,6 +164,22 @@ class CdrConfig:
 
 
 @dataclass
+class AdvertisingConfig:
+    """The rules of Advertisement messages: opt-out keywords and texts, senders' SMS rates."""
+
+    stop_words: list[str] = field(default_factory=lambda: [
+        "STOP", "QUIT", "OPT-OUT", "UNSUBSCRIBE", "CANCEL", "ARRET"])
+    start_words: list[str] = field(default_factory=lambda: ["START"])
+    stop_confirmation: str = ("You will get no more advertising from {short_code}. "
+                              "Send START to {short_code} to get it again.")
+    start_confirmation: str = "You will get advertising from {short_code} again."
+    optout_notice: str = "STOP au {short_code}"  # in every Advertisement's link SMS and page
+    short_code_mps: float = 100.0  # SMS a second for a message from a short code
+    long_number_mps: float = 10.0
+    alphanumeric_mps: float = 10.0
+
+
+@dataclass
 class OperatorConfig:
     name: str
     password: str = ""
@@ -204,6 +221,7 @@ class Config:
     cdr: CdrConfig = field(default_factory=CdrConfig)
     mm4: Mm4Config = field(default_factory=Mm4Config)
     mm3: Mm3Config = field(default_factory=Mm3Config)
+    advertising: AdvertisingConfig = field(default_factory=AdvertisingConfig)
     vasps: list[VaspConfig] = field(default_factory=list)
     operators: list[OperatorConfig] = field(default_factory=list)
     peers: list[PeerConfig] = field(default_factory=list)
@@ -234,7 +252,7 @@ _SECTIONS = {"http": HttpConfig, "storage": StorageConfig, "state": StateConfig,
              "smsc": SmscConfig, "delivery": DeliveryConfig, "routing": RoutingConfig,
              "mm7": Mm7Config, "adaptation": AdaptationConfig,
              "viewer": ViewerConfig, "metrics": MetricsConfig, "cdr": CdrConfig,
-             "mm4": Mm4Config, "mm3": Mm3Config}
+             "mm4": Mm4Config, "mm3": Mm3Config, "advertising": AdvertisingConfig}
 _DURATIONS = {"default_expiry", "fallback_after", "scheduler_interval", "renotify_backoff",
               "claim_lease", "report_backoff", "profile_timeout", "ffmpeg_timeout",
               "link_ttl", "header_timeout", "read_timeout", "body_timeout", "reconnect_max",
@@ -321,6 +339,12 @@ def _vasp(entry: Mapping[str, Any], where: str) -> VaspConfig:
         raise ConfigError(f"{where}: a VASP needs an id and a password")
     vasp = VaspConfig(str(entry["id"]))
     _apply(vasp, {k: v for k, v in entry.items() if k != "id"}, where)
+    for sender in vasp.allowed_senders:
+        try:
+            sender_kind(sender)
+        except ValueError as exc:
+            raise ConfigError(f"{where} (VASP {vasp.id!r}).allowed_senders: {sender!r} is not a "
+                              f"short code, a long number or a sender ID: {exc}") from None
     if vasp.report_password and not vasp.report_username:
         raise ConfigError(f"{where}: report_password needs a report_username")
     if ":" in vasp.report_username:
@@ -346,6 +370,21 @@ def _peer(entry: Mapping[str, Any], where: str) -> PeerConfig:
     peer = PeerConfig(str(entry["name"]))
     _apply(peer, {k: v for k, v in entry.items() if k != "name"}, where)
     return peer
+
+
+def _check_advertising(ad: AdvertisingConfig) -> None:
+    """Texts whose only placeholder is ``{short_code}``, words, rates of 0 (none) or more."""
+    for key in ("stop_confirmation", "start_confirmation", "optout_notice"):
+        try:
+            getattr(ad, key).format(short_code="36000")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ConfigError(f"[advertising] {key}: only {{short_code}} may be filled in "
+                              f"({exc!r})") from None
+    if not ad.stop_words or not ad.start_words:
+        raise ConfigError("[advertising] stop_words and start_words need a word each at least")
+    for key in ("short_code_mps", "long_number_mps", "alphanumeric_mps"):
+        if getattr(ad, key) < 0:
+            raise ConfigError(f"[advertising] {key} {getattr(ad, key):g} must be 0 or more")
 
 
 def load(path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Config:
@@ -408,6 +447,7 @@ def load(path: str | Path | None = None, environ: Mapping[str, str] | None = Non
     if config.mm3.smarthost and not (config.mm4.domain or config.mm3.domain):
         raise ConfigError("[mm3] smarthost needs [mm3] domain or [mm4] domain (the domain of "
                           "the senders' e-mail addresses)")
+    _check_advertising(config.advertising)
     if config.state.pool_size < 1:
         raise ConfigError(f"[state] pool_size {config.state.pool_size} must be 1 or more")
     config.state_location  # noqa: B018 - an unusable [state] url is a config error now, not later

@@ -4,7 +4,7 @@ protocols), the groups of recipient states its steps test, and the errors it rai
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -69,6 +69,20 @@ class Mailer(Protocol):
 
 
 @dataclass
+class Advertising:
+    """``[advertising]`` as the engine uses it: the opt-out words, the confirmation SMS
+    and the notice (texts with ``{short_code}``; empty: none sent, none shown), and the SMS
+    rate of each kind of sender (:mod:`.senders`; absent or 0: no limit of its own)."""
+
+    stop_words: Sequence[str] = ("STOP",)
+    start_words: Sequence[str] = ("START",)
+    stop_confirmation: str = ""
+    start_confirmation: str = ""
+    optout_notice: str = ""
+    sender_mps: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass
 class Settings:
     """The engine's knobs (``[delivery]`` and ``[http] public_url`` of the configuration)."""
 
@@ -85,6 +99,7 @@ class Settings:
     adaptation_workers: int = 2  # adaptations running at once
     link_ttl: float = 3 * 86400.0  # how long a web link works after its SMS ([viewer])
     link_pin: bool = False  # the link SMS carries a PIN the viewer asks for
+    advertising: Advertising = field(default_factory=Advertising)
     claim_batch: int = 50
     claim_lease: float = 120.0
     node: str = field(default_factory=lambda: f"node-{secrets.token_hex(4)}")
