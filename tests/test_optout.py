@@ -47,3 +47,179 @@ async def test_a_report_carries_its_status_text(store) -> None:  # type: ignore[
                                   report=("delivery", "Rejected", "opted out"))
     [report] = await store.claim_reports(now=1002.0, limit=5, lease=60.0)
     assert (report.status, report.status_text) == ("Rejected", "opted out")
+
+
+# -- end to end: handsets, the SMSC emulator over real SMPP, the server, a VASP endpoint ------
+
+import asyncio  # noqa: E402
+import logging  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import aiohttp  # noqa: E402
+
+from mmsc.config import VaspConfig  # noqa: E402
+from mmsc.message import MessagePart  # noqa: E402
+from mmsc.server import Server  # noqa: E402
+from wap_push.smpp import STATUS_CODES  # noqa: E402
+
+from test_loop import A, D, config, picture  # noqa: E402
+from test_mm7 import VaspEndpoint, call, envelope, soap_with_attachments, submit_body  # noqa: E402
+
+STOP_CONFIRMED = "You will get no more advertising from 36000."
+START_CONFIRMED = "You will get advertising from 36000 again."
+
+
+async def start(tmp_path: Path, vasp: VaspEndpoint) -> Server:
+    cfg = config(tmp_path)
+    cfg.vasps = [VaspConfig("acme", "s3cret", ["36000", "ACME"], report_url=vasp.url)]
+    server = Server(cfg)
+    await server.start()
+    return server
+
+
+async def submit(server: Server, to: str, message_class: str, tid: str) -> str:
+    """A VASP's SubmitReq from ACME (its alphanumeric sender) with a delivery report asked;
+    its MessageID."""
+    body = submit_body(to=f"<Number>{to}</Number>",
+                       sender="<SenderAddress><ShortCode>ACME</ShortCode></SenderAddress>",
+                       extra=f"<MessageClass>{message_class}</MessageClass>")
+    status, doc, _ = await call(server, *soap_with_attachments(envelope(body, tid=tid)))
+    assert status == 200, etree_text(doc)
+    return doc.find(".//{*}MessageID").text
+
+
+def etree_text(doc) -> str:  # type: ignore[no-untyped-def]
+    from lxml import etree
+    return etree.tostring(doc).decode()
+
+
+async def report_for(vasp: VaspEndpoint, message_id: str):  # type: ignore[no-untyped-def]
+    await vasp.wait_for_reports([message_id])
+    found = [r for r in vasp.received if r.operation == "DeliveryReportReq"
+             and r.fields.get("MessageID") == message_id]
+    assert found, f"no DeliveryReportReq for {message_id}"
+    return found[0]
+
+
+async def test_stop_rejects_advertising_and_start_restores_it_over_smpp(tmp_path: Path) -> None:
+    async with VaspEndpoint() as vasp:
+        server = await start(tmp_path, vasp)
+        try:
+            a = server.handsets.handsets[A]
+            assert await a.send_sms("36000", "Stop ") == [0]
+            await a.wait_for(lambda h: any(STOP_CONFIRMED in t for t in h.texts))
+            optout = await server.engine.state.get_optout("acme", A)
+            assert optout is not None and optout.via == "handset"
+            sms_before = len(server.smsc.received)
+            pushes = len(a.notifications)
+
+            advert = await submit(server, A, "Advertisement", "ad-1")
+            report = await report_for(vasp, advert)
+            assert report.fields["MMStatus"] == "Rejected"
+            assert "opted out" in report.fields["StatusText"]
+            (r,) = await server.engine.state.recipients_of(advert)
+            assert r.state.value == "rejected"
+            kinds = [e.kind for e in await server.engine.state.events_of(advert)]
+            assert "opted-out" in kinds and "notified" not in kinds
+            assert len(a.notifications) == pushes
+            assert [s for s in list(server.smsc.received)[sms_before:]
+                    if s.destination == A] == []
+
+            info = await submit(server, A, "Informational", "info-1")
+            assert (await report_for(vasp, info)).fields["MMStatus"] == "Retrieved"
+
+            assert await a.send_sms("36000", "START") == [0]
+            await a.wait_for(lambda h: any(START_CONFIRMED in t for t in h.texts))
+            assert await server.engine.state.get_optout("acme", A) is None
+            again = await submit(server, A, "Advertisement", "ad-2")
+            assert (await report_for(vasp, again)).fields["MMStatus"] == "Retrieved"
+            assert not [r for r in vasp.received if r.operation == "DeliverReq"]
+        finally:
+            await server.close()
+
+
+async def test_optout_survives_a_restart_and_an_mms_stop_counts(tmp_path: Path) -> None:
+    async with VaspEndpoint() as vasp:
+        server = await start(tmp_path, vasp)
+        try:
+            a = server.handsets.handsets[A]
+            stop = picture()
+            stop.parts = [MessagePart.from_text("  arrêt ")]
+            stop.envelope.to = ["36000/TYPE=PLMN"]
+            stop.envelope.delivery_report = False
+            await a.send(stop, server.handsets.http)
+            await a.wait_for(lambda h: any(STOP_CONFIRMED in t for t in h.texts))
+        finally:
+            await server.close()
+        server = await start(tmp_path, vasp)
+        try:
+            advert = await submit(server, A, "Advertisement", "ad-after-restart")
+            assert (await report_for(vasp, advert)).fields["MMStatus"] == "Rejected"
+            assert not [r for r in vasp.received if r.operation == "DeliverReq"]
+        finally:
+            await server.close()
+
+
+async def test_an_ordinary_mo_text_reaches_the_vasp_as_deliver_req(tmp_path: Path) -> None:
+    async with VaspEndpoint() as vasp:
+        server = await start(tmp_path, vasp)
+        try:
+            a = server.handsets.handsets[A]
+            text = "Bonjour ! Où en est ma commande 1234 ? Merci 😀 " * 3  # UCS-2, 3 segments
+            statuses = await a.send_sms("36000", text)
+            assert len(statuses) == 3 and set(statuses) == {0}
+            (deliver,) = await vasp.wait_for("DeliverReq")
+            assert deliver.sender.value == A and [t.value for t in deliver.to] == ["36000"]
+            from mmsc.mm7.soap import to_message
+            [part] = to_message(deliver).parts
+            assert part.media_type == "text/plain" and part.decoded_text()[0] == text
+        finally:
+            await server.close()
+
+
+async def test_link_sms_and_web_page_of_an_advertisement_say_how_to_opt_out(
+        tmp_path: Path) -> None:
+    async with VaspEndpoint() as vasp:
+        server = await start(tmp_path, vasp)
+        try:
+            d = server.handsets.handsets[D]  # no MMS: the link SMS
+            await submit(server, D, "Informational", "info-d")
+            await d.wait_for(lambda h: len(h.texts) == 1)
+            assert "STOP" not in d.texts[0]
+            advert = await submit(server, D, "Advertisement", "ad-d")
+            await d.wait_for(lambda h: len(h.texts) == 2)
+            for _ in range(200):  # the link works once its row is written, after the SMS
+                (r,) = await server.engine.state.recipients_of(advert)
+                if r.state.value == "fallback-sent":
+                    break
+                await asyncio.sleep(0.02)
+            assert d.texts[1].endswith("STOP au 36000")  # ACME cannot be answered: its code
+            link = d.texts[1].split("View it at ")[1].split()[0]
+            async with aiohttp.ClientSession() as http, http.get(link) as page:
+                assert page.status == 200
+                assert "STOP au 36000" in await page.text()
+        finally:
+            await server.close()
+
+
+async def test_broken_mo_sms_get_their_status_and_the_server_keeps_running(
+        tmp_path: Path, caplog) -> None:  # type: ignore[no-untyped-def]
+    async with VaspEndpoint() as vasp:
+        server = await start(tmp_path, vasp)
+        try:
+            with caplog.at_level(logging.WARNING):
+                broken = await server.smsc.deliver(A, "36000", bytes([7, 0, 3, 1, 2, 1]) + b"a",
+                                                   esm_class=0x40)
+                unknown = await server.smsc.deliver(A, "36999", b"STOP")
+                alphanumeric = await server.smsc.deliver(A, "ACME", b"STOP")
+            assert broken == STATUS_CODES["ESME_RX_P_APPN"]
+            assert unknown == alphanumeric == STATUS_CODES["ESME_RINVDSTADR"]
+            lines = [r.getMessage() for r in caplog.records]
+            assert any("36999" in line for line in lines)
+            assert any("ACME" in line for line in lines)
+            assert any("ESME_RX_P_APPN" in line for line in lines)
+            a = server.handsets.handsets[A]
+            assert await a.send_sms("36000", "still there?") == [0]
+            await vasp.wait_for("DeliverReq")
+        finally:
+            await server.close()

@@ -108,9 +108,10 @@ def link_text(*, sender: str | None, subject: str | None, link: str,
     character outside it makes the whole SMS UCS-2); the subject never costs a segment of
     its own: it is shortened (ending in "...") to fit the segments the rest needs in its
     alphabet, or left out. Sender, link, PIN and notice are never cut."""
-    who = plmn_number(sender or "") or (sender or "someone")
+    who = plmn_number(sender or "") or (sender or "someone").removesuffix("/TYPE=PLMN")
     code = f" code {pin}" if pin else ""
-    code += f". {notice}" if notice else ""
+    code += f"\n{notice}" if notice else ""  # a line of its own: no "." that a phone reads
+    # as the link's
 
     def text(about: str | None) -> str:
         quoted = f' "{about}"' if about else ""
