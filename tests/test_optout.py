@@ -223,3 +223,82 @@ async def test_broken_mo_sms_get_their_status_and_the_server_keeps_running(
             await vasp.wait_for("DeliverReq")
         finally:
             await server.close()
+
+
+# -- the operator: API and CLI ----------------------------------------------------------------
+
+import base64  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+
+from mmsc.config import OperatorConfig  # noqa: E402
+from mmsc.state import VaspRecord  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+async def test_operator_api_lists_adds_removes_and_exports(tmp_path: Path) -> None:
+    async with VaspEndpoint() as vasp:
+        cfg = config(tmp_path)
+        cfg.vasps = [VaspConfig("acme", "s3cret", ["36000", "ACME"], report_url=vasp.url)]
+        cfg.operators = [OperatorConfig("noc", "pw")]
+        server = Server(cfg)
+        await server.start()
+        api = f"{server.url}/api/v1"
+        try:
+            auth = {"Authorization": "Basic " + base64.b64encode(b"noc:pw").decode()}
+            async with aiohttp.ClientSession(headers=auth) as http:
+                async with http.put(f"{api}/optouts/acme/{A}") as response:
+                    assert response.status == 201
+                async with http.put(f"{api}/optouts/acme/{A}") as response:
+                    assert response.status == 200
+                for bad, status in ((f"{api}/optouts/acme/0600", 400),
+                                    (f"{api}/optouts/nobody/{A}", 404)):
+                    async with http.put(bad) as response:
+                        assert response.status == status
+                async with http.get(f"{api}/optouts?vasp=acme") as response:
+                    [row] = (await response.json())["optouts"]
+                assert (row["vasp"], row["number"], row["via"]) == ("acme", A, "operator")
+                async with http.get(f"{api}/optouts.csv") as response:
+                    assert response.content_type == "text/csv"
+                    lines = (await response.text()).splitlines()
+                assert lines[0] == "vasp,number,since,via"
+                assert lines[1].startswith(f"acme,{A},") and lines[1].endswith(",operator")
+                advert = await submit(server, A, "Advertisement", "ad-api")
+                assert (await report_for(vasp, advert)).fields["MMStatus"] == "Rejected"
+                async with http.delete(f"{api}/optouts/acme/{A}") as response:
+                    assert response.status == 200
+                async with http.delete(f"{api}/optouts/acme/{A}") as response:
+                    assert response.status == 404
+                async with http.get(f"{api}/optouts") as response:
+                    assert (await response.json())["optouts"] == []
+            async with aiohttp.ClientSession() as http, http.get(f"{api}/optouts") as response:
+                assert response.status == 401
+        finally:
+            await server.close()
+
+
+async def test_cli_edits_the_list_in_the_state_store(tmp_path: Path) -> None:
+    db = tmp_path / "mmsc.db"
+    store = await open_store(f"sqlite:///{db}")
+    await store.put_vasp(VaspRecord("acme", "acme", "x", ("36000",)))
+    await store.close()
+    toml = tmp_path / "mmsc.toml"
+    toml.write_text(f'[state]\nurl = "sqlite:///{db}"\n')
+
+    def mmsc(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "mmsc", "optout", *args, "--config",
+                               str(toml)], capture_output=True, text=True, cwd=ROOT, timeout=60)
+
+    assert mmsc("add", "acme", A).returncode == 0
+    assert "already" in mmsc("add", "acme", A).stdout
+    listed = mmsc("list").stdout.split()
+    assert listed[:2] == ["acme", A] and listed[3] == "operator"
+    assert mmsc("list", "--csv", "--vasp", "acme").stdout.splitlines()[0] == \
+        "vasp,number,since,via"
+    bad = mmsc("add", "acme", "0600")
+    assert bad.returncode == 2 and "not an international number" in bad.stderr
+    unknown = mmsc("add", "nobody", A)
+    assert unknown.returncode == 2 and "no VASP 'nobody'" in unknown.stderr
+    assert "opted back in" in mmsc("remove", "acme", A).stdout
+    assert mmsc("list").stdout == ""

@@ -16,16 +16,23 @@ optout_notice``, "STOP au 36000"), with the short code the message came from, el
 VASP's first short code. An alphanumeric sender or a long number is never named there:
 nothing sent to an alphanumeric sender ID can arrive, and mmsc takes answers at short codes
 only; a VASP with no short code gets no notice (mmsc warns of it at start-up).
+
+The operator reads and edits the list through the API and ``mmsc optout``
+(:func:`operator_optout`, :func:`optouts_csv`); the steps read it from the state store
+each time, so an edit holds at once on every node.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import logging
 import unicodedata
 from collections.abc import Iterable
+from datetime import datetime, timezone
 
 from mmsc.message import Message
-from mmsc.state import MessageRecord, OptOut, RecipientRecord
+from mmsc.state import MessageRecord, OptOut, RecipientRecord, StateStore
 
 from . import notices
 from .core import S
@@ -139,3 +146,45 @@ def _short_code(number: str) -> bool:
         return sender_kind(number) == SHORT_CODE
     except ValueError:
         return False
+
+
+# -- the operator's list (mmsc/operator/api.py, ``mmsc optout``) ------------------------------
+
+#: The columns of the CSV export.
+CSV_COLUMNS = ("vasp", "number", "since", "via")
+
+
+def _checked_number(number: str) -> str:
+    found = notices.plmn_number(number)
+    if found is None or not found.startswith("+"):
+        raise ValueError(f"{number!r} is not an international number (+ and digits)")
+    return found
+
+
+async def operator_optout(state: StateStore, vasp_id: str, number: str, *, now: float,
+                          out: bool) -> bool:
+    """The operator opts ``number`` out of ``vasp_id``'s advertising (``out``) or back in:
+    whether it changed anything. ValueError for a number that is not international,
+    LookupError for a VASP mmsc does not know."""
+    number = _checked_number(number)
+    if await state.get_vasp(vasp_id) is None:
+        raise LookupError(f"no VASP {vasp_id!r}")
+    if out:
+        return await state.add_optout(OptOut(vasp_id, number, now, "operator"))
+    return await state.remove_optout(vasp_id, number)
+
+
+def describe(optout: OptOut) -> dict[str, str]:
+    """One opt-out as the API and the CSV show it (``since`` in ISO 8601, UTC)."""
+    since = datetime.fromtimestamp(optout.created_at, timezone.utc)
+    return {"vasp": optout.vasp_id, "number": optout.address,
+            "since": since.isoformat(timespec="seconds"), "via": optout.via}
+
+
+def optouts_csv(optouts: Iterable[OptOut]) -> str:
+    """The opt-outs as CSV (RFC 4180): a header line, then one line each."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, CSV_COLUMNS, lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(describe(o) for o in optouts)
+    return out.getvalue()
