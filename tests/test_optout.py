@@ -302,3 +302,102 @@ async def test_cli_edits_the_list_in_the_state_store(tmp_path: Path) -> None:
     assert unknown.returncode == 2 and "no VASP 'nobody'" in unknown.stderr
     assert "opted back in" in mmsc("remove", "acme", A).stdout
     assert mmsc("list").stdout == ""
+
+
+# -- keywords, senders, configuration ---------------------------------------------------------
+
+from mmsc.config import ConfigError, load  # noqa: E402
+from mmsc.relay.optout import keyword  # noqa: E402
+from mmsc.relay.senders import (  # noqa: E402
+    ALPHANUMERIC, LONG_NUMBER, SHORT_CODE, SenderLimits, sender_kind,
+)
+
+STOPS, STARTS = ("STOP", "QUIT", "OPT-OUT", "ARRET"), ("START",)
+
+
+@pytest.mark.parametrize("text, word", [
+    ("Stop ", "stop"), ("  stop\n", "stop"), ("ARRÊT", "stop"), ("arrêt", "stop"),
+    ("opt-out", "stop"), ("Start", "start"), ("STOP please", None), ("STOPP", None),
+    ("", None), ("ＳＴＯＰ", "stop"),  # full-width letters fold (NFKD) too
+])
+def test_keywords_ignore_case_spaces_and_accents(text: str, word: str | None) -> None:
+    assert keyword(text, STOPS, STARTS) == word
+
+
+@pytest.mark.parametrize("sender, kind", [
+    ("36000", SHORT_CODE), ("123", SHORT_CODE), ("+33612345678", LONG_NUMBER),
+    ("0612345678", LONG_NUMBER), ("+123456789012345", LONG_NUMBER), ("ACME", ALPHANUMERIC),
+    ("ACME-PROMO1", ALPHANUMERIC), ("Café 2", ALPHANUMERIC),
+])
+def test_sender_kinds(sender: str, kind: str) -> None:
+    assert sender_kind(sender) == kind
+
+
+@pytest.mark.parametrize("sender, why", [
+    ("ACME-PROMO12", "12 characters"), ("PROMO[2024]", "13 characters"),  # [ ] count twice
+    ("+1234567890123456", "15 digits"), ("12", "digits"), ("Ünïcødé✓", "GSM 03.38"),
+    ("2024-06", "a letter"),
+])
+def test_senders_that_are_none_of_the_kinds(sender: str, why: str) -> None:
+    with pytest.raises(ValueError, match=why):
+        sender_kind(sender)
+
+
+def test_a_12_character_sender_id_is_a_config_error_naming_vasp_and_sender(
+        tmp_path: Path) -> None:
+    path = tmp_path / "mmsc.toml"
+    path.write_text('[[vasp]]\nid = "acme"\npassword = "pw"\n'
+                    'allowed_senders = ["36000", "ACME-PROMO12"]\n')
+    with pytest.raises(ConfigError) as caught:
+        load(path, environ={})
+    assert "'acme'" in str(caught.value) and "'ACME-PROMO12'" in str(caught.value)
+    path.write_text('[[vasp]]\nid = "acme"\npassword = "pw"\n'
+                    'allowed_senders = ["36000", "ACME-PROMO1"]\n')
+    assert load(path, environ={}).vasps[0].allowed_senders == ["36000", "ACME-PROMO1"]
+
+
+def test_advertising_settings(tmp_path: Path) -> None:
+    path = tmp_path / "mmsc.toml"
+    path.write_text('[advertising]\nshort_code_mps = 50\noptout_notice = "Txt STOP {short_code}"\n')
+    ad = load(path, environ={"MMSC_ADVERTISING_STOP_WORDS": "STOP, HALT"}).advertising
+    assert (ad.stop_words, ad.short_code_mps, ad.long_number_mps) == (["STOP", "HALT"], 50, 10)
+    for text, error in (('optout_notice = "STOP au {code}"', "only {short_code}"),
+                        ("long_number_mps = -1", "0 or more"), ("start_words = []", "a word")):
+        path.write_text(f"[advertising]\n{text}\n")
+        with pytest.raises(ConfigError, match=error):
+            load(path, environ={})
+
+
+async def test_each_sender_is_paced_by_its_kind() -> None:
+    """The limiter of each sender spaces its SMS at 1/rate of its kind (the schedule it keeps
+    is read, not a duration measured)."""
+    limits = SenderLimits({SHORT_CODE: 100.0, LONG_NUMBER: 10.0, ALPHANUMERIC: 20.0})
+    start = asyncio.get_running_loop().time()
+    for _ in range(3):
+        for sender in ("36000", "+33612345678", "ACME"):
+            await limits.wait(sender)
+    await limits.wait("not a sender!")  # not a kind: no limiter of its own
+    rates = {s: lim.rate for s, lim in limits._limiters.items()}
+    assert rates == {"36000": 100.0, "+33612345678": 10.0, "ACME": 20.0}
+    assert limits._limiters["+33612345678"]._next >= start + 3 / 10.0
+    assert limits._limiters["ACME"]._next >= start + 3 / 20.0
+
+
+async def test_a_vasp_without_short_code_is_warned_of_and_its_adverts_say_nothing(
+        tmp_path: Path, caplog) -> None:  # type: ignore[no-untyped-def]
+    async with VaspEndpoint() as vasp:
+        cfg = config(tmp_path)
+        cfg.vasps = [VaspConfig("acme", "s3cret", ["ACME", "+33700000000"],
+                                report_url=vasp.url)]
+        server = Server(cfg)
+        with caplog.at_level(logging.WARNING, logger="mmsc.server"):
+            await server.start()
+        try:
+            assert any("acme has no short code" in r.getMessage() for r in caplog.records)
+            d = server.handsets.handsets[D]
+            await submit(server, D, "Advertisement", "ad-no-code")
+            await d.wait_for(lambda h: h.texts)
+            assert "STOP" not in d.texts[0]
+            assert set(server.engine.senders._limiters) == {"ACME"}  # the link SMS was paced
+        finally:
+            await server.close()
