@@ -417,12 +417,17 @@ class SmppClient:
             log.warning("MO SMS from %s to %s refused: no service at that number",
                         segment.source, segment.destination)
             return STATUS_CODES["ESME_RINVDSTADR"]
+        dropped = self.mo.dropped
         try:
             sms = self.mo.feed(segment, time.monotonic())
         except MoError as exc:
             log.warning("MO SMS from %s to %s refused (%s): %s", segment.source,
                         segment.destination, status_name(exc.status), exc)
             return exc.status
+        finally:
+            if self.mo.dropped > dropped:
+                log.warning("%d incomplete MO SMS dropped (segments missing after %.0f s, or "
+                            "too many waiting)", self.mo.dropped - dropped, self.mo.timeout)
         if sms is not None and self.on_message is not None:
             self._loop.call_soon_threadsafe(self.on_message, sms)
         return ESME_ROK
