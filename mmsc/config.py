@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from wap_push.senders import sender_kind
+
 from mmsc import state_url
-from mmsc.relay.senders import sender_kind
 
 BEHAVIOURS = ("auto", "defer", "never-ack", "offline", "legacy")
 

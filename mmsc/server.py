@@ -21,6 +21,7 @@ from adaptation.ffmpeg import Ffmpeg
 from adaptation.profile_fetch import ProfileFetcher
 from adaptation.uaprof import DeviceProfile, ProfileError, parse_profile
 
+from wap_push.senders import ALPHANUMERIC, LONG_NUMBER, SHORT_CODE, sender_kind
 from wap_push.smpp_client import SmppClient, SmppConfig
 from wap_push.smsc import SmscEmulator
 
@@ -46,7 +47,6 @@ from mmsc.relay.core import Advertising
 from mmsc.relay.engine import Engine, Settings
 from mmsc.relay.links import Links
 from mmsc.relay.operations import Operations
-from mmsc.relay.senders import ALPHANUMERIC, LONG_NUMBER, SHORT_CODE, sender_kind
 from mmsc.state import StateStore, Subscriber, VaspRecord
 from mmsc.state.location import open_store
 from mmsc.store import FilesystemStore, ObjectNotFound, ObjectStore, S3Store

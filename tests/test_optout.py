@@ -308,9 +308,8 @@ async def test_cli_edits_the_list_in_the_state_store(tmp_path: Path) -> None:
 
 from mmsc.config import ConfigError, load  # noqa: E402
 from mmsc.relay.optout import keyword  # noqa: E402
-from mmsc.relay.senders import (  # noqa: E402
-    ALPHANUMERIC, LONG_NUMBER, SHORT_CODE, SenderLimits, sender_kind,
-)
+from mmsc.relay.senders import SenderLimits  # noqa: E402
+from wap_push.senders import ALPHANUMERIC, LONG_NUMBER, SHORT_CODE, sender_kind  # noqa: E402
 
 STOPS, STARTS = ("STOP", "QUIT", "OPT-OUT", "ARRET"), ("START",)
 

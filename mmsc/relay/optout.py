@@ -31,12 +31,14 @@ import unicodedata
 from collections.abc import Iterable
 from datetime import datetime, timezone
 
+from wap_push.senders import SHORT_CODE, sender_kind
+
 from mmsc.message import Message
 from mmsc.state import MessageRecord, OptOut, RecipientRecord, StateStore
 
 from . import notices
 from .core import S
-from .senders import SHORT_CODE, sender_kind, sender_of
+from .senders import sender_of
 
 log = logging.getLogger(__name__)
 

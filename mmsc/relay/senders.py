@@ -1,12 +1,5 @@
-"""The senders VASPs send as (issue 18.6): what kind each ``[[vasp]] allowed_senders`` entry
-is, and the pace of the SMS sent for a message from each.
-
-- A *short code*: 3 to 6 digits, the operator's own numbering (36000). Handsets can answer it.
-- A *long number*: an E.164 number, "+" and up to 15 digits (ITU-T E.164 §6), or 7 to 15
-  digits without the "+". Handsets can answer it.
-- An *alphanumeric* sender ID: 1 to 11 characters of the GSM 03.38 default alphabet with at
-  least one letter (TS 23.040 §9.1.2.5: an alphanumeric TP-OA holds 11 septets; an
-  extension character takes two). Nothing can be sent back to it: no STOP either.
+"""The pace of the SMS sent for a VASP's messages, by the kind of their sender
+(:mod:`wap_push.senders`; issue 18.6).
 
 Operators grant about 100 SMS a second to a short code and about 10 to a long number;
 alphanumeric senders are usually held to the long numbers' pace (they are not a
@@ -16,39 +9,15 @@ numbering resource and are throttled by SMSCs as such), hence the defaults of
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 
-from wap_push.sms import gsm7_septets
+from wap_push.senders import sender_kind
 from wap_push.smpp_client import RateLimiter
 
 from mmsc.state import MessageRecord
 
-SHORT_CODE, LONG_NUMBER, ALPHANUMERIC = "short code", "long number", "alphanumeric"
-KINDS = (SHORT_CODE, LONG_NUMBER, ALPHANUMERIC)
-#: Septets of an alphanumeric originating address (TS 23.040 §9.1.2.5).
-ALPHANUMERIC_MAX = 11
 #: Senders with a limiter at most (a VASP without allowed_senders names any sender).
 MAX_SENDERS = 10_000
-
-
-def sender_kind(sender: str) -> str:
-    """The kind of a sender (one of :data:`KINDS`), or ValueError saying why it is none."""
-    if re.fullmatch(r"\d{3,6}", sender):
-        return SHORT_CODE
-    if re.fullmatch(r"\+\d{1,15}|\d{7,15}", sender):
-        return LONG_NUMBER
-    if re.fullmatch(r"\+?\d+", sender):
-        raise ValueError("a number of more than 15 digits (E.164), or of 1, 2 digits")
-    septets = gsm7_septets(sender)
-    if septets is None:
-        raise ValueError("a sender ID must be in the GSM 03.38 default alphabet")
-    if len(septets) > ALPHANUMERIC_MAX:
-        raise ValueError(f"a sender ID of {len(septets)} characters (GSM 03.38 septets): "
-                         f"at most {ALPHANUMERIC_MAX}")
-    if not any(ch.isalpha() for ch in sender):
-        raise ValueError("a sender ID needs a letter")
-    return ALPHANUMERIC
 
 
 def sender_of(originator: str) -> str:
