@@ -144,8 +144,9 @@ class ReportRecord:
 
 @dataclass(frozen=True)
 class OptOut:
-    """A number that asked a VASP for no more Advertisement messages: STOP to one of its
-    short codes (``via`` "sms" or "mms"), or the operator on its behalf ("operator")."""
+    """A number that asked a VASP for no more Advertisement messages: a stop word to one of
+    its short codes, by SMS or MMS (``via`` "handset"), or the operator on its behalf
+    ("operator")."""
 
     vasp_id: str
     address: str
