@@ -8,6 +8,7 @@
     mmsc serve [--config FILE] [--host H] [--port P] [--no-demo]
     mmsc send --url URL --to NUMBER [--user U --password P] [--from S] [--text T] [--file F]
     mmsc adapt --profile NAME|FILE INPUT... -o DIR
+    mmsc optout list [--vasp ID] [--csv] | add VASP NUMBER | remove VASP NUMBER [--config FILE]
 
 A malformed input gives one line on stderr with the byte offset and exit status 2.
 """
@@ -119,6 +120,24 @@ def _parser() -> argparse.ArgumentParser:
     cdr.add_argument("--config", type=Path, help="TOML configuration file (its [state] url)")
     cdr.add_argument("-o", "--output", type=Path, help="write here instead of stdout")
     cdr.set_defaults(run=_cdr_command)
+
+    optout = commands.add_parser(
+        "optout", help="read or edit the numbers opted out of VASPs' advertising",
+        description="The opt-out list in the state store of the configuration (what STOP to "
+        "a VASP's short code records); a change holds at once for a running mmsc.")
+    where = argparse.ArgumentParser(add_help=False)
+    where.add_argument("--config", type=Path, help="TOML configuration file (its [state] url)")
+    actions = optout.add_subparsers(dest="action", required=True)
+    listing = actions.add_parser("list", help="the opt-outs, one a line (or CSV)",
+                                 parents=[where])
+    listing.add_argument("--vasp", help="of this VASP only")
+    listing.add_argument("--csv", action="store_true", help="CSV as the operator API exports")
+    for name, what in (("add", "opt NUMBER out of VASP's advertising"),
+                       ("remove", "opt NUMBER back in")):
+        action = actions.add_parser(name, help=what, parents=[where])
+        action.add_argument("vasp")
+        action.add_argument("number", help="international, +33600000001")
+    optout.set_defaults(run=_optout_command)
 
     send = commands.add_parser("send", help="send an MMS over MM7 as a VASP would (SubmitReq)")
     send.add_argument("--url", required=True, help="the MMSC's MM7 URL")
@@ -461,6 +480,49 @@ def _cdr_command(args: argparse.Namespace) -> int:
         args.output.write_text(text, encoding="utf-8", newline="")
     else:
         sys.stdout.write(text)
+    return 0
+
+
+def _optout_command(args: argparse.Namespace) -> int:
+    """``mmsc optout``: straight to the state store of the configuration, as ``mmsc cdr``
+    (no running mmsc needed; with one, the steps read the list from the same store)."""
+    import time
+
+    from .config import ConfigError, load
+    from .relay.optout import describe, operator_optout, optouts_csv
+    from .state import StateError
+    from .state.location import open_store
+
+    try:
+        config = load(args.config)
+        kind, target = config.state_location
+    except ConfigError as exc:
+        raise CliError(str(exc)) from None
+    if kind == "sqlite" and not Path(target).exists():
+        raise CliError(f"{target}: no state store there")
+
+    async def run() -> str:
+        state = await open_store(config.state.url, pool_size=1,
+                                 connect_timeout=config.state.connect_timeout)
+        try:
+            if args.action == "list":
+                found = await state.list_optouts(args.vasp)
+                if args.csv:
+                    return optouts_csv(found)
+                return "".join(" ".join(describe(o).values()) + "\n" for o in found)
+            out = args.action == "add"
+            changed = await operator_optout(state, args.vasp, args.number, now=time.time(),
+                                            out=out)
+            return f"{args.number} {'opted out of' if out else 'opted back in to'} " \
+                f"{args.vasp}'s advertising{'' if changed else ' (already)'}\n"
+        finally:
+            await state.close()
+
+    try:
+        text = asyncio.run(run())
+    except (StateError, ValueError, LookupError) as exc:
+        raise CliError(str(exc)) from None
+    sys.stdout.write(text)
     return 0
 
 

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from wap_push.senders import sender_kind
+
 from mmsc import loops, state_url
 from mmsc.pdu import MessageClass
 from mmsc.relay import hours
@@ -175,12 +177,23 @@ class CdrConfig:
 
 @dataclass
 class AdvertisingConfig:
-    """The rules of marketing messages (MessageClass Advertisement)."""
+    """The rules of marketing messages (MessageClass Advertisement): sending hours,
+    opt-out keywords and texts, senders' SMS rates."""
 
     window: str = "10:00-20:00"  # local sending hours; the end is not allowed
     timezone: str = "Europe/Paris"  # IANA name
     days: list[str] = field(default_factory=lambda: ["mon", "tue", "wed", "thu", "fri", "sat"])
     holidays: str = "FR"  # country code of the public holidays; "": none
+    stop_words: list[str] = field(default_factory=lambda: [
+        "STOP", "QUIT", "OPT-OUT", "UNSUBSCRIBE", "CANCEL", "ARRET"])
+    start_words: list[str] = field(default_factory=lambda: ["START"])
+    stop_confirmation: str = ("You will get no more advertising from {short_code}. "
+                              "Send START to {short_code} to get it again.")
+    start_confirmation: str = "You will get advertising from {short_code} again."
+    optout_notice: str = "STOP au {short_code}"  # in every Advertisement's link SMS and page
+    short_code_mps: float = 100.0  # SMS a second for a message from a short code
+    long_number_mps: float = 10.0
+    alphanumeric_mps: float = 10.0
 
     def hours(self) -> hours.SendingHours:
         """The sending hours as :mod:`mmsc.relay.hours` applies them; ConfigError naming the
@@ -368,6 +381,12 @@ def _vasp(entry: Mapping[str, Any], where: str) -> VaspConfig:
         raise ConfigError(f"{where}: a VASP needs an id and a password")
     vasp = VaspConfig(str(entry["id"]))
     _apply(vasp, {k: v for k, v in entry.items() if k != "id"}, where)
+    for sender in vasp.allowed_senders:
+        try:
+            sender_kind(sender)
+        except ValueError as exc:
+            raise ConfigError(f"{where} (VASP {vasp.id!r}).allowed_senders: {sender!r} is not a "
+                              f"short code, a long number or a sender ID: {exc}") from None
     if vasp.report_password and not vasp.report_username:
         raise ConfigError(f"{where}: report_password needs a report_username")
     if ":" in vasp.report_username:
@@ -443,6 +462,21 @@ def _peer(entry: Mapping[str, Any], where: str) -> PeerConfig:
     return peer
 
 
+def _check_advertising(ad: AdvertisingConfig) -> None:
+    """Texts whose only placeholder is ``{short_code}``, words, rates of 0 (none) or more."""
+    for key in ("stop_confirmation", "start_confirmation", "optout_notice"):
+        try:
+            getattr(ad, key).format(short_code="36000")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ConfigError(f"[advertising] {key}: only {{short_code}} may be filled in "
+                              f"({exc!r})") from None
+    if not ad.stop_words or not ad.start_words:
+        raise ConfigError("[advertising] stop_words and start_words need a word each at least")
+    for key in ("short_code_mps", "long_number_mps", "alphanumeric_mps"):
+        if getattr(ad, key) < 0:
+            raise ConfigError(f"[advertising] {key} {getattr(ad, key):g} must be 0 or more")
+
+
 def load(path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Config:
     """The configuration: defaults, then the TOML file (``path``, else ``./mmsc.toml`` when
     present), then ``MMSC_<SECTION>_<KEY>`` variables."""
@@ -512,6 +546,7 @@ def load(path: str | Path | None = None, environ: Mapping[str, str] | None = Non
     if config.delivery.content_cache < 0:
         raise ConfigError(f"[delivery] content_cache {config.delivery.content_cache} must be 0 "
                           "or more")
+    _check_advertising(config.advertising)
     if config.state.pool_size < 1:
         raise ConfigError(f"[state] pool_size {config.state.pool_size} must be 1 or more")
     config.advertising.hours()  # an unusable rule is a config error now, not at the first ad

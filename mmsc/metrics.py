@@ -165,8 +165,9 @@ class CountingMessenger:
     async def send_push(self, destination: str, push_pdu: bytes) -> list[str]:
         return await self._counted("push", self.inner.send_push(destination, push_pdu))
 
-    async def send_text(self, destination: str, text: str) -> list[str]:
-        return await self._counted("text", self.inner.send_text(destination, text))
+    async def send_text(self, destination: str, text: str,
+                        source: str | None = None) -> list[str]:
+        return await self._counted("text", self.inner.send_text(destination, text, source))
 
     @staticmethod
     async def _counted(kind: str, sending: Awaitable[list[str]]) -> list[str]:

@@ -22,6 +22,7 @@ from adaptation.profile_fetch import ProfileFetcher
 from adaptation.uaprof import DeviceProfile, ProfileError, parse_profile
 
 from wap_push.routes import RouteConfig, Router
+from wap_push.senders import ALPHANUMERIC, LONG_NUMBER, SHORT_CODE, sender_kind
 from wap_push.smpp_client import SmppConfig
 from wap_push.smsc import SmscEmulator
 
@@ -43,6 +44,7 @@ from mmsc.operator.scrape import Scrape, timed
 from mmsc.readiness import Readiness
 from mmsc.relay.accept import recover
 from mmsc.relay.cdr import CdrWriter
+from mmsc.relay.core import Advertising
 from mmsc.relay.engine import Engine, Settings
 from mmsc.relay.links import Links
 from mmsc.relay.operations import Operations
@@ -91,6 +93,24 @@ def smtp_relay(config: Config, state: StateStore) -> SmtpRelay | None:
                      smarthost=config.mm3.smarthost, mm3_domain=config.mm3.domain, peers=[
                          Peer(p.name, p.domain.lower(), tuple(p.prefixes), p.host, p.port,
                               p.tls, tuple(p.allow)) for p in config.peers])
+
+
+def advertising(config: Config) -> Advertising:
+    """``[advertising]`` for the engine; a warning for each VASP whose messages cannot say
+    how to opt out (no short code among its senders: an alphanumeric sender ID or a long
+    number cannot take a STOP here)."""
+    ad = config.advertising
+    for vasp in config.vasps:
+        if vasp.allowed_senders and SHORT_CODE not in map(sender_kind, vasp.allowed_senders):
+            log.warning("VASP %s has no short code among its senders (%s): its Advertisement "
+                        "messages cannot say how to opt out, and no STOP can reach it",
+                        vasp.id, ", ".join(vasp.allowed_senders))
+    return Advertising(
+        stop_words=tuple(ad.stop_words), start_words=tuple(ad.start_words),
+        stop_confirmation=ad.stop_confirmation, start_confirmation=ad.start_confirmation,
+        optout_notice=ad.optout_notice, sender_mps={
+            SHORT_CODE: ad.short_code_mps, LONG_NUMBER: ad.long_number_mps,
+            ALPHANUMERIC: ad.alphanumeric_mps})
 
 
 def object_store(config: Config) -> ObjectStore:
@@ -198,10 +218,14 @@ class Server:
                                            timeout=a.profile_timeout),
             ffmpeg=Ffmpeg(a.ffmpeg, a.ffmpeg_timeout, a.ffmpeg_threads),
             adaptation_workers=a.workers, sending_hours=config.advertising.hours(),
-            default_classes={v.id: v.default_class for v in config.vasps if v.default_class}))
+            default_classes={v.id: v.default_class for v in config.vasps if v.default_class},
+            advertising=advertising(config)))
         self.smpp.on_bound = self.engine.link_up
         state.on_due(self.engine.wake.set)  # work another node made due: a pass now
         self.smpp.on_receipt = self.engine.receipts.on_receipt  # set before the first bind
+        self.smpp.on_message = self.engine.on_mo_sms  # handsets' SMS to VASPs' numbers
+        self.smpp.serves = frozenset(s for v in config.vasps for s in v.allowed_senders
+                                     if sender_kind(s) != ALPHANUMERIC).__contains__
         if not await self.smpp.start(retry=True):  # an SMSC outage must not stop MM1 and MM7
             log.warning("SMSC %s not bound: mmsc starts anyway and accepts messages; their "
                         "SMS wait and go as soon as a bind succeeds (tried every %.0f s at most)",

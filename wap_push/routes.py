@@ -102,9 +102,10 @@ class Route:
 
 class Router:
     """The engine's messenger over several SMSC routes (the interface of SmppClient:
-    ``connected``, ``send_push``, ``send_text``, ``on_receipt``, ``on_message``,
+    ``connected``, ``send_push``, ``send_text``, ``on_receipt``, ``on_message``, ``serves``,
     ``on_bound``, ``start``, ``close``). ``on_outcome(route, outcome)`` is told of each
-    submit: "sent", or why the route was skipped ("throttle", "link")."""
+    submit: "sent", or why the route was skipped ("throttle", "link"). A handset's SMS may
+    come over any route; each session joins the segments it receives itself."""
 
     def __init__(self, routes: Sequence[RouteConfig],
                  on_receipt: Callable[[Receipt], None] | None = None,
@@ -130,6 +131,17 @@ class Router:
                                     on_bound=lambda n=route: self._bound(n))
                          for _ in range(config.binds)]
         return route
+
+    @property
+    def serves(self) -> Callable[[str], bool] | None:
+        """Which numbers take handsets' SMS (SmppClient.serves), for every session."""
+        return self.routes[0].clients[0].serves
+
+    @serves.setter
+    def serves(self, predicate: Callable[[str], bool] | None) -> None:
+        for route in self.routes:
+            for client in route.clients:
+                client.serves = predicate
 
     @property
     def connected(self) -> bool:
@@ -193,9 +205,11 @@ class Router:
         """A WSP push over a route that serves ``destination`` (SmppClient.send_push)."""
         return await self._send(destination, lambda c: c.send_push(destination, push_pdu))
 
-    async def send_text(self, destination: str, text: str) -> list[str]:
-        """A text SMS over a route that serves ``destination`` (SmppClient.send_text)."""
-        return await self._send(destination, lambda c: c.send_text(destination, text))
+    async def send_text(self, destination: str, text: str,
+                        source: str | None = None) -> list[str]:
+        """A text SMS over a route that serves ``destination`` (SmppClient.send_text), from
+        ``source`` when given."""
+        return await self._send(destination, lambda c: c.send_text(destination, text, source))
 
     async def _send(self, number: str,
                     sending: Callable[[SmppClient], Awaitable[list[str]]]) -> list[str]:

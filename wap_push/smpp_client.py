@@ -9,6 +9,8 @@ worker threads, results come back to the event loop as futures and callbacks.
 - asks for delivery receipts and hands each one, read from its text and TLVs, to
   ``on_receipt`` (matching it to what was sent is the caller's business: a receipt may
   come to another bind than the one that submitted);
+- reads handsets' SMS (deliver_sm that are not receipts) with :mod:`wap_push.mo`, joins
+  their segments, answers each with its status and hands complete texts to ``on_message``;
 - keeps the link alive with enquire_link, and reconnects with exponential back-off (capped
   at ``reconnect_max``, so that a returning SMSC is bound again within seconds);
 - ESME_RTHROTTLED and ESME_RMSGQFUL halve the rate and retry after a pause; every other
@@ -23,6 +25,7 @@ import socket
 import logging
 import queue
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -30,9 +33,10 @@ import smpplib.client
 import smpplib.exceptions
 import smpplib.smpp
 
+from .mo import MoError, MoReassembler, MoSegment, MoSms
 from .smpp import (
-    ESM_DELIVERY_RECEIPT, ESM_UDHI, ESME_ROK, Receipt, read_receipt, retry_decision,
-    status_name, to_smpp_address,
+    ESM_DELIVERY_RECEIPT, ESM_UDHI, ESME_ROK, STATUS_CODES, Receipt, from_smpp_address,
+    read_receipt, retry_decision, status_name, to_smpp_address,
 )
 from .sms import DCS_8BIT, DCS_GSM7, encode_text, gsm7_septets, segment_push
 
@@ -164,11 +168,17 @@ class SmppClient:
 
     def __init__(self, config: SmppConfig,
                  on_receipt: Callable[[Receipt], None] | None = None,
-                 on_message: Callable[[Any], None] | None = None,
-                 on_bound: Callable[[], None] | None = None) -> None:
+                 on_message: Callable[[MoSms], None] | None = None,
+                 on_bound: Callable[[], None] | None = None,
+                 serves: Callable[[str], bool] | None = None) -> None:
         self.config = config
         self.on_receipt = on_receipt  # called on the loop with each delivery receipt
+        #: called on the loop with each complete mobile-originated SMS (wap_push.mo)
         self.on_message = on_message
+        #: whether an MO SMS to this number is taken; called in the reader thread, so it
+        #: must be quick and thread-safe (a set lookup). None: MO SMS are refused.
+        self.serves = serves
+        self.mo = MoReassembler()
         self.on_bound = on_bound  # called on the loop each time a bind succeeds
         self.limiter = RateLimiter(config.max_rate)
         self._client: _Client | None = None
@@ -376,22 +386,56 @@ class SmppClient:
             future.set_exception(SmppSendError(status))
 
     def _on_deliver(self, pdu: Any) -> int:
-        """A deliver_sm, in the reader thread: answered ESME_ROK whatever it holds (an
-        SMSC sends a refused receipt again and again); a receipt goes to the loop."""
+        """A deliver_sm, in the reader thread. A receipt is answered ESME_ROK whatever it
+        holds (an SMSC sends a refused receipt again and again) and goes to the loop; any
+        other is a handset's SMS (:meth:`_on_mo`)."""
         assert self._loop is not None
-        if pdu.esm_class & ESM_DELIVERY_RECEIPT:
-            receipted = getattr(pdu, "receipted_message_id", None)
-            receipt = read_receipt(
-                pdu.short_message or b"",
-                receipted.decode("ascii", "replace") if receipted else None,
-                getattr(pdu, "message_state", None), getattr(pdu, "network_error_code", None))
-            if receipt is None:
-                log.warning("deliver_sm marked as a receipt that says nothing of a message: "
-                            "%r", (pdu.short_message or b"")[:160])
-            elif self.on_receipt is not None:
-                self._loop.call_soon_threadsafe(self.on_receipt, receipt)
-        elif self.on_message is not None:
-            self._loop.call_soon_threadsafe(self.on_message, pdu)
+        if not pdu.esm_class & ESM_DELIVERY_RECEIPT:
+            return self._on_mo(pdu)
+        receipted = getattr(pdu, "receipted_message_id", None)
+        receipt = read_receipt(
+            pdu.short_message or b"",
+            receipted.decode("ascii", "replace") if receipted else None,
+            getattr(pdu, "message_state", None), getattr(pdu, "network_error_code", None))
+        if receipt is None:
+            log.warning("deliver_sm marked as a receipt that says nothing of a message: "
+                        "%r", (pdu.short_message or b"")[:160])
+        elif self.on_receipt is not None:
+            self._loop.call_soon_threadsafe(self.on_receipt, receipt)
+        return ESME_ROK
+
+    def _on_mo(self, pdu: Any) -> int:
+        """A mobile-originated SMS, decoded here (cheap and pure: the status must go back
+        now). To a number mmsc does not serve: ESME_RINVDSTADR (§5.1.3, the SMSC routed it
+        here by mistake); unreadable: the :class:`MoError`'s status (ESME_RX_P_APPN, not to
+        be retried); else ESME_ROK, and a complete text goes to ``on_message`` on the loop."""
+        assert self._loop is not None
+        segment = MoSegment(
+            source=from_smpp_address(pdu.source_addr_ton, _text(pdu.source_addr)),
+            destination=from_smpp_address(pdu.dest_addr_ton, _text(pdu.destination_addr)),
+            data_coding=pdu.data_coding or 0, short_message=pdu.short_message or b"",
+            esm_class=pdu.esm_class or 0,
+            message_payload=getattr(pdu, "message_payload", None),
+            sar=None if getattr(pdu, "sar_msg_ref_num", None) is None else (
+                pdu.sar_msg_ref_num, getattr(pdu, "sar_total_segments", None) or 0,
+                getattr(pdu, "sar_segment_seqnum", None) or 0))
+        if self.serves is None or not self.serves(segment.destination):
+            log.warning("MO SMS from %s to %s refused: no service at that number",
+                        segment.source, segment.destination)
+            return STATUS_CODES["ESME_RINVDSTADR"]
+        dropped = self.mo.dropped
+        try:
+            sms = self.mo.feed(segment, time.monotonic())
+        except MoError as exc:
+            log.warning("MO SMS from %s to %s refused (%s): %s", segment.source,
+                        segment.destination, status_name(exc.status), exc)
+            return exc.status
+        finally:
+            if self.mo.dropped > dropped:
+                log.warning("%d incomplete MO SMS dropped (segments missing after %.0f s, or "
+                            "too many waiting)", self.mo.dropped - dropped, self.mo.timeout)
+        if sms is not None and self.on_message is not None:
+            self._loop.call_soon_threadsafe(self.on_message, sms)
         return ESME_ROK
 
     # -- sending -------------------------------------------------------------------------------
@@ -453,16 +497,25 @@ class SmppClient:
                                   data_coding=self.config.push_data_coding)
                 for seg in segments]
 
-    async def send_text(self, destination: str, text: str) -> list[str]:
-        """A text SMS: GSM 7-bit (a septet an octet, as SMPP carries it) or UCS-2."""
+    async def send_text(self, destination: str, text: str,
+                        source: str | None = None) -> list[str]:
+        """A text SMS: GSM 7-bit (a septet an octet, as SMPP carries it) or UCS-2, from
+        ``source`` (a VASP's short code, say), else from the configured source_addr."""
         ids = []
         for seg in encode_text(text, self._next_reference()):
             body = bytes(gsm7_septets(seg.text) or []) if seg.data_coding == DCS_GSM7 \
                 else seg.text.encode("utf-16-be")
             ids.append(await self.submit(destination, seg.udh + body,
                                          esm_class=ESM_UDHI if seg.udh else 0,
-                                         data_coding=seg.data_coding))
+                                         data_coding=seg.data_coding, source=source))
         return ids
+
+
+def _text(value: bytes | str | None) -> str:
+    """An address field as smpplib hands it (octets or text)."""
+    if isinstance(value, bytes):
+        return value.decode("latin-1")
+    return value or ""
 
 
 def _bind_error(exc: Exception) -> Exception:

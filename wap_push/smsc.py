@@ -13,6 +13,11 @@ returned (0: every submit), ``drop_after`` PDUs after which the link is cut, and
 ``failing`` (an SMSC that is down behind an open port: every bind is cut at once and new
 ones are refused with ESME_RBINDFAIL until it is set back to False).
 
+Handsets' SMS (mobile originated): :meth:`SmscEmulator.send_mo` sends a text to a receiving
+bind as deliver_sm, in one SMS or in segments (UDH with an 8- or 16-bit reference, or SAR
+TLVs), and :meth:`SmscEmulator.deliver` sends any deliver_sm (broken ones for tests); both
+return the statuses the ESME answered.
+
 Receipts: in one of :data:`RECEIPT_STYLES`, to the submitting bind or (``spread_receipts``,
 as SMSCs that hand an account's receipts to any of its binds) to another bind of the same
 account; a number in ``undeliverable`` gets nothing and its SMS are receipted UNDELIV.
@@ -36,16 +41,20 @@ from .smpp import (
     STATUS_CODES, TLV_MESSAGE_PAYLOAD, TLV_MESSAGE_STATE, TLV_RECEIPTED_MESSAGE_ID,
     TLV_SAR_MSG_REF_NUM, TLV_SAR_SEGMENT_SEQNUM, TLV_SAR_TOTAL_SEGMENTS, Framer, Pdu, Receipt,
     SmppAddress, SmppError, decode_pdu, encode_pdu, format_receipt, from_smpp_address,
+    to_smpp_address,
 )
 from .sms import (
-    DCS_GSM7, DCS_UCS2, IEI_CONCAT_16, Reassembler, UserDataHeader, gsm7_text,
-    split_user_data_header,
+    DCS_GSM7, DCS_UCS2, IEI_CONCAT_16, Reassembler, UserDataHeader, encode_text, gsm7_septets,
+    gsm7_text, split_user_data_header,
 )
 
 log = logging.getLogger(__name__)
 
 _TEXT_CODINGS = {DCS_GSM7: "gsm7", 0x01: "ascii", 0x03: "latin-1", DCS_UCS2: "utf-16-be"}
 _BIND_MODES = {"bind_transmitter": "tx", "bind_receiver": "rx", "bind_transceiver": "trx"}
+#: How :meth:`SmscEmulator.send_mo` splits a long text: UDH with an 8-bit or a 16-bit
+#: reference (TS 23.040 §9.2.3.24.1, .8), or the SAR TLVs (SMPP 3.4 §5.3.2.22-24).
+MO_CONCATENATION = ("udh8", "udh16", "sar")
 #: How receipts are written: the Appendix B text with the receipted_message_id and
 #: message_state TLVs, the TLVs alone (no text), or a bare ``id:... stat:...`` text.
 RECEIPT_STYLES = ("standard", "tlv", "minimal")
@@ -137,6 +146,8 @@ class SmscEmulator:
         self._reassembler = Reassembler(reassembly_timeout)
         self._segment_ids: dict[tuple[str, int], list[str]] = {}
         self._tasks: set[asyncio.Task] = set()
+        self._answers: dict[tuple[_Session, int], asyncio.Future[int]] = {}
+        self._mo_reference = 0
 
     @property
     def failing(self) -> bool:
@@ -212,8 +223,11 @@ class SmscEmulator:
             await self._send(session, Pdu(name, exc.sequence, exc.status))
             return True
         self.commands[pdu.command] += 1
-        if pdu.is_response:
-            return True  # deliver_sm_resp, enquire_link_resp: nothing to do
+        if pdu.is_response:  # a deliver_sm_resp someone may wait for; enquire_link_resp
+            answer = self._answers.pop((session, pdu.sequence), None)
+            if answer is not None and not answer.done():
+                answer.set_result(pdu.status)
+            return True
         if pdu.command in _BIND_MODES:
             await self._bind(session, pdu)
         elif pdu.command == "enquire_link":
@@ -359,6 +373,58 @@ class SmscEmulator:
             "dest_addr_npi": source.npi, "destination_addr": source.address,
             "esm_class": ESM_DELIVERY_RECEIPT, "short_message": text}, tlvs=tlvs)
         await self._send(target, deliver)
+
+
+    # -- mobile-originated SMS -----------------------------------------------------------------
+
+    async def deliver(self, source: str, destination: str, short_message: bytes = b"", *,
+                      data_coding: int = DCS_GSM7, esm_class: int = 0,
+                      tlvs: dict[int, bytes] | None = None, system_id: str | None = None,
+                      timeout: float = 10.0) -> int:
+        """One deliver_sm to a receiving bind (of ``system_id`` when given); the status of
+        its deliver_sm_resp. LookupError when no ESME can receive, TimeoutError without an
+        answer."""
+        target = next((s for s in self._sessions if s.can_receive
+                       and (system_id is None or s.system_id == system_id)), None)
+        if target is None:
+            raise LookupError("no receiver or transceiver bound")
+        src, dst = to_smpp_address(source), to_smpp_address(destination)
+        pdu = Pdu("deliver_sm", next(target.sequence), fields={
+            "source_addr_ton": src.ton, "source_addr_npi": src.npi, "source_addr": src.address,
+            "dest_addr_ton": dst.ton, "dest_addr_npi": dst.npi, "destination_addr": dst.address,
+            "esm_class": esm_class, "data_coding": data_coding,
+            "short_message": short_message}, tlvs=dict(tlvs or {}))
+        answer = asyncio.get_running_loop().create_future()
+        self._answers[(target, pdu.sequence)] = answer
+        await self._send(target, pdu)
+        try:
+            return await asyncio.wait_for(answer, timeout)
+        finally:
+            self._answers.pop((target, pdu.sequence), None)
+
+    async def send_mo(self, source: str, destination: str, text: str, *,
+                      concatenation: str = "udh8", system_id: str | None = None) -> list[int]:
+        """A handset's text SMS to ``destination``: GSM 7-bit (a septet an octet) or UCS-2,
+        in as many segments as it needs, each joined by ``concatenation`` (one of
+        :data:`MO_CONCATENATION`); the deliver_sm_resp status of each segment."""
+        if concatenation not in MO_CONCATENATION:
+            raise ValueError(f"concatenation {concatenation!r} is not one of {MO_CONCATENATION}")
+        self._mo_reference = (self._mo_reference + 1) % 256
+        segments = encode_text(text, self._mo_reference, ref16=concatenation == "udh16")
+        statuses = []
+        for number, seg in enumerate(segments, start=1):
+            body = bytes(gsm7_septets(seg.text) or []) if seg.data_coding == DCS_GSM7 \
+                else seg.text.encode("utf-16-be")
+            tlvs: dict[int, bytes] = {}
+            udh = seg.udh
+            if udh and concatenation == "sar":
+                udh, tlvs = b"", {TLV_SAR_MSG_REF_NUM: self._mo_reference.to_bytes(2, "big"),
+                                  TLV_SAR_TOTAL_SEGMENTS: bytes([len(segments)]),
+                                  TLV_SAR_SEGMENT_SEQNUM: bytes([number])}
+            statuses.append(await self.deliver(
+                source, destination, udh + body, data_coding=seg.data_coding,
+                esm_class=ESM_UDHI if udh else 0, tlvs=tlvs, system_id=system_id))
+        return statuses
 
 
 def _response_name(command_id: int) -> str:

@@ -204,7 +204,7 @@ class Viewer:
             "token": token, "sender": sender, "subject": message.subject,
             "sent": sent, "sent_iso": datetime.fromtimestamp(sent, timezone.utc).isoformat(),
             "slides": views, "current": current,
-            "downloads": downloads(original)})
+            "downloads": downloads(original), "optout": await self.engine.optout_notice(message)})
 
     async def pin(self, request: web.Request) -> web.Response:
         opened = await self._open_unlocked(request, "PIN for a link that does not open")

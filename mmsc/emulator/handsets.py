@@ -44,6 +44,8 @@ class EmulatedHandset:
     reports: list[MmsPdu] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    #: The SMSC it is attached to (set by :class:`HandsetNetwork`), for :meth:`send_sms`.
+    smsc: SmscEmulator | None = None
     _done: set[str] = field(default_factory=set)
     _deferred: list[MmsPdu] = field(default_factory=list)
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
@@ -133,6 +135,14 @@ class EmulatedHandset:
         pdu.transaction_id = pdu.transaction_id or f"{self.msisdn[-4:]}-{id(message) % 10**6}"
         return decode(await self._post(pdu, http))
 
+    async def send_sms(self, to: str, text: str) -> list[int]:
+        """Send a text SMS (to a short code, say) through the SMSC: the statuses mmsc
+        answered to its segments' deliver_sm."""
+        if self.smsc is None:
+            raise RuntimeError(f"{self.msisdn} is not attached to an SMSC")
+        log.info("%s sends an SMS to %s: %s", self.msisdn, to, text)
+        return await self.smsc.send_mo(self.msisdn, to, text)
+
     async def wait_for(self, predicate, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
         """Wait until ``predicate(self)`` holds (for tests and the demo)."""
         async with self._changed:
@@ -145,6 +155,8 @@ class HandsetNetwork:
 
     def __init__(self, smsc: SmscEmulator, handsets: list[EmulatedHandset]) -> None:
         self.handsets = {h.msisdn: h for h in handsets}
+        for handset in handsets:
+            handset.smsc = smsc
         self.http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
         self._tasks: set[asyncio.Task] = set()
         self.listen(smsc)

@@ -61,7 +61,8 @@ class VaspReporter:
         body = build_report(
             kind=report.kind, namespace=namespace, version=version, transaction_id=secrets.token_hex(8),
             message_id=message.id, recipient=recipient.address, sender=message.originator,
-            status=report.status, date=datetime.fromtimestamp(report.created_at, timezone.utc))
+            status=report.status, date=datetime.fromtimestamp(report.created_at, timezone.utc),
+            text=report.status_text)
         taken, retry, detail = await self._post(vasp, body, "text/xml; charset=utf-8")
         return taken, retry, {**detail, "status": report.status}
 

@@ -6,7 +6,11 @@
   that recipient got, as ``mmsc decode --json`` shows them;
 - ``POST /api/v1/messages/<id>/cancel`` and ``POST /api/v1/messages/<id>/renotify/<recipient>``
   (409 when the message or recipient is past it);
-- ``GET /api/v1/stats?since=&until=``: counts per state and interface.
+- ``GET /api/v1/stats?since=&until=``: counts per state and interface;
+- ``GET /api/v1/optouts?vasp=`` (JSON) and ``GET /api/v1/optouts.csv?vasp=``: the numbers
+  opted out of VASPs' advertising; ``PUT`` and ``DELETE /api/v1/optouts/<vasp>/<number>``
+  opt a number out (201, or 200 when it was already) and back in (200, 404 when it was not):
+  400 for a number that is not international, 404 for an unknown VASP.
 
 Missing or wrong credentials: 401, the same answer whichever part was wrong. Every answer has
 the viewer's strict headers. The work is :class:`mmsc.relay.operations.Operations`'.
@@ -25,6 +29,7 @@ from aiohttp import web
 from mmsc.mm7.auth import basic_credentials
 from mmsc.relay.engine import UNAVAILABLE
 from mmsc.relay.operations import Conflict, NotFound, Operations
+from mmsc.relay.optout import describe, operator_optout, optouts_csv
 from mmsc.state import RecipientState
 from web_viewer.app import CSP, HEADERS
 
@@ -84,6 +89,10 @@ class Api:
             web.post("/messages/{id}/cancel", self.cancel),
             web.post("/messages/{id}/renotify/{recipient}", self.renotify),
             web.get("/stats", self.stats),
+            web.get("/optouts", self.optouts),
+            web.get("/optouts.csv", self.optouts_csv),
+            web.put("/optouts/{vasp}/{number}", self.optout),
+            web.delete("/optouts/{vasp}/{number}", self.optout),
         ])
         return app
 
@@ -164,3 +173,30 @@ class Api:
         until = moment(request.query.get("until"), "until") or now
         since = moment(request.query.get("since"), "since") or until - DAY
         return answer(await self.operations.stats(since, until))
+
+    async def optouts(self, request: web.Request) -> web.Response:
+        found = await self.operations.engine.state.list_optouts(request.query.get("vasp"))
+        return answer({"optouts": [describe(o) for o in found]})
+
+    async def optouts_csv(self, request: web.Request) -> web.Response:
+        found = await self.operations.engine.state.list_optouts(request.query.get("vasp"))
+        return web.Response(text=optouts_csv(found), content_type="text/csv", charset="utf-8",
+                            headers={"Content-Disposition": 'attachment; filename="optouts.csv"'})
+
+    async def optout(self, request: web.Request) -> web.Response:
+        """PUT: opt the number out of the VASP's advertising; DELETE: back in."""
+        vasp, number = request.match_info["vasp"], request.match_info["number"]
+        out = request.method == "PUT"
+        try:
+            changed = await operator_optout(self.operations.engine.state, vasp, number,
+                                            now=self.operations.engine.clock(), out=out)
+        except ValueError as exc:
+            raise web.HTTPBadRequest(reason=str(exc)) from None
+        except LookupError:
+            raise NotFound(vasp) from None
+        if not out and not changed:
+            raise NotFound(number)
+        log.info("operator %s opted %s %s of VASP %s", request[OPERATOR], number,
+                 "out" if out else "back in", vasp)
+        return answer({"vasp": vasp, "number": number, "optout": out},
+                      201 if out and changed else 200)

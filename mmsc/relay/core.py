@@ -4,7 +4,7 @@ protocols), the groups of recipient states its steps test, and the errors it rai
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -51,7 +51,8 @@ class Messenger(Protocol):
 
     async def send_push(self, destination: str, push_pdu: bytes) -> list[str]: ...
 
-    async def send_text(self, destination: str, text: str) -> list[str]: ...
+    async def send_text(self, destination: str, text: str,
+                        source: str | None = None) -> list[str]: ...
 
 
 class Mailer(Protocol):
@@ -67,6 +68,20 @@ class Mailer(Protocol):
                     content: Message) -> tuple[bool, bool, dict[str, Any]]: ...
 
     async def send(self, report: ReportRecord) -> tuple[bool, bool, dict[str, Any]]: ...
+
+
+@dataclass
+class Advertising:
+    """``[advertising]`` as the engine uses it: the opt-out words, the confirmation SMS
+    and the notice (texts with ``{short_code}``; empty: none sent, none shown), and the SMS
+    rate of each kind of sender (:mod:`.senders`; absent or 0: no limit of its own)."""
+
+    stop_words: Sequence[str] = ("STOP",)
+    start_words: Sequence[str] = ("START",)
+    stop_confirmation: str = ""
+    start_confirmation: str = ""
+    optout_notice: str = ""
+    sender_mps: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -89,6 +104,7 @@ class Settings:
     link_pin: bool = False  # the link SMS carries a PIN the viewer asks for
     sending_hours: SendingHours | None = None  # of Advertisement messages; None: any time
     default_classes: dict[str, str] = field(default_factory=dict)  # by VASP id ([[vasp]])
+    advertising: Advertising = field(default_factory=Advertising)
     claim_batch: int = 50
     claim_lease: float = 120.0
     node: str = field(default_factory=lambda: f"node-{secrets.token_hex(4)}")

@@ -48,6 +48,7 @@ class Delivery:
                 size=size, expiry=self.expiry(message),
                 message_class=message.message_class, subject=message.subject,
                 sender=message.originator or None)
+            await self._pace(message)
             ids = await self.messenger.send_push(number, push)
         except ContentLost:
             raise
@@ -106,10 +107,12 @@ class Delivery:
         link = new_link(now=self.clock(), ttl=self.settings.link_ttl,
                         message_expiry=self.expiry(message), with_pin=self.settings.link_pin)
         text = notices.link_text(sender=message.originator, subject=message.subject,
-                                 link=f"{self.settings.public_url}/v/{link.token}", pin=link.pin)
+                                 link=f"{self.settings.public_url}/v/{link.token}", pin=link.pin,
+                                 notice=await self.optout_notice(message))
         number = notices.plmn_number(r.address) or r.address
         try:
             await self._check_content(message)
+            await self._pace(message)
             ids = await self.messenger.send_text(number, text)
         except ContentLost:
             raise
@@ -149,6 +152,8 @@ class Delivery:
                                detail={"why": f"no VASP for {number}"})
             return
         content = await self.original(message)
+        if await self._keyword(r, message, content, vasp_id, number):
+            return  # a stop or start word: mmsc's, not the VASP's (mmsc/relay/optout.py)
         content.envelope.message_id = message.id
         taken, retry, detail = await self.reporter.deliver(vasp_id, content)
         attempts = r.attempts + 1

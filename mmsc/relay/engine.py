@@ -12,6 +12,8 @@ a step twice). The engine is put together from one module per idea:
 - :mod:`.interconnect`: other operators' MMSCs (MM4) and e-mail (MM3);
 - :mod:`.retrieval`: content locations, the original, adaptation for the device;
 - :mod:`.reports`: final states and the reports they owe;
+- :mod:`.optout`, :mod:`.mo_sms`, :mod:`.senders`: advertising's opt-out, handsets' SMS to
+  VASPs, and the pace of each VASP sender's SMS;
 - :mod:`.requests`: what handsets and VASPs say about accepted messages;
 - :mod:`.core`: settings, service protocols, state groups shared by all of them.
 """
@@ -38,12 +40,15 @@ from .core import UNAVAILABLE, ContentLost, Mailer, Messenger, Reporter, Setting
 from .delivery import Delivery
 from .hold import Hold
 from .interconnect import Interconnect
+from .mo_sms import MobileOriginated
+from .optout import OptOuts
 from .reports import Reports
 from .requests import Requests
 from .retrieval import Retrieval, safe_name, token_from_path
 from .routing import Routing
 from .receipts import Receipts
 from .scheduler import Scheduler
+from .senders import Pacing, SenderLimits
 
 __all__ = ["UNAVAILABLE", "ContentLost", "Engine", "Mailer", "Messenger", "Reporter", "Settings",
            "safe_name", "token_from_path"]
@@ -51,7 +56,8 @@ __all__ = ["UNAVAILABLE", "ContentLost", "Engine", "Mailer", "Messenger", "Repor
 log = logging.getLogger(__name__)
 
 
-class Engine(Routing, Scheduler, Delivery, Hold, Interconnect, Retrieval, Reports, Requests):
+class Engine(Routing, Scheduler, Delivery, Hold, Interconnect, Retrieval, Reports, Requests,
+             OptOuts, MobileOriginated, Pacing):
     """Store-and-forward for every recipient of every message."""
 
     def __init__(self, objects: ObjectStore, state: StateStore, messenger: Messenger,
@@ -78,6 +84,8 @@ class Engine(Routing, Scheduler, Delivery, Hold, Interconnect, Retrieval, Report
         #: Repeated fetches not yet written: recipient id -> (count, last at).
         self._refetched: dict[int, tuple[int, float]] = {}
         self.receipts = Receipts(self)  # the SMSC's delivery receipts (mmsc/relay/receipts.py)
+        self.senders = SenderLimits(settings.advertising.sender_mps)  # mmsc/relay/senders.py
+        self._mo_tasks: set[asyncio.Task] = set()  # MO SMS being accepted (mmsc/relay/mo_sms.py)
 
     async def submit(self, message: Message, interface: Interface,
                      vasp_id: str | None = None, mm7_namespace: str | None = None,

@@ -34,18 +34,20 @@ class Reports:
 
     async def _finish(self, r: RecipientRecord, message: MessageRecord, to: RecipientState, *,
                       kind: str, detail: dict[str, Any] | None = None,
-                      expected: Sequence[RecipientState] | None = None) -> RecipientRecord | None:
+                      expected: Sequence[RecipientState] | None = None,
+                      status_text: str | None = None) -> RecipientRecord | None:
         """Into a final state, then the report to the originator, written to the report outbox
         in the same transaction (so a crash or an SMSC outage cannot lose it): a
         DeliveryReportReq for a VASP, an MM4 delivery report for a peer MMSC, an
         M-Delivery.ind by WAP push for a handset. A copy forwarded over MM4 owes nothing yet:
-        the peer's delivery report tells how it ends (:mod:`.interconnect`)."""
+        the peer's delivery report tells how it ends (:mod:`.interconnect`). ``status_text``
+        goes in the report as its StatusText (an opt-out, say)."""
         status = _REPORT_STATUS.get(to)
         owed = status is not None and message.delivery_report and \
             not (to == S.FORWARDED and r.route == Route.MM4)
         durable = message.interface in _OUTBOX or (
             message.interface == Interface.MM1 and notices.plmn_number(message.originator))
-        outbox = ("delivery", status.label) if owed and durable else None
+        outbox = ("delivery", status.label, status_text) if owed and durable else None
         moved = await self._move(r, to, kind=kind, detail=detail, expected=expected,
                                  next_attempt_at=None, report=outbox)
         if moved is not None and owed and outbox is None:

@@ -111,6 +111,8 @@ class Scheduler:
             await self.receipts.unfetched(r)
         if now >= self.expiry(message):
             await self._finish(r, message, S.EXPIRED, kind="expired")
+        elif r.state in (S.ACCEPTED, S.ADAPTED) and await self._opted_out(r, message):
+            return  # ended rejected before any SMS (mmsc/relay/optout.py)
         elif r.route == Route.MMS and r.state in (S.ACCEPTED, S.ADAPTED):
             await self._notify(r, message)
         elif r.route == Route.MMS and r.state in (S.NOTIFIED, S.RETRIEVED):

@@ -6,7 +6,7 @@ SQLite by default (:class:`SqliteStateStore`), PostgreSQL for several nodes on o
 
 from .base import UNCHANGED, DuplicateMessage, StateError, StateStore, StateUnavailable
 from .records import (
-    FINAL_STATES, CdrRecord, Event, Interface, MessageRecord, Moved, RecipientRecord,
+    FINAL_STATES, CdrRecord, Event, Interface, MessageRecord, Moved, OptOut, RecipientRecord,
     RecipientState, ReportRecord, Route, SmscIdRecord, Subscriber, VaspRecord,
 )
 from .postgres import PostgresStateStore
@@ -14,7 +14,7 @@ from .sqlite import SqliteStateStore
 
 __all__ = [
     "CdrRecord", "DuplicateMessage", "Event", "FINAL_STATES", "Interface", "MessageRecord",
-    "Moved", "PostgresStateStore", "RecipientRecord", "RecipientState", "ReportRecord", "Route",
+    "Moved", "OptOut", "PostgresStateStore", "RecipientRecord", "RecipientState", "ReportRecord", "Route",
     "SmscIdRecord", "SqliteStateStore", "StateError", "StateStore", "StateUnavailable",
     "Subscriber", "UNCHANGED", "VaspRecord",
 ]

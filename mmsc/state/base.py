@@ -9,8 +9,8 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 from .records import (
-    CdrRecord, Event, MessageRecord, Moved, RecipientRecord, RecipientState, ReportRecord,
-    SmscIdRecord, Subscriber, VaspRecord,
+    CdrRecord, Event, MessageRecord, Moved, OptOut, RecipientRecord, RecipientState,
+    ReportRecord, SmscIdRecord, Subscriber, VaspRecord,
 )
 
 
@@ -101,11 +101,12 @@ class StateStore(abc.ABC):
                          viewer_pin: str | None | _Unchanged = UNCHANGED,
                          viewer_expires_at: float | None | _Unchanged = UNCHANGED,
                          release: bool = True,
-                         report: tuple[str, str] | None = None) -> Moved | None:
+                         report: tuple[str, ...] | None = None) -> Moved | None:
         """Compare-and-set: when the recipient is in one of ``expected``, move it to ``to``,
         set the given columns, release its claim (unless ``release`` is False: a step that
         is not over yet) and write one event (``kind``, default the new state) in one
-        transaction, with, when ``report`` is (kind, status), the report it owes to a VASP.
+        transaction, with, when ``report`` is (kind, status) or (kind, status, status
+        text), the report it owes to a VASP.
         Returns the state left and the new row, or None (nothing written)."""
 
     @abc.abstractmethod
@@ -227,6 +228,22 @@ class StateStore(abc.ABC):
 
     @abc.abstractmethod
     async def list_vasps(self) -> list[VaspRecord]: ...
+
+    @abc.abstractmethod
+    async def add_optout(self, optout: OptOut) -> bool:
+        """Record an opt-out; False when that number had already opted out of that VASP
+        (the first one is kept)."""
+
+    @abc.abstractmethod
+    async def remove_optout(self, vasp_id: str, address: str) -> bool:
+        """Opt a number back in; False when it had not opted out."""
+
+    @abc.abstractmethod
+    async def get_optout(self, vasp_id: str, address: str) -> OptOut | None: ...
+
+    @abc.abstractmethod
+    async def list_optouts(self, vasp_id: str | None = None) -> list[OptOut]:
+        """The opt-outs (of one VASP when given), by VASP then number."""
 
     def on_due(self, callback: Callable[[], None]) -> None:
         """Have ``callback`` called (on the event loop) when another process of a shared

@@ -41,8 +41,8 @@ from mmsc import metrics
 
 from .base import UNCHANGED, DuplicateMessage, StateError, StateStore, StateUnavailable
 from .records import (
-    FINAL_STATES, CdrRecord, Event, Interface, MessageRecord, Moved, RecipientRecord, field_names,
-    RecipientState, ReportRecord, Route, SmscIdRecord, Subscriber, VaspRecord,
+    FINAL_STATES, CdrRecord, Event, Interface, MessageRecord, Moved, OptOut, RecipientRecord,
+    RecipientState, ReportRecord, Route, SmscIdRecord, Subscriber, VaspRecord, field_names,
 )
 from .schema_postgres import MIGRATIONS, VERSION_TABLE
 from .sqlite import _storable
@@ -376,7 +376,7 @@ class PostgresStateStore(StateStore):
                          transaction_id: Any = UNCHANGED, viewer_token: Any = UNCHANGED,
                          viewer_pin: Any = UNCHANGED, viewer_expires_at: Any = UNCHANGED,
                          release: bool = True,
-                         report: tuple[str, str] | None = None) -> Moved | None:
+                         report: tuple[str, ...] | None = None) -> Moved | None:
         """One statement: lock the row, move it when its state is expected, write its event
         and the report it owes; the row's lock makes the state it left the true one."""
         states = [state.value for state in expected]
@@ -390,7 +390,7 @@ class PostgresStateStore(StateStore):
                 **({"claimed_by": None, "claimed_until": None} if release else {}),
                 **{k: v for k, v in changes.items() if v is not UNCHANGED}}
         types = self._types["recipients"]
-        assignments = ", ".join(f"{name} = ${i + 8}::{types[name]}"
+        assignments = ", ".join(f"{name} = ${i + 9}::{types[name]}"
                                 for i, name in enumerate(sets))
         sql = (
             "WITH old AS (SELECT id, state FROM recipients WHERE id = $1 FOR UPDATE), "
@@ -400,13 +400,14 @@ class PostgresStateStore(StateStore):
             "e AS (INSERT INTO events (message_id, recipient_id, at, kind, detail) "
             "SELECT message_id, id, $3, $4, $5 FROM moved), "
             "p AS (INSERT INTO reports (message_id, recipient_id, kind, status, created_at, "
-            "next_attempt_at) SELECT message_id, id, $6, $7, $3, $3 FROM moved "
+            "next_attempt_at, status_text) SELECT message_id, id, $6, $7, $3, $3, $8 FROM moved "
             "WHERE $6::text IS NOT NULL) "
             "SELECT * FROM moved")
         detail_text = json.dumps(detail or {}, ensure_ascii=False, separators=(",", ":"))
         async with self._connection(write=True) as db:
             row = await db.fetchrow(sql, recipient_id, states, now, kind or to.value,
-                                    _text(detail_text), *(report or (None, None)),
+                                    _text(detail_text),
+                                    *((*report, None)[:3] if report else (None, None, None)),
                                     *(_text(v) for v in sets.values()))
         if row is None:
             return None
@@ -666,6 +667,27 @@ class PostgresStateStore(StateStore):
 
     async def list_vasps(self) -> list[VaspRecord]:
         return await self._fetch(VaspRecord, "SELECT * FROM vasps ORDER BY id")
+
+    async def add_optout(self, optout: OptOut) -> bool:
+        async with self._connection(write=True) as db:
+            done = await db.execute(
+                "INSERT INTO optouts (vasp_id, address, created_at, via) VALUES ($1, $2, $3, $4)"
+                " ON CONFLICT DO NOTHING", *(_text(v) for v in dataclasses.astuple(optout)))
+        return done.endswith(" 1")
+
+    async def remove_optout(self, vasp_id: str, address: str) -> bool:
+        async with self._connection(write=True) as db:
+            done = await db.execute("DELETE FROM optouts WHERE vasp_id = $1 AND address = $2",
+                                    _text(vasp_id), _text(address))
+        return done.endswith(" 1")
+
+    async def get_optout(self, vasp_id: str, address: str) -> OptOut | None:
+        return await self._one(OptOut, "SELECT * FROM optouts WHERE vasp_id = $1 "
+                               "AND address = $2", vasp_id, address)
+
+    async def list_optouts(self, vasp_id: str | None = None) -> list[OptOut]:
+        return await self._fetch(OptOut, "SELECT * FROM optouts WHERE $1::text IS NULL "
+                                 "OR vasp_id = $1 ORDER BY vasp_id, address", vasp_id)
 
     async def close(self) -> None:
         for task in (self._listener, self._announcing):

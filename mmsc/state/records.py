@@ -146,6 +146,19 @@ class ReportRecord:
     next_attempt_at: float | None = None
     claimed_until: float | None = None
     sent_at: float | None = None
+    status_text: str | None = None  # the report's StatusText (an opt-out, say); None: none
+
+
+@dataclass(frozen=True)
+class OptOut:
+    """A number that asked a VASP for no more Advertisement messages: a stop word to one of
+    its short codes, by SMS or MMS (``via`` "handset"), or the operator on its behalf
+    ("operator")."""
+
+    vasp_id: str
+    address: str
+    created_at: float
+    via: str
 
 
 @dataclass(frozen=True)

@@ -235,5 +235,19 @@ CREATE TABLE refetches (
 )
 """
 
+#: Opt-outs (issue 18.5): a number that sent a stop word to a VASP's short code gets no more
+#: Advertisement messages of that VASP, whichever of its senders sends them; a report may
+#: carry a StatusText (the opt-out that rejected the recipient).
+_V10 = """
+ALTER TABLE reports ADD COLUMN status_text TEXT;
+CREATE TABLE optouts (
+    vasp_id TEXT NOT NULL,
+    address TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    via TEXT NOT NULL,
+    PRIMARY KEY (vasp_id, address)
+)
+"""
+
 #: Migrations in order; never edit one that has shipped, append a new one.
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10)

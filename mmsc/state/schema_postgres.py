@@ -202,9 +202,20 @@ CREATE TABLE refetches (
 )
 """
 
+_V10 = """
+ALTER TABLE reports ADD COLUMN status_text TEXT;
+CREATE TABLE optouts (
+    vasp_id TEXT NOT NULL,
+    address TEXT NOT NULL,
+    created_at DOUBLE PRECISION NOT NULL,
+    via TEXT NOT NULL,
+    PRIMARY KEY (vasp_id, address)
+)
+"""
+
 #: Migrations in order, one for each of ``schema.MIGRATIONS``; never edit one that has
 #: shipped, append a new one.
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10)
 
 #: The bookkeeping table, left out of the schema comparison with SQLite.
 VERSION_TABLE = "mmsc_schema"

@@ -25,8 +25,8 @@ from mmsc.ids import token_digest
 
 from .base import UNCHANGED, DuplicateMessage, StateError, StateStore
 from .records import (
-    FINAL_STATES, CdrRecord, Event, Interface, MessageRecord, Moved, RecipientRecord, field_names,
-    RecipientState, ReportRecord, Route, SmscIdRecord, Subscriber, VaspRecord,
+    FINAL_STATES, CdrRecord, Event, Interface, MessageRecord, Moved, OptOut, RecipientRecord,
+    RecipientState, ReportRecord, Route, SmscIdRecord, Subscriber, VaspRecord, field_names,
 )
 from .schema import MIGRATIONS
 
@@ -269,7 +269,7 @@ class SqliteStateStore(StateStore):
     def _transition(self, recipient_id: int, expected: Collection[RecipientState],
                     to: RecipientState, now: float, kind: str | None,
                     detail: dict[str, Any] | None, changes: dict[str, Any],
-                    release: bool, report: tuple[str, str] | None) -> Moved | None:
+                    release: bool, report: tuple[str, ...] | None) -> Moved | None:
         states = [state.value for state in expected]
         if not states:
             return None
@@ -296,9 +296,10 @@ class SqliteStateStore(StateStore):
 
     @staticmethod
     def _report(db: sqlite3.Connection, message_id: str, recipient_id: int | None,
-                report: tuple[str, str], now: float) -> None:
+                report: tuple[str, ...], now: float) -> None:
         values = _columns(ReportRecord(None, message_id, recipient_id, report[0], report[1],
-                                       now, next_attempt_at=now))
+                                       now, next_attempt_at=now,
+                                       status_text=report[2] if len(report) > 2 else None))
         values.pop("id")
         _insert(db, "reports", values)
 
@@ -653,6 +654,36 @@ class SqliteStateStore(StateStore):
 
     async def list_vasps(self) -> list[VaspRecord]:
         return await self._run(self._query, VaspRecord, "SELECT * FROM vasps ORDER BY id")
+
+    def _add_optout(self, optout: OptOut) -> bool:
+        values = _columns(optout)
+        with self._tx() as tx:
+            return tx.execute(f"INSERT OR IGNORE INTO optouts ({', '.join(values)}) VALUES "
+                              f"({', '.join(':' + name for name in values)})",
+                              values).rowcount == 1
+
+    async def add_optout(self, optout: OptOut) -> bool:
+        return await self._write(self._add_optout, optout)
+
+    def _remove_optout(self, vasp_id: str, address: str) -> bool:
+        with self._tx() as tx:
+            return tx.execute("DELETE FROM optouts WHERE vasp_id = ? AND address = ?",
+                              (_storable(vasp_id), _storable(address))).rowcount == 1
+
+    async def remove_optout(self, vasp_id: str, address: str) -> bool:
+        return await self._write(self._remove_optout, vasp_id, address)
+
+    async def get_optout(self, vasp_id: str, address: str) -> OptOut | None:
+        rows = await self._run(self._query, OptOut, "SELECT * FROM optouts WHERE vasp_id = ? "
+                               "AND address = ?", vasp_id, address)
+        return rows[0] if rows else None
+
+    async def list_optouts(self, vasp_id: str | None = None) -> list[OptOut]:
+        if vasp_id is None:
+            return await self._run(self._query, OptOut,
+                                   "SELECT * FROM optouts ORDER BY vasp_id, address")
+        return await self._run(self._query, OptOut, "SELECT * FROM optouts WHERE vasp_id = ? "
+                               "ORDER BY address", vasp_id)
 
     async def close(self) -> None:
         await self._run(self._close)
