@@ -16,12 +16,13 @@ from pathlib import Path
 import pytest
 
 from mmsc import metrics
-from mmsc.config import Config, ConfigError, SmscConfig, SubscriberConfig, load
+from mmsc.config import Config, ConfigError, SmscConfig, SubscriberConfig, VaspConfig, load
 from mmsc.message import Envelope, Message, MessagePart
 from mmsc.server import Server
 from wap_push.routes import RouteConfig, Router
 from wap_push.smpp_client import SmppClient, SmppConfig, SmppSendError
 from wap_push.sms import WAP_PUSH_PORT
+from wap_push.smpp import STATUS_CODES
 from wap_push.smsc import SmscEmulator
 
 from test_loop import A, config, running
@@ -382,3 +383,18 @@ def test_smsc_variables_do_not_apply_to_routes(tmp_path: Path) -> None:
     path.write_text('[smsc]\nweight = 0\n')
     with pytest.raises(ConfigError, match=r"\[smsc\] weight 0 must be 1 or more"):
         load(path, environ={})
+
+
+async def test_a_handsets_sms_to_a_vasp_comes_over_any_route(tmp_path: Path) -> None:
+    """Each route's sessions know the VASPs' numbers: a STOP that comes over route b is
+    taken (ESME_ROK) and confirmed; one to a number no VASP has is refused on route a too."""
+    cfg = two_routes(tmp_path, [])
+    cfg.vasps = [VaspConfig("acme", "s3cret", ["36000"])]
+    async with running(cfg) as server:
+        assert await server.smscs["b"].send_mo(A, "36000", "STOP") == [0]
+        assert await server.smscs["a"].send_mo(A, "36999", "hello") == [STATUS_CODES["ESME_RINVDSTADR"]]
+        await server.handsets.handsets[A].wait_for(lambda h: h.texts)
+        assert await server.engine.state.get_optout("acme", A) is not None
+    confirmation = [sms for smsc in server.smscs.values() for sms in smsc.received
+                    if sms.destination == A and not sms.ports]
+    assert [sms.source for sms in confirmation] == ["36000"]
