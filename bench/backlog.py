@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 import aiohttp  # noqa: E402
 
-from bench.mm7 import cpu_seconds, free_port, wait_nodes, wait_port  # noqa: E402
+from bench.mm7 import cpu_seconds, free_port, mmsc_config, wait_nodes, wait_port  # noqa: E402
 from mmsc.message import Envelope, Message, MessagePart  # noqa: E402
 from mmsc.mm7.soap import DEFAULT_NAMESPACE, build_submit  # noqa: E402
 
@@ -45,26 +45,6 @@ def template() -> tuple[bytes, str]:
                        MessagePart.from_text("never fetched", content_id="t")])
     return build_submit(namespace=DEFAULT_NAMESPACE, version="6.8.0", transaction_id="TXID",
                         vasp_id="bench", vas_id=None, sender="36000", message=message)
-
-
-def config(folder: Path, http: int, smsc: int) -> Path:
-    path = folder / "mmsc.toml"
-    path.write_text(f"""
-[http]
-port = {http}
-[storage]
-path = "{folder / 'objects'}"
-[state]
-url = "sqlite:///{folder / 'mmsc.db'}"
-[smsc]
-mode = "smpp"
-port = {smsc}
-max_mps = 100000
-[[vasp]]
-id = "bench"
-password = "bench"
-""")
-    return path
 
 
 def rss_kib(pid: int) -> int:
@@ -125,8 +105,8 @@ async def main(checkpoints: list[int]) -> None:
             wait_port(smsc_port, smsc)
             server = subprocess.Popen(
                 [sys.executable, "-m", "mmsc", "serve", "--no-demo", "--config",
-                 str(config(work, port, smsc_port))], stdout=subprocess.DEVNULL, stderr=log,
-                cwd=work)
+                 str(mmsc_config(work, port, smsc_port=smsc_port))],
+                stdout=subprocess.DEVNULL, stderr=log, cwd=work)
             wait_nodes(port, 1, server)
             started = rss_kib(server.pid)
             rows = await submit_all(port, checkpoints, server, work / "mmsc.db")

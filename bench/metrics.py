@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 
 from mm7 import (
-    ROOT, cpu_seconds, free_port, mmsc_config, run_wrk, submit_script, wait_nodes, wait_port,
+    ROOT, free_port, loaded, mmsc_config, submit_script, wait_nodes, wait_port,
 )
 
 CONNECTIONS = 16
@@ -39,15 +39,13 @@ def point(work: Path, script: Path, label: str, extra: str,
         try:
             wait_port(port, server)
             wait_nodes(port, 1, server)
-            start = cpu_seconds(server.pid)
-            rate, _, p99, requests = run_wrk(port, script, CONNECTIONS, seconds)
-            used = cpu_seconds(server.pid) - start
+            rate, _, p99, _, cpu_ms = loaded(server, port, script, CONNECTIONS, seconds)
         finally:
             server.terminate()
             server.wait(10)
     os.sync()
     shutil.rmtree(folder, ignore_errors=True)
-    return rate, p99, 1000 * used / max(1, requests)
+    return rate, p99, cpu_ms
 
 
 def main(seconds: float, rounds: int) -> None:

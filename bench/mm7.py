@@ -249,6 +249,15 @@ def run_wrk(port: int, script: Path, connections: int,
     return rate, percentile("50"), percentile("99"), requests
 
 
+def loaded(server: subprocess.Popen, port: int, script: Path, connections: int,
+           seconds: float, path: str = "") -> tuple[float, float, float, int, float]:
+    """``run_wrk`` against ``server`` (rate, p50, p99, requests) and the CPU milliseconds
+    the server and its children spent per request meanwhile."""
+    before = cpu_seconds(server.pid)
+    rate, p50, p99, requests = run_wrk(port, script, connections, seconds, path)
+    return rate, p50, p99, requests, (cpu_seconds(server.pid) - before) / max(requests, 1) * 1000
+
+
 def submit_script(work: Path) -> tuple[Path, int]:
     """The wrk script posting a 30 KB SubmitReq with a fresh TransactionID each time, the
     SubmitRsp the bare servers answer (``answer.xml``), both in ``work``; and the body's
@@ -275,8 +284,9 @@ def submit_script(work: Path) -> tuple[Path, int]:
 
 
 def mmsc_config(folder: Path, port: int, workers: int = 1, extra: str = "",
-                event_loop: str = "auto") -> Path:
-    """The mmsc.toml of a server under load: the VASP ``bench``, an offline recipient."""
+                event_loop: str = "asyncio", smsc_port: int | None = None) -> Path:
+    """The mmsc.toml of a server under load: the VASP ``bench``, an offline recipient; its
+    own SMSC emulator, or the one listening at ``smsc_port``."""
     path = folder / "mmsc.toml"
     path.write_text(f"""
 [http]
@@ -288,7 +298,8 @@ path = "{folder / 'objects'}"
 [state]
 url = "sqlite:///{folder / 'mmsc.db'}"
 [smsc]
-port = {free_port()}
+mode = "{'emulator' if smsc_port is None else 'smpp'}"
+port = {smsc_port or free_port()}
 max_mps = 100000
 {extra}
 [[vasp]]
@@ -340,9 +351,8 @@ def main(seconds: float, only: str = "") -> None:
                     wait_port(port, server)
                     if label.startswith("mmsc"):
                         wait_nodes(port, 2 if "2 processes" in label else 1, server)
-                    before = cpu_seconds(server.pid)
-                    rate, p50, p99, requests = run_wrk(port, script, connections, seconds)
-                    cpu_ms = (cpu_seconds(server.pid) - before) / max(requests, 1) * 1000
+                    rate, p50, p99, _, cpu_ms = loaded(server, port, script, connections,
+                                                       seconds)
                 finally:
                     stop(server, profile is not None)
                     log.close()

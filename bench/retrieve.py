@@ -31,14 +31,16 @@ sys.path.insert(0, str(ROOT))
 
 from PIL import Image  # noqa: E402
 
-from bench.mm7 import cpu_seconds, free_port, run_wrk, spy, stop, wait_nodes, wait_port  # noqa: E402
+from bench.mm7 import (  # noqa: E402
+    free_port, loaded, mmsc_config, spy, stop, wait_nodes, wait_port,
+)
 from mmsc.message import Envelope, Message, MessagePart  # noqa: E402
 from mmsc.mm7.soap import DEFAULT_NAMESPACE, build_submit  # noqa: E402
 from mmsc.pdu import decode  # noqa: E402
 from wap_push.push import decode_push  # noqa: E402
 from wap_push.smsc import ReceivedSms, SmscEmulator  # noqa: E402
 
-HANDSET = "+33600000009"
+HANDSET = "+33600000009"  # the subscriber of bench/mm7.py's mmsc_config
 USER_AGENT = "Nokia6230i/2.0 (03.25) Profile/MIDP-2.0 Configuration/CLDC-1.1"
 
 BARE = r'''
@@ -71,28 +73,6 @@ def jpeg(octets: int) -> bytes:
         if out.tell() >= octets:
             return out.getvalue()
         side += 10
-
-
-def config(folder: Path, http: int, smsc: int) -> Path:
-    path = folder / "mmsc.toml"
-    path.write_text(f"""
-[http]
-port = {http}
-[storage]
-path = "{folder / 'objects'}"
-[state]
-url = "sqlite:///{folder / 'mmsc.db'}"
-[smsc]
-mode = "smpp"
-port = {smsc}
-max_mps = 100000
-[[vasp]]
-id = "bench"
-password = "bench"
-[[subscriber]]
-msisdn = "{HANDSET}"
-""")
-    return path
 
 
 def submit(port: int) -> None:
@@ -146,7 +126,7 @@ async def main(seconds: float) -> None:
         profile = os.environ.get("BENCH_PROFILE")  # py-spy's collapsed stacks of the server
         server = subprocess.Popen(
             [*spy(profile), sys.executable, "-m", "mmsc", "serve", "--no-demo", "--config",
-             str(config(work, port, smsc_port))], stdout=subprocess.DEVNULL, stderr=log, cwd=work)
+             str(mmsc_config(work, port, smsc_port=smsc_port))], stdout=subprocess.DEVNULL, stderr=log, cwd=work)
         try:
             await asyncio.to_thread(wait_nodes, port, 1, server)
             await asyncio.to_thread(submit, port)
@@ -154,11 +134,8 @@ async def main(seconds: float) -> None:
             path = location.split("/m/", 1)[1]
             answer = await asyncio.to_thread(fetch, f"http://127.0.0.1:{port}/m/{path}")
             (work / "answer.bin").write_bytes(answer)
-            before = cpu_seconds(server.pid)
-            rate, p50, p99, requests = await asyncio.to_thread(
-                run_wrk, port, lua, 64, seconds, f"/m/{path}")
-            cpu_ms = (cpu_seconds(server.pid) - before) / max(requests, 1) * 1000
-            rows.append(("mmsc", rate, p50, p99, cpu_ms, requests))
+            rows.append(("mmsc", *await asyncio.to_thread(
+                loaded, server, port, lua, 64, seconds, f"/m/{path}")))
         finally:
             stop(server, profile is not None)
             log.close()
@@ -168,24 +145,21 @@ async def main(seconds: float) -> None:
                                  str(bare_port)])
         try:
             await asyncio.to_thread(wait_port, bare_port, bare)
-            before = cpu_seconds(bare.pid)
-            rate, p50, p99, requests = await asyncio.to_thread(
-                run_wrk, bare_port, lua, 64, seconds, f"/m/{path}")
-            cpu_ms = (cpu_seconds(bare.pid) - before) / max(requests, 1) * 1000
-            rows.append(("bare, from memory", rate, p50, p99, cpu_ms, requests))
+            rows.append(("bare, from memory", *await asyncio.to_thread(
+                loaded, bare, bare_port, lua, 64, seconds, f"/m/{path}")))
         finally:
             bare.terminate()
             bare.wait(10)
     await emulator.close()
-    base_rate, base_cpu = rows[-1][1], rows[-1][4]
+    base_rate, base_cpu = rows[-1][1], rows[-1][5]
     print(f"Python {sys.version.split()[0]} on {os.cpu_count()} CPUs; wrk, 64 connections, "
           f"{seconds:g} s per server; M-Retrieve.conf of {len(answer)} octets")
     print(f"{'server':18} {'fetches/s':>10} {'p50 ms':>7} {'p99 ms':>7} {'CPU ms/fetch':>13} "
           f"{'rate/bare':>10} {'CPU/bare':>9}")
-    for label, rate, p50, p99, cpu_ms, _ in rows:
+    for label, rate, p50, p99, _, cpu_ms in rows:
         print(f"{label:18} {rate:10.0f} {p50:7.1f} {p99:7.1f} {cpu_ms:13.3f} "
               f"{rate / base_rate:10.2f} {cpu_ms / base_cpu:9.1f}")
-    fetched = rows[0][5] + 1
+    fetched = rows[0][4] + 1
     print(f"timeline after {fetched} fetches of the message: " +
           ", ".join(f"{kind} {count}" for kind, count in sorted(timeline.items())))
 

@@ -26,6 +26,7 @@ import sys
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from collections.abc import Awaitable, Callable
 from typing import Any, Sequence
 
 from wap_push.push import PushPdu, decode_push, encode_push
@@ -447,14 +448,15 @@ def _date(text: str) -> datetime:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
 
 
-def _cdr_command(args: argparse.Namespace) -> int:
+def _on_state_store(args: argparse.Namespace, work: Callable[[Any], Awaitable[str]],
+                    errors: tuple[type[Exception], ...] = ()) -> str:
+    """``work(state)`` on the state store of the configuration (``--config``), opened for
+    this command alone: what ``mmsc cdr`` and ``mmsc optout`` do without a running mmsc. A
+    configuration, a store or one of ``errors`` that fails is one line (CliError)."""
     from .config import ConfigError, load
-    from .relay.cdr import export
     from .state import StateError
     from .state.location import open_store
 
-    if args.end < args.start:
-        raise CliError("--to is before --from")
     try:
         config = load(args.config)
         kind, target = config.state_location
@@ -467,15 +469,23 @@ def _cdr_command(args: argparse.Namespace) -> int:
         state = await open_store(config.state.url, pool_size=1,
                                  connect_timeout=config.state.connect_timeout)
         try:
-            return await export(state, args.start.timestamp(),
-                                (args.end + timedelta(days=1)).timestamp())
+            return await work(state)
         finally:
             await state.close()
 
     try:
-        text = asyncio.run(run())
-    except StateError as exc:  # a database unreachable, or one it cannot use
+        return asyncio.run(run())
+    except (StateError, *errors) as exc:  # a database unreachable, or one it cannot use
         raise CliError(str(exc)) from None
+
+
+def _cdr_command(args: argparse.Namespace) -> int:
+    from .relay.cdr import export
+
+    if args.end < args.start:
+        raise CliError("--to is before --from")
+    text = _on_state_store(args, lambda state: export(
+        state, args.start.timestamp(), (args.end + timedelta(days=1)).timestamp()))
     if args.output is not None:
         args.output.write_text(text, encoding="utf-8", newline="")
     else:
@@ -488,41 +498,21 @@ def _optout_command(args: argparse.Namespace) -> int:
     (no running mmsc needed; with one, the steps read the list from the same store)."""
     import time
 
-    from .config import ConfigError, load
     from .relay.optout import describe, operator_optout, optouts_csv
-    from .state import StateError
-    from .state.location import open_store
 
-    try:
-        config = load(args.config)
-        kind, target = config.state_location
-    except ConfigError as exc:
-        raise CliError(str(exc)) from None
-    if kind == "sqlite" and not Path(target).exists():
-        raise CliError(f"{target}: no state store there")
+    async def work(state: Any) -> str:
+        if args.action == "list":
+            found = await state.list_optouts(args.vasp)
+            if args.csv:
+                return optouts_csv(found)
+            return "".join(" ".join(describe(o).values()) + "\n" for o in found)
+        out = args.action == "add"
+        changed = await operator_optout(state, args.vasp, args.number, now=time.time(),
+                                        out=out)
+        return f"{args.number} {'opted out of' if out else 'opted back in to'} " \
+            f"{args.vasp}'s advertising{'' if changed else ' (already)'}\n"
 
-    async def run() -> str:
-        state = await open_store(config.state.url, pool_size=1,
-                                 connect_timeout=config.state.connect_timeout)
-        try:
-            if args.action == "list":
-                found = await state.list_optouts(args.vasp)
-                if args.csv:
-                    return optouts_csv(found)
-                return "".join(" ".join(describe(o).values()) + "\n" for o in found)
-            out = args.action == "add"
-            changed = await operator_optout(state, args.vasp, args.number, now=time.time(),
-                                            out=out)
-            return f"{args.number} {'opted out of' if out else 'opted back in to'} " \
-                f"{args.vasp}'s advertising{'' if changed else ' (already)'}\n"
-        finally:
-            await state.close()
-
-    try:
-        text = asyncio.run(run())
-    except (StateError, ValueError, LookupError) as exc:
-        raise CliError(str(exc)) from None
-    sys.stdout.write(text)
+    sys.stdout.write(_on_state_store(args, work, (ValueError, LookupError)))
     return 0
 
 
