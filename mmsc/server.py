@@ -24,7 +24,7 @@ from adaptation.uaprof import DeviceProfile, ProfileError, parse_profile
 from wap_push.routes import RouteConfig, Router
 from wap_push.senders import ALPHANUMERIC, LONG_NUMBER, SHORT_CODE, sender_kind
 from wap_push.smpp_client import SmppConfig
-from wap_push.smsc import SmscEmulator
+from wap_push.smsc import FAULTS, SmscEmulator
 
 from mmsc.config import DEMO_SUBSCRIBERS, Config, SmscConfig, demo_routes
 from mmsc.emulator.handsets import EmulatedHandset, HandsetNetwork, describe_sms
@@ -254,7 +254,8 @@ class Server:
             app.add_subapp("/api/v1", Api(operations, operators).app())
             app.add_subapp("/console", Console(
                 operations, operators, secure_cookie=config.public_url.startswith("https:"),
-                live=self.live if self.smscs else None).app())
+                live=self.live if self.smscs else None,
+                fault=self.set_fault if self.smscs else None).app())
         # lingering: after an answer given before its body was read (401, 408, 413), the rest
         # of that body is read and dropped for at most read_timeout, then the connection closes
         self._runner = web.AppRunner(app, access_log=None, keepalive_timeout=h.header_timeout,
@@ -299,11 +300,19 @@ class Server:
                            for sms in list(emulator.received)[-100:]),
                           key=lambda item: item[0])[-100:]
         handsets = self.handsets.handsets.values() if self.handsets is not None else []
-        return {"sms": [f"[{name}] {describe_sms(sms)}" for _, name, sms in reversed(received)],
+        return {"smscs": [{"name": name, "port": self.smsc_ports[name], "fault": emulator.fault,
+                           "binds": emulator.sessions} for name, emulator in self.smscs.items()],
+                "faults": FAULTS,
+                "sms": [f"[{name}] {describe_sms(sms)}" for _, name, sms in reversed(received)],
                 "handsets": [{"msisdn": h.msisdn, "behaviour": h.behaviour,
                               "notifications": len(h.notifications), "inbox": len(h.inbox),
                               "reports": len(h.reports), "texts": len(h.texts)}
                              for h in handsets]}
+
+    def set_fault(self, name: str, fault: str) -> None:
+        """Switch the embedded SMSC emulator ``name`` to ``fault`` (one of FAULTS), from the
+        console's live page: the demo's way to watch failover. KeyError, ValueError."""
+        self.smscs[name].fault = fault
 
     async def healthz(self, request: web.Request) -> web.Response:
         """200 and this process's node name (which process of several answered)."""

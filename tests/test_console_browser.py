@@ -164,3 +164,43 @@ async def test_live_view_of_the_emulator(browser: Browser, server: Server) -> No
     assert B in await page.locator("table.handsets").inner_text()
     assert "m-notification-ind" in await page.locator("ol.sms").inner_text()
 
+
+
+async def test_an_smsc_emulators_fault_is_switched_from_the_live_page(
+        browser: Browser, server: Server) -> None:
+    """The demo's failover switch: the operator sets the emulator failing (its binds are
+    cut, the page says so), then back to normal (mmsc binds again)."""
+    page = await logged_in(browser, server)
+    await page.goto(f"{server.url}/console/live")
+    (name,) = server.smscs
+    row = page.locator("table.smscs tr", has_text=name)
+    assert "normal" in await row.inner_text()
+    await row.locator("select").select_option("failing")
+    await row.locator("button").click()
+    await page.wait_for_url(f"{server.url}/console/live")
+    assert server.smscs[name].fault == "failing" and not server.smpp.connected
+    assert "failing" in await page.locator("table.smscs tr", has_text=name).inner_text()
+    row = page.locator("table.smscs tr", has_text=name)
+    await row.locator("select").select_option("normal")
+    await row.locator("button").click()
+    await page.wait_for_url(f"{server.url}/console/live")
+    for _ in range(200):
+        if server.smpp.connected:
+            break
+        await asyncio.sleep(0.05)
+    assert server.smscs[name].fault == "normal" and server.smpp.connected
+
+    csrf = await page.locator("table.smscs input[name=csrf]").first.get_attribute("value")
+    cookies = {c["name"]: c["value"] for c in await page.context.cookies()}
+    origin = {"Origin": server.url}
+    async with aiohttp.ClientSession(cookies=cookies) as http:
+        for path, form, status in ((f"/console/live/smsc/{name}", {"fault": "asleep"}, 400),
+                                   ("/console/live/smsc/nowhere", {"fault": "slow"}, 404),
+                                   (f"/console/live/smsc/{name}", {}, 400)):
+            async with http.post(f"{server.url}{path}", data={"csrf": csrf, **form},
+                                 headers=origin, allow_redirects=False) as response:
+                assert response.status == status, (path, form)
+        async with http.post(f"{server.url}/console/live/smsc/{name}", data={"fault": "slow"},
+                             headers=origin, allow_redirects=False) as response:
+            assert response.status == 403  # no CSRF token
+    assert server.smscs[name].fault == "normal"

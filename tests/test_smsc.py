@@ -312,3 +312,21 @@ async def test_receipts_to_the_submitting_bind_or_spread() -> None:
 def test_an_unknown_receipt_style_is_refused() -> None:
     with pytest.raises(ValueError):
         SmscEmulator(receipts="fancy")
+
+
+def test_the_faults_switched_as_a_whole() -> None:
+    """Each named fault sets the fields it stands for and reads back as itself; switching
+    back to normal clears them all."""
+    smsc = SmscEmulator()
+    assert smsc.fault == "normal"
+    smsc.fault = "throttling"
+    assert (smsc.fault, smsc.throttle, smsc.latency, smsc.failing) == ("throttling", 1.0, 0.0,
+                                                                       False)
+    smsc.fault = "slow"
+    assert (smsc.fault, smsc.throttle, smsc.latency) == ("slow", None, 12.0)
+    smsc.fault = "failing"
+    assert (smsc.fault, smsc.failing, smsc.latency) == ("failing", True, 0.0)
+    smsc.fault = "normal"
+    assert (smsc.fault, smsc.failing, smsc.throttle, smsc.latency) == ("normal", False, None, 0.0)
+    with pytest.raises(ValueError, match="asleep"):
+        smsc.fault = "asleep"

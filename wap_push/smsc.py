@@ -108,6 +108,12 @@ class _Session:
         return self.mode in ("rx", "trx")
 
 
+#: The faults an emulator can be switched to as a whole (:attr:`SmscEmulator.fault`).
+FAULTS = ("normal", "failing", "throttling", "slow")
+#: The answer delay of the ``slow`` fault: past the 10 s an SMPP client waits by default.
+SLOW_LATENCY = 12.0
+
+
 class SmscEmulator:
     """An SMPP server on loopback. ``accounts`` maps system_id to password (None: any).
     ``received`` holds the latest ``keep`` complete SMS (an emulator left running for days
@@ -161,6 +167,34 @@ class SmscEmulator:
             log.info("fault injection: SMSC failing, %d binds cut", len(self._sessions))
             for session in list(self._sessions):
                 session.writer.close()
+
+    @property
+    def sessions(self) -> int:
+        """The ESME sessions bound now."""
+        return sum(1 for s in self._sessions if s.mode)
+
+    @property
+    def fault(self) -> str:
+        """The fault it plays now, as one of :data:`FAULTS` (a mix set field by field reads
+        as the first that applies)."""
+        if self._failing:
+            return "failing"
+        if self.throttle is not None:
+            return "throttling"
+        return "slow" if self.latency >= SLOW_LATENCY else "normal"
+
+    @fault.setter
+    def fault(self, name: str) -> None:
+        """Play one of :data:`FAULTS` (the console's live page switches them): ``normal``;
+        ``failing`` (binds cut and refused); ``throttling`` (ESME_RTHROTTLED above one
+        submit a second); ``slow`` (each answer :data:`SLOW_LATENCY` late, past a client's
+        usual response timeout)."""
+        if name not in FAULTS:
+            raise ValueError(f"fault {name!r} is not one of {FAULTS}")
+        self.throttle = 1.0 if name == "throttling" else None
+        self.latency = SLOW_LATENCY if name == "slow" else 0.0
+        self.failing = name == "failing"
+        log.info("fault injection: SMSC %s", name)
 
     def subscribe(self, callback: Callable[[ReceivedSms], None]) -> None:
         """Call ``callback`` with every complete SMS."""

@@ -6,10 +6,11 @@ of the same :class:`~mmsc.relay.operations.Operations` as the JSON API.
 - ``GET /console/m/<id>``: the message: envelope, recipients with their state and route,
   the timeline as sentences, the slides as a browser shows them, the PDUs each recipient
   got, and the actions (cancel, notify again);
-- ``GET /console/live``: the SMSC emulator's latest SMS and the emulated handsets, when they
-  run embedded;
+- ``GET /console/live``: the SMSC emulators' latest SMS, their faults, and the emulated
+  handsets, when they run embedded;
 - ``POST /console/login``, ``/console/logout``, ``/console/m/<id>/cancel``,
-  ``/console/m/<id>/renotify/<recipient>``.
+  ``/console/m/<id>/renotify/<recipient>``, ``/console/live/smsc/<name>`` (switch an
+  embedded SMSC emulator's fault: failing, throttling, slow or normal).
 
 Security: a session is a signed cookie (:mod:`.auth`), ``HttpOnly``, ``SameSite=Strict``,
 limited to ``/console/``; every POST must come from this origin (its ``Origin``, or
@@ -53,8 +54,10 @@ MAX_FORM = 4096
 #: own forms, and the origin check needs the real one. Nothing leaves for another origin.
 REFERRER = "same-origin"
 SESSION = web.RequestKey("session", str)
-#: Live is what a browser can show from one embedded SMSC emulator and its handsets.
+#: Live is what a browser can show from the embedded SMSC emulators and their handsets.
 Live = Callable[[], dict[str, Any]]
+#: Fault switches an embedded SMSC emulator (by route name) to a fault (KeyError, ValueError).
+Fault = Callable[[str, str], None]
 
 
 def see(location: str) -> web.Response:
@@ -97,11 +100,13 @@ class Console:
     """The console's handlers around the operator's view of the engine."""
 
     def __init__(self, operations: Operations, operators: Operators, *,
-                 secure_cookie: bool = False, live: Live | None = None) -> None:
+                 secure_cookie: bool = False, live: Live | None = None,
+                 fault: Fault | None = None) -> None:
         self.operations = operations
         self.operators = operators
         self.secure_cookie = secure_cookie
         self.live = live
+        self.fault = fault
 
     def app(self) -> web.Application:
         """The sub-application to mount at ``/console``."""
@@ -119,6 +124,7 @@ class Console:
             web.post("/login", self.login),
             web.post("/logout", self.logout),
             web.get("/live", self.live_page),
+            web.post("/live/smsc/{name}", self.smsc_fault),
             web.get("/m/{id}", self.message),
             web.get("/m/{id}/media/{index}", self.media),
             web.post("/m/{id}/cancel", self.cancel),
@@ -290,3 +296,20 @@ class Console:
         if self.live is None:
             raise web.HTTPNotFound(reason="no SMSC emulator runs in this process")
         return self._page(request, "live.html", self.live())
+
+    async def smsc_fault(self, request: web.Request) -> web.Response:
+        """Switch an embedded SMSC emulator's fault, so that the demo shows failover (the
+        routes skip a failing, throttling or slow SMSC and come back to it)."""
+        fields = await self._form(request)
+        name, fault = request.match_info["name"], fields.get("fault", "")
+        if self.fault is None:
+            raise web.HTTPNotFound(reason="no SMSC emulator runs in this process")
+        try:
+            self.fault(name, fault)
+        except KeyError:
+            raise web.HTTPNotFound(reason="no such SMSC emulator") from None
+        except ValueError as exc:
+            raise web.HTTPBadRequest(reason=str(exc)) from None
+        log.info("console: %s switched SMSC emulator %s to %s",
+                 self.operators.session_name(request[SESSION]), name, fault)
+        return see("/console/live")

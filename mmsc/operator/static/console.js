@@ -1,5 +1,13 @@
-// The live page follows the SMSC emulator's traffic: reload every two seconds.
+// The live page follows the SMSC emulators' traffic: reload every two seconds, but not while
+// the operator is choosing a fault in one of its forms.
 "use strict";
 if (document.querySelector("ol.sms")) {
-  setTimeout(() => location.reload(), 2000);
+  const follow = () => {
+    if (document.activeElement && document.activeElement.closest("form")) {
+      setTimeout(follow, 2000);
+    } else {
+      location.reload();
+    }
+  };
+  setTimeout(follow, 2000);
 }
