@@ -292,7 +292,7 @@ def mmsc_config(folder: Path, port: int, workers: int = 1, extra: str = "",
 [http]
 port = {port}
 workers = {workers}
-event_loop = "{event_loop}"
+{'' if event_loop == 'asyncio' else f'event_loop = "{event_loop}"'}
 [storage]
 path = "{folder / 'objects'}"
 [state]

@@ -19,6 +19,8 @@ from pathlib import Path
 OWN = ("mmsc/", "wap_push/", "adaptation/", "web_viewer/")
 _FRAME = re.compile(r"^(?P<function>.*) \((?P<file>[^():]*)(?::\d+)?\)$")
 _START = ("<module>", "_find_and_load", "Server.start", "main", "_serve_command")
+#: Files whose frames hold the whole process up (the event loop's runner): not a cost.
+_ENTRY = ("mmsc/loops.py", "mmsc/cli.py", "mmsc/__main__.py")
 
 
 def where(frame: str) -> tuple[str, str]:
@@ -50,7 +52,8 @@ def tables(path: Path) -> tuple[int, Counter[str], Counter[str]]:
         total += samples
         own_code[module(frames[-1][1])] += samples
         for name in {f"{function} ({module(file)})" for function, file in frames
-                     if any(own in file for own in OWN) and function not in _START}:
+                     if any(own in file for own in OWN) and function not in _START
+                     and not file.endswith(_ENTRY)}:
             under[name] += samples
     return total, own_code, under
 
