@@ -152,6 +152,7 @@ class SmscEmulator:
         self._reassembler = Reassembler(reassembly_timeout)
         self._segment_ids: dict[tuple[str, int], list[str]] = {}
         self._tasks: set[asyncio.Task] = set()
+        self._serving: set[asyncio.Task] = set()  # one task a connection
         self._answers: dict[tuple[_Session, int], asyncio.Future[int]] = {}
         self._mo_reference = 0
 
@@ -213,6 +214,9 @@ class SmscEmulator:
             session.writer.close()
         for task in list(self._tasks):
             task.cancel()
+        if self._serving:  # each connection ends on its closed socket: let it (a task left
+            # to the loop's shutdown is cancelled, and asyncio 3.11 logs that as an error)
+            await asyncio.wait(list(self._serving), timeout=2)
         if self._server is not None:
             await self._server.wait_closed()
 
@@ -221,6 +225,9 @@ class SmscEmulator:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         session = _Session(writer)
         self._sessions.add(session)
+        serving = asyncio.current_task()
+        if serving is not None:
+            self._serving.add(serving)
         framer = Framer()
         try:
             while data := await reader.read(65536):
@@ -234,6 +241,8 @@ class SmscEmulator:
             pass
         finally:
             self._sessions.discard(session)
+            if serving is not None:
+                self._serving.discard(serving)
             writer.close()
 
     async def _send(self, session: _Session, pdu: Pdu) -> None:
