@@ -25,7 +25,9 @@ where rates are not.
 
     .venv/bin/python bench/mm7.py [seconds] [servers]      (needs wrk: apt-get install wrk)
 
-``servers``: only those whose label holds this text (and the same-work baseline).
+``servers``: only the server of this label, else those whose label holds this text (and
+the same-work baseline, always). ``BENCH_PROFILE=FILE`` records each mmsc server at 64
+connections with py-spy (``FILE.<label>``; see ``bench/profile_table.py``).
 """
 
 from __future__ import annotations
@@ -331,8 +333,10 @@ def main(seconds: float, only: str = "") -> None:
             "mmsc, 2 processes": lambda port, d: [sys.executable, "-m", "mmsc", "serve",
                                                   "--no-demo", "--config", str(d / "mmsc.toml")],
         }
+        chosen = [label for label in servers if label == only] or \
+            [label for label in servers if only in label]
         for label, command in servers.items():
-            if only and only not in label and not label.startswith("same"):
+            if label not in chosen and label != "same work":
                 continue
             for connections in (1, 16, 64):
                 folder = work / f"{label.replace(' ', '').replace(',', '')}-{connections}"
