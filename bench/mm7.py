@@ -21,7 +21,8 @@ server and its child processes, while wrk ran) per request: steady on a shared m
 where rates are not.
 
 ``mmsc`` runs on the standard event loop (the default), ``mmsc, uvloop`` on uvloop's
-(``[http] event_loop = "uvloop"``): the comparison of the two.
+(``[http] event_loop = "uvloop"``): the comparison of the two; ``mmsc, log warning`` logs
+no line per step (``[log] level = "warning"``): what the info lines cost.
 
     .venv/bin/python bench/mm7.py [seconds] [servers]      (needs wrk: apt-get install wrk)
 
@@ -330,6 +331,8 @@ def main(seconds: float, only: str = "") -> None:
                                      "--config", str(d / "mmsc.toml")],
             "mmsc, uvloop": lambda port, d: [sys.executable, "-m", "mmsc", "serve",
                                              "--no-demo", "--config", str(d / "mmsc.toml")],
+            "mmsc, log warning": lambda port, d: [sys.executable, "-m", "mmsc", "serve",
+                                                  "--no-demo", "--config", str(d / "mmsc.toml")],
             "mmsc, 2 processes": lambda port, d: [sys.executable, "-m", "mmsc", "serve",
                                                   "--no-demo", "--config", str(d / "mmsc.toml")],
         }
@@ -344,7 +347,8 @@ def main(seconds: float, only: str = "") -> None:
                 (folder / "answer.xml").write_bytes((work / "answer.xml").read_bytes())
                 port = free_port()
                 mmsc_config(folder, port, 2 if "2 processes" in label else 1,
-                            event_loop="uvloop" if "uvloop" in label else "asyncio")
+                            event_loop="uvloop" if "uvloop" in label else "asyncio",
+                            extra="[log]\nlevel = \"warning\"" if "log" in label else "")
                 log = open(folder / "server.log", "wb")  # noqa: SIM115 - closed below
                 profile = os.environ.get("BENCH_PROFILE") if label.startswith("mmsc") and \
                     connections == 64 else None

@@ -540,7 +540,7 @@ def _serve_command(args: argparse.Namespace) -> int:
         config.http.host = args.host
     if args.port is not None:
         config.http.port = args.port
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s",
+    logging.basicConfig(level=config.log.number, format="%(asctime)s %(name)s %(message)s",
                         datefmt="%H:%M:%S")
     try:
         loops.run(run(config, demo=args.demo), config.http.event_loop)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import logging
 import os
 import re
 import tomllib
@@ -175,6 +176,20 @@ class CdrConfig:
     path: str = "./data/cdr"  # folder of the daily cdr-YYYY-MM-DD.csv; empty: none written
 
 
+#: The levels ``[log] level`` takes, as the logging module names them.
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+@dataclass
+class LogConfig:
+    level: str = "info"  # one of LOG_LEVELS: "warning" leaves out a line per step
+
+    @property
+    def number(self) -> int:
+        """The level as the logging module numbers it."""
+        return logging.getLevelName(self.level.upper())  # type: ignore[no-any-return]
+
+
 @dataclass
 class AdvertisingConfig:
     """The rules of marketing messages (MessageClass Advertisement): sending hours,
@@ -246,6 +261,7 @@ class Config:
     viewer: ViewerConfig = field(default_factory=ViewerConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     cdr: CdrConfig = field(default_factory=CdrConfig)
+    log: LogConfig = field(default_factory=LogConfig)
     mm4: Mm4Config = field(default_factory=Mm4Config)
     mm3: Mm3Config = field(default_factory=Mm3Config)
     advertising: AdvertisingConfig = field(default_factory=AdvertisingConfig)
@@ -294,7 +310,8 @@ _SECTIONS = {"http": HttpConfig, "storage": StorageConfig, "state": StateConfig,
              "smsc": SmscConfig, "delivery": DeliveryConfig, "routing": RoutingConfig,
              "mm7": Mm7Config, "adaptation": AdaptationConfig,
              "viewer": ViewerConfig, "metrics": MetricsConfig, "cdr": CdrConfig,
-             "mm4": Mm4Config, "mm3": Mm3Config, "advertising": AdvertisingConfig}
+             "mm4": Mm4Config, "mm3": Mm3Config, "advertising": AdvertisingConfig,
+             "log": LogConfig}
 _DURATIONS = {"default_expiry", "fallback_after", "scheduler_interval", "renotify_backoff",
               "claim_lease", "report_backoff", "profile_timeout", "ffmpeg_timeout",
               "link_ttl", "header_timeout", "read_timeout", "body_timeout", "reconnect_max",
@@ -523,6 +540,10 @@ def load(path: str | Path | None = None, environ: Mapping[str, str] | None = Non
         _check_smsc(smsc, f"[[smsc]] {smsc.name!r} (#{n + 1})" if config.smsc_routes
                     else "[smsc]")
     _check_routes(config.smscs, f"{file} [[smsc]]")
+    config.log.level = config.log.level.lower()
+    if config.log.level not in LOG_LEVELS:
+        raise ConfigError(f"[log] level {config.log.level!r} must be one of "
+                          f"{', '.join(LOG_LEVELS)}")
     if config.http.event_loop not in loops.CHOICES:
         raise ConfigError(f"[http] event_loop {config.http.event_loop!r} must be one of "
                           f"{', '.join(loops.CHOICES)}")

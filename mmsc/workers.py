@@ -49,7 +49,7 @@ def worker_config(config: Config, port: int, smsc_ports: dict[str, int]) -> Conf
 
 def _main(config: Config, parent: int) -> None:
     """A worker process: serve until stopped (SIGTERM, SIGINT) or orphaned."""
-    logging.basicConfig(level=logging.INFO, datefmt="%H:%M:%S",
+    logging.basicConfig(level=config.log.number, datefmt="%H:%M:%S",
                         format=f"%(asctime)s [{os.getpid()}] %(name)s %(message)s")
     try:
         loops.run(_serve(config, parent), config.http.event_loop)

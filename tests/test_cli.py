@@ -7,6 +7,7 @@ import json
 import os
 import re
 import subprocess
+import time
 import sys
 from pathlib import Path
 
@@ -351,3 +352,30 @@ def test_serve_prints_the_console_and_its_operator(tmp_path: Path) -> None:
         assert found is not None, line
         assert found.group(2) == name
         assert found.group(3) == password if password else len(found.group(3)) >= 12
+
+
+@pytest.mark.parametrize("level, steps_logged", [("info", True), ("warning", False)])
+def test_serve_logs_at_the_configured_level(tmp_path: Path, level: str,
+                                            steps_logged: bool) -> None:
+    """`[log] level`: at info each step of the demo's message is a line; at warning none is,
+    and the server runs all the same (its banner goes to stdout either way)."""
+    from helpers.s3servers import free_port
+    empty = tmp_path / "empty.toml"
+    empty.write_text("")
+    env = {**os.environ, "MMSC_LOG_LEVEL": level.upper(), "MMSC_HTTP_PORT": "0",
+           "MMSC_SMSC_PORT": str(free_port()), "MMSC_STORAGE_PATH": str(tmp_path / "objects"),
+           "MMSC_STATE_URL": f"sqlite:///{tmp_path / 'mmsc.db'}", "MMSC_CDR_PATH": ""}
+    proc = subprocess.Popen([sys.executable, "-m", "mmsc", "serve", "--config", str(empty)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                            cwd=tmp_path)
+    try:
+        for line in proc.stdout:  # type: ignore[union-attr]
+            if line.startswith(b"Ctrl-C"):
+                break
+        time.sleep(2)  # the demo's message goes its way
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode in (0, -15), err
+    assert (b" accepted " in err) is steps_logged, err[-2000:]
+    assert b"Traceback" not in err

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -153,3 +154,10 @@ def test_state_urls(tmp_path: Path, monkeypatch) -> None:
         assert "secret" not in str(refused.value)
     with pytest.raises(ConfigError, match="pool_size"):
         load(environ={"MMSC_STATE_POOL_SIZE": "0"})
+
+
+def test_log_level_is_read_in_any_case_and_checked() -> None:
+    assert load(None, {"MMSC_LOG_LEVEL": "WARNING"}).log.number == logging.WARNING
+    assert load(None, {}).log.number == logging.INFO
+    with pytest.raises(ConfigError, match=r"\[log\] level 'loud'"):
+        load(None, {"MMSC_LOG_LEVEL": "loud"})
