@@ -24,6 +24,7 @@ ADVERTISEMENT = "Advertisement"
 
 
 def is_advertisement(message_class: str | None) -> bool:
+    """Whether a stored class is Advertisement, whatever its case and surrounding spaces."""
     return (message_class or "").strip().lower() == ADVERTISEMENT.lower()
 
 

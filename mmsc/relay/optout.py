@@ -38,6 +38,7 @@ from mmsc.state import MessageRecord, OptOut, RecipientRecord, StateStore
 
 from . import notices
 from .core import S
+from .hold import is_advertisement
 from .senders import sender_of
 
 log = logging.getLogger(__name__)
@@ -71,9 +72,9 @@ def message_text(content: Message) -> str | None:
     return parts[0].decoded_text()[0]
 
 
-def is_advertisement(message: MessageRecord) -> bool:
-    return message.vasp_id is not None and \
-        (message.message_class or "").lower() == "advertisement"
+def vasp_advertisement(message: MessageRecord) -> bool:
+    """An Advertisement message of a VASP (the only ones opt-out concerns)."""
+    return message.vasp_id is not None and is_advertisement(message.message_class)
 
 
 class OptOuts:
@@ -83,7 +84,7 @@ class OptOuts:
         """Before a recipient's first SMS: an Advertisement message to a number that opted
         out of its VASP ends ``rejected`` here (True)."""
         number = notices.plmn_number(r.address)
-        if not is_advertisement(message) or number is None:
+        if not vasp_advertisement(message) or number is None:
             return False
         optout = await self.state.get_optout(message.vasp_id or "", number)
         if optout is None:
@@ -134,7 +135,7 @@ class OptOuts:
         """How to opt out, for an Advertisement message (None for another): the notice
         with the short code it came from, else its VASP's first one; None without one."""
         notice = self.settings.advertising.optout_notice
-        if not notice or not is_advertisement(message):
+        if not notice or not vasp_advertisement(message):
             return None
         codes = [number for number, vasp in (await self._vasps_by_number()).items()
                  if vasp == message.vasp_id and _short_code(number)]
