@@ -255,6 +255,28 @@ async def test_a_link_sms_the_smsc_refuses_is_tried_again_after_the_backoff(
         assert (await only(server, message_id)).state == S.FALLBACK_SENT
 
 
+async def test_a_link_sms_whose_content_cannot_be_checked_is_tried_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The object store cannot answer whether the content is there (an error that is no
+    SMPP refusal, so it has no retry decision of its own): the link SMS is not sent,
+    event ``link-failed`` with why, tried again after the back-off step."""
+    async with running(settings(tmp_path)) as server:
+        clock = hold_time(server)
+        message_id = await submit(server, D)
+
+        async def unavailable(key: str) -> bool:
+            raise OSError("object store unavailable")
+
+        monkeypatch.setattr(server.engine.objects, "exists", unavailable)
+        assert await server.engine.run_due() == 1
+        r = await only(server, message_id)
+        assert (r.state, r.attempts, r.viewer_token) == (S.ACCEPTED, 0, None)
+        assert r.next_attempt_at == at(clock.now + 60)
+        assert await detail(server, message_id, "link-failed") == {
+            "why": "object store unavailable"}
+        assert not [sms for sms in server.smsc.received if not sms.ports]
+
+
 async def test_a_link_sms_without_an_smsc_link_is_parked(tmp_path: Path) -> None:
     """No SMSC bound: the link SMS is parked (event ``link-parked``, why "no SMSC link"),
     no attempt spent, due again after PARKED_RETRY (60 s) at most."""
