@@ -304,7 +304,7 @@ def test_level_parameter(octets: str, level: str) -> None:
 
 def test_secure_parameter_is_no_value() -> None:
     assert Reader(H("03 83 90 00")).content_type() == ContentType("text/plain", {"secure": ""})
-    with pytest.raises(wsp.WspDecodeError, match=r"expected No-value \(0x00\)") as caught:
+    with pytest.raises(wsp.WspDecodeError, match=r"^expected No-value \(0x00\)") as caught:
         Reader(H("03 83 90 01")).content_type()
     assert caught.value.offset == 3
 
@@ -380,3 +380,48 @@ def test_decode_errors_say_where() -> None:
     assert (error.reason, error.offset, error.field) == ("bad", 7, "Subject")
     assert str(error) == "Subject: bad at offset 7"
     assert str(wsp.WspDecodeError("bad", 0)) == "bad at offset 0"
+
+
+def test_mutation_known_answers_of_the_primitives() -> None:
+    """Details the mutation run found unchecked, each from WAP-230-WSP §8.4.2: a bounded
+    value cannot be read past its end; an untyped parameter with a number is Token-text
+    and Integer-value; a charset with no MIBenum goes as an untyped ``charset`` parameter
+    with a Quoted-string; an unassigned well-known header or parameter is named by its
+    code (with a warning); a parameter cannot start with 0x1F; IANA aliases Python does not
+    know (csShiftJIS, MIBenum 17) still name their codec."""
+    outer = Reader(b"\x02ab\x00cd")
+    sub = outer.length_bounded()
+    with pytest.raises(wsp.WspDecodeError, match="^length 3 exceeds the 2 octets left"):
+        sub.take(3)
+    assert bytes(sub.take(2)) == b"ab"
+    after_one = Reader(b"X\x05ab")
+    after_one.octet()
+    with pytest.raises(wsp.WspDecodeError,
+                       match="^value length 5 exceeds the 2 octets left at offset 1"):
+        after_one.length_bounded()
+    with pytest.raises(wsp.WspDecodeError, match="^uintvar longer than 5 octets at offset 0"):
+        Reader(b"\x80\x80\x80\x80\x80\x01").uintvar()
+    assert wsp.encode_parameters({"x-n": "5"}) == b"x-n\x00\x85"
+    assert wsp.encode_parameters({"charset": "x-unknown"}) == b'charset\x00"x-unknown\x00'
+    assert Reader(bytes([0xFF, 0x00])).wsp_header() == ("x-wsp-header-0x7f",
+                                                        wsp.RawValue(b"\x00"))
+    r = Reader(bytes([0xA9, 0x81]))
+    assert r.parameters() == {"x-wsp-param-0x29": "1"}
+    assert r.warnings == ["unassigned parameter 0x29 (offset 2)"]
+    with pytest.raises(wsp.WspDecodeError, match="^expected token text, found 0x1f at offset 0"):
+        Reader(bytes([0x1F, 0x01, 0x00])).parameters()
+    assert wsp.python_codec("csShiftJIS") == "shift_jis"
+
+
+@pytest.mark.parametrize(("encode", "said"), [
+    (lambda: wsp.encode_long_integer(-1), "long-integer cannot be negative: -1"),
+    (lambda: wsp.encode_long_integer(2 ** 248), "long-integer longer than 30 octets"),
+    (lambda: wsp.encode_token_text("\x7fx"), "not a token: '\\x7fx'"),
+    (lambda: wsp.encode_token_text("\x1fx"), "not a token: '\\x1fx'"),
+    (lambda: wsp.encode_content_type(wsp.ContentType("")), "invalid media type ''"),
+    (lambda: wsp.encode_wsp_header("Content-Location", 5), "this header takes text"),
+])
+def test_encode_errors_word_for_word(encode, said: str) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(wsp.WspEncodeError) as raised:
+        encode()
+    assert str(raised.value) == said
