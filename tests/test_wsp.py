@@ -425,3 +425,24 @@ def test_encode_errors_word_for_word(encode, said: str) -> None:  # type: ignore
     with pytest.raises(wsp.WspEncodeError) as raised:
         encode()
     assert str(raised.value) == said
+
+
+@pytest.mark.parametrize(("octets", "text", "charset", "warnings"), [
+    # ISO-10646-UCS-2 (MIBenum 1000, a Long-integer 02 03E8): two octets a character, ended
+    # by two zero octets, or by one (as some encoders write it)
+    ("09 02 03E8 0041 0042 0000", "AB", "iso-10646-ucs-2", []),
+    ("08 02 03E8 0041 0042 00", "AB", "iso-10646-ucs-2", []),
+    ("01 EA", "", "utf-8", []),  # a charset and no text at all
+    ("04 EA 6100 62", "a", "utf-8", ["octets after the text of an encoded string (offset 4)"]),
+    # Any-charset (128): read as UTF-8, said twice
+    ("04 80 6162 00", "ab", "*", ["charset '*' (any charset) (offset 2)",
+                                 "unknown charset, text read as UTF-8 (offset 5)"]),
+])
+def test_encoded_string_value_forms_decoded(octets: str, text: str, charset: str,
+                                            warnings: list[str]) -> None:
+    """Encoded-string-value (WSP §8.4.2.1, OMA-MMS-ENC §7.2.9) in the forms the encoder
+    never writes but handsets do."""
+    r = Reader(H(octets))
+    value = r.encoded_string_value()
+    assert (str(value), value.charset, r.warnings) == (text, charset, warnings)
+    assert r.at_end()
