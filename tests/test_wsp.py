@@ -387,8 +387,9 @@ def test_mutation_known_answers_of_the_primitives() -> None:
     value cannot be read past its end; an untyped parameter with a number is Token-text
     and Integer-value; a charset with no MIBenum goes as an untyped ``charset`` parameter
     with a Quoted-string; an unassigned well-known header or parameter is named by its
-    code (with a warning); a parameter cannot start with 0x1F; IANA aliases Python does not
-    know (csShiftJIS, MIBenum 17) still name their codec."""
+    code (with a warning); a parameter cannot start with 0x1F; a charset name Python does not
+    know (ISO-10646-UCS-2, MIBenum 1000) still names its codec; a multipart entry's headers
+    cannot run past the body."""
     outer = Reader(b"\x02ab\x00cd")
     sub = outer.length_bounded()
     with pytest.raises(wsp.WspDecodeError, match="^length 3 exceeds the 2 octets left"):
@@ -410,7 +411,13 @@ def test_mutation_known_answers_of_the_primitives() -> None:
     assert r.warnings == ["unassigned parameter 0x29 (offset 2)"]
     with pytest.raises(wsp.WspDecodeError, match="^expected token text, found 0x1f at offset 0"):
         Reader(bytes([0x1F, 0x01, 0x00])).parameters()
-    assert wsp.python_codec("csShiftJIS") == "shift_jis"
+    assert wsp.python_codec("ISO-10646-UCS-2") == "utf-16-be"  # a name Python lacks
+    # a multipart entry whose headers run past the body (after one octet read already)
+    late = Reader(H("FF 01 0A 00 83"))
+    late.octet()
+    with pytest.raises(wsp.WspDecodeError,
+                       match="^part 0: value length 10 exceeds the 1 octets left at offset 4"):
+        late.multipart()
 
 
 @pytest.mark.parametrize(("encode", "said"), [
@@ -446,3 +453,29 @@ def test_encoded_string_value_forms_decoded(octets: str, text: str, charset: str
     value = r.encoded_string_value()
     assert (str(value), value.charset, r.warnings) == (text, charset, warnings)
     assert r.at_end()
+
+
+def test_encoded_string_values_written_and_kept() -> None:
+    """What the encoder writes (WSP §8.4.2.1): Integer-value 0 is the Short-integer 0x80;
+    text in Any-charset (128) is Value-length 0x80 Text-string. What the decoder keeps: a
+    UTF-8 text's one leading BOM is dropped and the text re-encodes without it (no raw
+    octets kept); UCS-2 octets that are no text (a lone surrogate, D800) are kept as they
+    came and written back the same."""
+    assert wsp.encode_integer_value(0) == b"\x80"
+    assert wsp.encode_encoded_string_value(EncodedString("ab", "*")) == H("04 80 6162 00")
+    bom = Reader(H("08 EA 7F EFBBBF 6162 00")).encoded_string_value()
+    assert (str(bom), bom.charset, bom.raw) == ("ab", "utf-8", None)
+    octets = H("06 02 03E8 D800 00")
+    r = Reader(octets)
+    lone = r.encoded_string_value()
+    assert (lone.charset, lone.raw) == ("iso-10646-ucs-2", b"\xd8\x00")
+    assert r.warnings == ["text is not valid utf-16-be, kept as raw octets (offset 7)"]
+    assert wsp.encode_encoded_string_value(lone) == octets
+
+
+def test_decode_errors_name_the_header_they_are_in() -> None:
+    with pytest.raises(wsp.WspDecodeError, match="^unexpected end of data at offset 0$"):
+        Reader(b"").peek()
+    with pytest.raises(wsp.WspDecodeError,  # Content-Type (0x11), its value cut
+                       match="^Content-Type: unexpected end of data at offset 2$"):
+        Reader(bytes([0x91, 0x1F])).wsp_header()
