@@ -961,3 +961,42 @@ def test_report_credentials_settings(tmp_path: Path) -> None:
                   'report_url = "http://x:y@v.example/r"\nreport_username = "u"'):
         with pytest.raises(ConfigError, match="report_"):
             load(vasp(wrong), environ={})
+
+
+def test_times_as_ts_23140_allows_them() -> None:
+    """ExpiryDate and EarliestDeliveryTime (TS 23.140 §8.7.2) are an xs:dateTime or an
+    xs:duration; a duration's year counts 365 days and its month 30; a date without a zone
+    is UTC; anything else is refused with 2007 (Message format corrupt), saying what."""
+    from datetime import UTC, datetime, timedelta
+
+    assert parse_time("P1Y2M3DT4H5M6S") == timedelta(days=365 + 2 * 30 + 3, hours=4,
+                                                      minutes=5, seconds=6)
+    assert parse_time("PT1.5S") == timedelta(seconds=1.5)
+    assert parse_time("2020-01-01T00:00:00") == datetime(2020, 1, 1, tzinfo=UTC)
+    with pytest.raises(Mm7Error) as refused:
+        parse_time("soon")
+    assert (refused.value.status, str(refused.value), refused.value.text) == (
+        2007, "not a date or duration: 'soon'", "not a date or duration: 'soon'")
+
+
+def test_a_deliver_keeps_its_timestamp_and_a_response_is_in_one_namespace() -> None:
+    """A DeliverReq's TimeStamp (§8.7.3) becomes the message's date; a response (here
+    SubmitRsp with its MessageID) and a fault's detail are, element by element, in the
+    request's namespace (a strict VASP reads them by qualified name)."""
+    from datetime import UTC, datetime
+
+    sent = datetime(2020, 1, 1, 12, 0, tzinfo=UTC)
+    message = Message(Envelope(originator=f"{B}/TYPE=PLMN", to=["36000/TYPE=PLMN"],
+                               date=sent), [MessagePart.from_text("hello", content_id="t")])
+    body, content_type = build_deliver(namespace=NS6, version="6.8.0", transaction_id="d1",
+                                       message=message)
+    assert to_message(parse_request(body, content_type)).envelope.date == sent
+    rsp = etree.fromstring(build_response("SubmitRsp", namespace=NS6, version="6.8.0",
+                                          transaction_id="s1", message_id="m-1"))
+    strictly_in(rsp, NS6)
+    assert rsp.findtext(f".//{{{NS6}}}MessageID") == "m-1"
+    assert rsp.findtext(f".//{{{NS6}}}MM7Version") == "6.8.0"
+    fault = etree.fromstring(build_fault(namespace=NS6, version="6.8.0", transaction_id="s1",
+                                         status=2007))
+    detail = fault.find(".//detail")
+    assert {etree.QName(e).namespace for e in detail.iter() if e is not detail} == {NS6}
