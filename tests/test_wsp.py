@@ -427,6 +427,7 @@ def test_mutation_known_answers_of_the_primitives() -> None:
     (lambda: wsp.encode_token_text("\x1fx"), "not a token: '\\x1fx'"),
     (lambda: wsp.encode_content_type(wsp.ContentType("")), "invalid media type ''"),
     (lambda: wsp.encode_wsp_header("Content-Location", 5), "this header takes text"),
+    (lambda: wsp.encode_text_string("a\x00b"), "text cannot contain NUL"),
 ])
 def test_encode_errors_word_for_word(encode, said: str) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(wsp.WspEncodeError) as raised:
