@@ -1000,3 +1000,45 @@ def test_a_deliver_keeps_its_timestamp_and_a_response_is_in_one_namespace() -> N
                                          status=2007))
     detail = fault.find(".//detail")
     assert {etree.QName(e).namespace for e in detail.iter() if e is not detail} == {NS6}
+
+
+def two_attachments(content: str, *, extra: str = "", to: str = f"<Number>{B}</Number>",
+                    header_tid: bool = True) -> tuple[bytes, str]:
+    """A SubmitReq with two attachments after the envelope: text "A" (Content-ID <a>) and
+    text "B" (Content-Location: b.txt)."""
+    soap = envelope(submit_body(content=content, extra=extra, to=to))
+    if not header_tid:
+        soap = soap.replace(f'<TransactionID xmlns="{NS6}" env:mustUnderstand="1">tx-1'
+                            "</TransactionID>", "")
+    body = (f"--b\r\nContent-Type: text/xml\r\nContent-ID: <soap>\r\n\r\n{soap}\r\n"
+            "--b\r\nContent-Type: text/plain\r\nContent-ID: <a>\r\n\r\nA\r\n"
+            "--b\r\nContent-Type: text/plain\r\nContent-Location: b.txt\r\n\r\nB\r\n--b--\r\n")
+    return body.encode(), 'multipart/related; boundary="b"; type="text/xml"; start="<soap>"'
+
+
+@pytest.mark.parametrize(("href", "data"), [("cid:a", b"A"), ("CID:a", b"A"), ("b.txt", b"B")])
+def test_the_content_is_the_part_its_href_names(href: str, data: bytes) -> None:
+    """Content href (TS 23.140 §8.7.2, RFC 2392): a ``cid:`` URL (the scheme in any case)
+    names a part by its Content-ID, anything else by its Content-Location."""
+    req = parse_request(*two_attachments(f'<Content href="{href}"/>'))
+    assert [p.data for p in to_message(req).parts] == [data]
+
+
+def test_submit_fields_and_what_the_parser_says() -> None:
+    """MessageClass and Priority reach the envelope; Recipients hold only the address
+    elements of §8.7.2 (Number, ShortCode, RFC2822Address; others are no address); a
+    request without a TransactionID in the Header is read, with a warning; a Body with no
+    MM7 request at all (an empty Body) is refused with 2007 saying so."""
+    extra = "<MessageClass>Informational</MessageClass><Priority>High</Priority>"
+    to = f"<Number>{B}</Number><RFC2822Address>bob@example.com</RFC2822Address>" \
+        "<Extra>not an address</Extra>"
+    req = parse_request(*two_attachments('<Content href="cid:a"/>', extra=extra, to=to,
+                                         header_tid=False))
+    env = to_message(req).envelope
+    assert (env.message_class, env.priority) == ("Informational", "High")
+    assert req.to == [Address("Number", B), Address("RFC2822Address", "bob@example.com")]
+    assert "no TransactionID in the SOAP Header" in req.warnings
+    with pytest.raises(Mm7Error) as refused:
+        parse_request(envelope("").encode(), "text/xml")
+    assert (refused.value.status, refused.value.text) == (2007,
+                                                         "the SOAP Body holds no MM7 request")
