@@ -1042,3 +1042,46 @@ def test_submit_fields_and_what_the_parser_says() -> None:
         parse_request(envelope("").encode(), "text/xml")
     assert (refused.value.status, refused.value.text) == (2007,
                                                          "the SOAP Body holds no MM7 request")
+
+
+def test_where_a_request_without_namespaces_is_answered() -> None:
+    """A VASP's answer whose elements carry no namespace (a common deviation): the
+    namespace is the TransactionID's, and its StatusCode is still read; with no namespace
+    anywhere, the default, said in a warning. An envelope that is no XML says which part
+    failed (the SOAP envelope)."""
+    rsp = "<DeliverRsp><MM7Version>6.8.0</MM7Version><Status><StatusCode>1000</StatusCode>" \
+        "</Status></DeliverRsp>"
+    req = parse_request(envelope(rsp, ns=NS5).encode(), "text/xml")
+    assert (req.namespace, req.status_code) == (NS5, 1000)
+    bare = envelope(rsp).replace(f' xmlns="{NS6}"', "")
+    req = parse_request(bare.encode(), "text/xml")
+    assert req.warnings[0].startswith("no MM7 namespace; answering in http://www.3gpp.org/")
+    with pytest.raises(Mm7Error) as refused:
+        parse_request(b"<env:Envelope", "text/xml")
+    assert refused.value.text.startswith("the SOAP envelope is not well-formed XML")
+
+
+def test_what_the_mmsc_writes_is_declared_xml_with_its_status() -> None:
+    """Every answer starts with the XML declaration; its Status holds the StatusCode (a
+    strict VASP reads Status/StatusCode by name); a fault's faultcode is a QName whose
+    prefix (env) is declared for the SOAP envelope namespace."""
+    body = build_response("SubmitRsp", namespace=NS6, version="6.8.0", transaction_id="s1")
+    assert body.startswith(b"<?xml version='1.0' encoding='utf-8'?>")
+    assert etree.fromstring(body).findtext(
+        f".//{{{NS6}}}Status/{{{NS6}}}StatusCode") == "1000"
+    fault = etree.fromstring(build_fault(namespace=NS6, version="6.8.0", transaction_id="s1",
+                                         status=2007))
+    prefix, _, _ = fault.findtext(".//faultcode").partition(":")
+    assert (prefix, fault.nsmap[prefix]) == ("env", ENV)
+
+
+def test_the_sender_is_the_first_address_element() -> None:
+    """SenderAddress (§8.7.2) holds one of Number, ShortCode, RFC2822Address: an element of
+    another name before it is passed over; an RFC2822Address is an e-mail originator."""
+    for sender, originator in (
+            ("<SenderAddress><Extra>x</Extra><ShortCode>36000</ShortCode></SenderAddress>",
+             "36000/TYPE=PLMN"),
+            ("<SenderAddress><RFC2822Address>news@acme.example</RFC2822Address>"
+             "</SenderAddress>", "news@acme.example")):
+        body = soap_with_attachments(envelope(submit_body(sender=sender)))
+        assert to_message(parse_request(*body)).envelope.originator == originator
