@@ -244,23 +244,6 @@ def test_structured_values_both_ways(name: str, form: dict, octets: bytes) -> No
     assert reader.pos == len(octets)  # the whole value, nothing more
 
 
-@pytest.mark.parametrize(("name", "value", "expected"), [
-    ("X-Mms-Element-Descriptor", "cid:1", "expected an element descriptor"),
-    ("X-Mms-Previously-Sent-By", "+33611111111/TYPE=PLMN", "expected a count and a value"),
-    ("Subject", 5, "expected text"),
-    ("X-Mms-Message-Size", "5", "expected an integer"),
-    ("X-Mms-Delivery-Report", "yes", "expected true or false"),
-    ("From", 5, "expected an address"),
-    ("Content-Type", "image/jpeg", "expected a content type"),
-])
-def test_a_value_of_the_wrong_kind_is_refused_by_name(name: str, value: object,
-                                                      expected: str) -> None:
-    """Given to the encoder directly (not from JSON), a value of another type is refused,
-    naming what the field holds."""
-    with pytest.raises(WspEncodeError, match=expected):
-        F.BY_NAME[name.lower()].codec.encode(value)
-
-
 def test_dates_without_a_zone_and_out_of_range() -> None:
     """Date-value (§7.3.12): seconds since 1970-01-01T00:00:00Z as a Long-integer; a date
     with no zone is taken as UTC; 2^64 - 1 seconds is no date a decoder can give."""
@@ -331,18 +314,6 @@ def test_an_unknown_token_label_is_named_in_the_error() -> None:
 
     with pytest.raises(PduEncodeError, match="'Urgent' is not a Priority value$"):
         from_json({"message_type": "m-send-req", "headers": {"X-Mms-Priority": "Urgent"}})
-
-
-def test_a_raw_value_without_octets_is_empty() -> None:
-    assert F.RAW.from_json({}).octets == b""
-
-
-def test_an_untyped_parameter_value_as_token_text_reads_the_same() -> None:
-    """The other form of Text-value, Token-text (no quote), decodes to the same JSON."""
-    codec = F.BY_NAME["x-mms-element-descriptor"].codec
-    octets = bytes.fromhex("0F") + b"cid:1\x00x-name\x00v\x00"
-    assert codec.to_json(codec.decode(Reader(octets))) == {"reference": "cid:1",
-                                                          "params": {"x-name": "v"}}
 
 
 #: JSON values of the wrong shape, and what the error says was expected (every codec error
@@ -416,26 +387,6 @@ def test_an_untyped_parameter_value_as_token_text_reads_the_same() -> None:
     octets = bytes.fromhex("0F") + b"cid:1\x00x-name\x00v\x00"
     assert codec.to_json(codec.decode(Reader(octets))) == {"reference": "cid:1",
                                                           "params": {"x-name": "v"}}
-
-
-@pytest.mark.parametrize(("name", "form", "expected"), [
-    ("X-Mms-Mbox-Totals", ["Messages", 5], "mailbox limit|{'unit'"),
-    ("X-Mms-Mbox-Totals", {"unit": "Messages", "value": "5"}, "a count"),
-    ("X-Mms-MM-Flags", "urgent", "{'action'"),
-    ("X-Mms-Previously-Sent-By", {"count": "2", "value": "x"}, "a count"),
-    ("X-Mms-Previously-Sent-By", 2, "{'count'"),
-    ("X-Mms-Element-Descriptor", {"reference": 1}, "a reference"),
-    ("X-Mms-Element-Descriptor", "cid:1", "{'reference'"),
-    ("Date", 1577836800, "an ISO 8601 date"),
-    ("Content-Type", {"media_type": 1}, "a media type"),
-    ("X-Mms-Attributes", 22, "a header name"),
-    ("X-Mms-Attributes", "X-Nothing", "'X-Nothing' is not an MMS header field"),
-])
-def test_malformed_structured_values_say_what_was_expected(name: str, form: object,
-                                                           expected: str) -> None:
-    codec = F.BY_NAME[name.lower()].codec
-    with pytest.raises(WspEncodeError, match=expected):
-        codec.encode(codec.from_json(form))
 
 
 @pytest.mark.parametrize("field,table", [
