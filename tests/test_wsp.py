@@ -418,6 +418,11 @@ def test_mutation_known_answers_of_the_primitives() -> None:
     with pytest.raises(wsp.WspDecodeError,
                        match="^part 0: value length 10 exceeds the 1 octets left at offset 4"):
         late.multipart()
+    five = Reader(H("FF 01 05 00 83"))  # 5 octets of headers, 1 left (after 4 read)
+    five.octet()
+    with pytest.raises(wsp.WspDecodeError,
+                       match="^part 0: value length 5 exceeds the 1 octets left at offset 4"):
+        five.multipart()
 
 
 @pytest.mark.parametrize(("encode", "said"), [
@@ -480,3 +485,6 @@ def test_decode_errors_name_the_header_they_are_in() -> None:
     with pytest.raises(wsp.WspDecodeError,  # Content-Type (0x11), its value cut
                        match="^Content-Type: unexpected end of data at offset 2$"):
         Reader(bytes([0x91, 0x1F])).wsp_header()
+    with pytest.raises(wsp.WspDecodeError,  # Date (0x12), kept raw, its length too long
+                       match="^Date: value length 4 exceeds the 1 octets left at offset 1$"):
+        Reader(bytes([0x92, 0x04, 0x01])).wsp_header()
