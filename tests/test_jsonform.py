@@ -116,8 +116,11 @@ def test_part_data_forms_and_document_shape() -> None:
     assert to_json(pdu, include_data=True)["parts"][1]["base64"] == "aG8="
     with pytest.raises(PduEncodeError, match="no file loader"):
         from_json(doc)
-    with pytest.raises(PduEncodeError, match="part data need 'base64' or 'file'"):
+    with pytest.raises(PduEncodeError, match="^part data need 'base64' or 'file'$"):
         from_json({**doc, "parts": [{"content_type": "text/plain"}]}, refuse_file)
     for shapeless in ({"headers": {}}, ["m-send-req"]):
-        with pytest.raises(PduEncodeError, match="an object with a message_type"):
+        with pytest.raises(PduEncodeError,
+                           match="^a PDU JSON document is an object with a message_type$"):
             from_json(shapeless)
+    with pytest.raises(PduEncodeError, match="^unknown message type 153$"):
+        from_json({"message_type": 0x99})

@@ -377,6 +377,17 @@ def test_a_value_of_the_wrong_kind_is_refused_by_name(name: str, value: object,
         F.RAW.encode("81")
 
 
+def test_text_that_is_no_text_in_its_charset_keeps_its_octets_in_json() -> None:
+    """A Subject in ISO-10646-UCS-2 (MIBenum 1000) whose octets are no text (a lone
+    surrogate, D800): the JSON form keeps them as "raw" (upper-case hex) beside the
+    charset, and the PDU written from that JSON holds the same octets."""
+    codec = F.BY_NAME["subject"].codec
+    octets = bytes.fromhex("060203E8D80000")
+    form = codec.to_json(codec.decode(Reader(octets)))
+    assert (form["charset"], form["raw"]) == ("iso-10646-ucs-2", "D800")
+    assert codec.encode(codec.from_json(form)) == octets
+
+
 def test_a_raw_value_without_octets_is_empty() -> None:
     assert F.RAW.from_json({}).octets == b""
 

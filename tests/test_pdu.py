@@ -328,7 +328,8 @@ def test_decode_errors_and_warnings_name_the_header() -> None:
                          (b"\x8d\x90", "X-Mms-Message-Type: a PDU must start with "
                                        "X-Mms-Message-Type (0x8C) at offset 0"),
                          (retrieve + b"\x1f", "Content-Type: "),
-                         (retrieve + b"\xa3\x05", "multipart: ")):
+                         (retrieve + b"\xa3\x05", "multipart: "),
+                         (head + b"X-App\x00", "X-App: ")):
         with pytest.raises(PduDecodeError) as raised:
             decode(octets)
         assert str(raised.value).startswith(said)
