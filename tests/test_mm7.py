@@ -168,7 +168,10 @@ def test_plain_xml_under_a_multipart_content_type() -> None:
     soap = envelope(submit_body(content="")).encode()
     req = parse_request(soap, "multipart/related; type=text/xml")
     assert req.operation == "SubmitReq" and req.content is None
-    assert any("plain XML" in w for w in req.warnings)
+    assert "multipart Content-Type over a plain XML body" in req.warnings
+    with pytest.raises(Mm7Error) as refused:  # neither parts nor XML
+        parse_request(b"garbage", "multipart/related; boundary=b; type=text/xml")
+    assert (refused.value.status, refused.value.text) == (2007, "multipart body without parts")
 
 
 @pytest.mark.parametrize("soap, status", [
@@ -1002,25 +1005,29 @@ def test_a_deliver_keeps_its_timestamp_and_a_response_is_in_one_namespace() -> N
     assert {etree.QName(e).namespace for e in detail.iter() if e is not detail} == {NS6}
 
 
-def two_attachments(content: str, *, extra: str = "", to: str = f"<Number>{B}</Number>",
+def three_attachments(content: str, *, extra: str = "", to: str = f"<Number>{B}</Number>",
                     header_tid: bool = True) -> tuple[bytes, str]:
-    """A SubmitReq with two attachments after the envelope: text "A" (Content-ID <a>) and
-    text "B" (Content-Location: b.txt)."""
+    """A SubmitReq with three attachments after the envelope: text "B" (Content-Location:
+    b.txt), "A" (Content-ID <a>) and "C" (Content-Location: c.txt); the first is what a
+    reference that matches nothing falls back to."""
     soap = envelope(submit_body(content=content, extra=extra, to=to))
     if not header_tid:
         soap = soap.replace(f'<TransactionID xmlns="{NS6}" env:mustUnderstand="1">tx-1'
                             "</TransactionID>", "")
     body = (f"--b\r\nContent-Type: text/xml\r\nContent-ID: <soap>\r\n\r\n{soap}\r\n"
+            "--b\r\nContent-Type: text/plain\r\nContent-Location: b.txt\r\n\r\nB\r\n"
             "--b\r\nContent-Type: text/plain\r\nContent-ID: <a>\r\n\r\nA\r\n"
-            "--b\r\nContent-Type: text/plain\r\nContent-Location: b.txt\r\n\r\nB\r\n--b--\r\n")
+            "--b\r\nContent-Type: text/plain\r\nContent-Location: c.txt\r\n\r\nC\r\n--b--\r\n")
     return body.encode(), 'multipart/related; boundary="b"; type="text/xml"; start="<soap>"'
 
 
-@pytest.mark.parametrize(("href", "data"), [("cid:a", b"A"), ("CID:a", b"A"), ("b.txt", b"B")])
+@pytest.mark.parametrize(("href", "data"), [("cid:a", b"A"), ("CID:a", b"A"), ("c.txt", b"C"),
+                                            ("cid:none", b"B")])
 def test_the_content_is_the_part_its_href_names(href: str, data: bytes) -> None:
     """Content href (TS 23.140 §8.7.2, RFC 2392): a ``cid:`` URL (the scheme in any case)
-    names a part by its Content-ID, anything else by its Content-Location."""
-    req = parse_request(*two_attachments(f'<Content href="{href}"/>'))
+    names a part by its Content-ID, anything else by its Content-Location; one that names
+    no part falls back to the first attachment."""
+    req = parse_request(*three_attachments(f'<Content href="{href}"/>'))
     assert [p.data for p in to_message(req).parts] == [data]
 
 
@@ -1032,7 +1039,7 @@ def test_submit_fields_and_what_the_parser_says() -> None:
     extra = "<MessageClass>Informational</MessageClass><Priority>High</Priority>"
     to = f"<Number>{B}</Number><RFC2822Address>bob@example.com</RFC2822Address>" \
         "<Extra>not an address</Extra>"
-    req = parse_request(*two_attachments('<Content href="cid:a"/>', extra=extra, to=to,
+    req = parse_request(*three_attachments('<Content href="cid:a"/>', extra=extra, to=to,
                                          header_tid=False))
     env = to_message(req).envelope
     assert (env.message_class, env.priority) == ("Informational", "High")
