@@ -333,6 +333,11 @@ def test_decode_errors_and_warnings_name_the_header() -> None:
         with pytest.raises(PduDecodeError) as raised:
             decode(octets)
         assert str(raised.value).startswith(said)
+    # multipart/mixed (0xA3) with no body at all, and with two octets after its 0 parts
+    assert decode(retrieve + b"\xa3").warnings[0] == \
+        "Content-Type: multipart content type but no body (offset 9)"
+    assert decode(retrieve + b"\xa3\x00\x01\x02").warnings[0] == \
+        "multipart: 2 stray octets after the last part, ignored (offset 10)"
     pdu = decode(head + b"\xc5\x81" + b"Y-App\x00v\x00")
     assert pdu.warnings == ["X-Mms-Unassigned-0x45: unassigned header field, kept as raw "
                             "octets (offset 12)"]
