@@ -124,3 +124,23 @@ def test_part_data_forms_and_document_shape() -> None:
             from_json(shapeless)
     with pytest.raises(PduEncodeError, match="^unknown message type 153$"):
         from_json({"message_type": 0x99})
+
+
+def test_json_dates_are_utc_wherever_the_host_is(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dates in the JSON form are written in UTC ("Z"), also on a host whose local zone is
+    not UTC; a subject given as plain text (a PDU built in code) is written as text."""
+    import time
+    from datetime import UTC, datetime
+
+    from mmsc.pdu import MessageType, MmsPdu
+
+    pdu = MmsPdu(MessageType.SEND_REQ, "t", "1.2", date=datetime(2020, 1, 1, tzinfo=UTC),
+                 subject="Hi")
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    try:
+        headers = to_json(pdu)["headers"]
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert (headers["Date"], headers["Subject"]) == ("2020-01-01T00:00:00Z", "Hi")
