@@ -488,3 +488,6 @@ def test_decode_errors_name_the_header_they_are_in() -> None:
     with pytest.raises(wsp.WspDecodeError,  # Date (0x12), kept raw, its length too long
                        match="^Date: value length 4 exceeds the 1 octets left at offset 1$"):
         Reader(bytes([0x92, 0x04, 0x01])).wsp_header()
+    with pytest.raises(wsp.WspDecodeError,  # an application header with no value
+                       match="^X-App: unexpected end of data at offset 6$"):
+        Reader(b"X-App\x00").wsp_header()
