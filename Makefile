@@ -24,9 +24,10 @@ test: $(STAMP) $(PEERS)
 	$(PY) -m pytest -q
 
 # Mutation testing (scripts/mutation.py; scores and survivors in docs/testing.md). Slow, so not
-# part of `make test`; niced, one module at a time. `make mutation MODULES="sms wsp"` for some.
+# part of `make test`; niced, one module at a time. `make mutation MODULES="sms wsp"` for some,
+# `make mutation MODULES=pdu SAMPLE=400` for a random sample of 400 of its mutants (fixed seed).
 mutation: $(STAMP)
-	nice -n 19 $(PY) scripts/mutation.py $(MODULES)
+	nice -n 19 $(PY) scripts/mutation.py $(if $(SAMPLE),--sample $(SAMPLE)) $(MODULES)
 
 bench: $(STAMP)
 	$(PY) bench/codec.py

@@ -29,6 +29,19 @@ if os.environ.get("CI"):
     settings.load_profile("ci")
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under the mutation profile, the tests whose own ``@settings`` ask for more examples
+    run the profile's number too (an explicit setting otherwise wins over the profile)."""
+    if config.getoption("hypothesis_profile", None) != "mutation":
+        return
+    cap = settings.get_profile("mutation").max_examples
+    for item in items:
+        test = getattr(item, "obj", None)
+        own = getattr(test, "_hypothesis_internal_use_settings", None)
+        if own is not None and own.max_examples > cap:
+            test._hypothesis_internal_use_settings = settings(own, max_examples=cap)
+
+
 @pytest.hookimpl(tryfirst=True)  # before hypothesis's plugin reads the option
 def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("hypothesis_seed", None) is None:

@@ -13,6 +13,8 @@ Sources: OMA-TS-MMS-ENC-V1_3 §7.3 and §7.4 (Table 25 and the value clauses), W
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from mmsc.mm7 import status as mm7_status
@@ -181,6 +183,221 @@ def test_token_value(table: str, code: int, label: str) -> None:
 @pytest.mark.parametrize("table", sorted(TOKEN_TABLES))
 def test_token_table_has_no_other_value(table: str) -> None:
     assert sorted((int(m), m.label) for m in getattr(V, table)) == TOKEN_TABLES[table]
+
+
+# -- OMA-MMS-ENC 1.3 §7.3: structured header values, JSON form and octets ----------------------
+# The MMBox fields, the forwarding history and the element descriptor, written out from the
+# grammar of §7.3 and the WSP primitives (WAP-230-WSP §8.4.2); each JSON form (what
+# `mmsc decode --json` prints, `mmsc encode` reads) -> octets -> JSON form.
+
+DATE_2020 = bytes.fromhex("045E0BE100")  # Long-integer 1577836800 (2020-01-01T00:00:00Z)
+
+#: (field, JSON form, octets of the value after the field code)
+CASES = [
+    # §7.3.25 X-Mms-Mbox-Totals: Value-length (Message-total-token 128 | Size-total-token 129)
+    # Integer-value; 5 is a Short-integer (0x85), 300 a Long-integer of two octets
+    ("X-Mms-Mbox-Totals", {"unit": "Messages", "value": 5}, bytes.fromhex("028085")),
+    ("X-Mms-Mbox-Totals", {"unit": "Size", "value": 300}, bytes.fromhex("048102012C")),
+    # §7.3.26 X-Mms-Mbox-Quotas: the same grammar
+    ("X-Mms-Mbox-Quotas", {"unit": "Size", "value": 127}, bytes.fromhex("0281FF")),
+    # §7.3.32 X-Mms-MM-Flags: Value-length (Add 128 | Remove 129 | Filter 130)
+    # Encoded-string-value (a Text-string, or Value-length Char-set Text-string; utf-8 is
+    # MIBenum 106, Short-integer 0xEA; a Text-string whose first octet is 128 or more starts
+    # with the Quote 0x7F, WSP §8.4.2.1)
+    ("X-Mms-MM-Flags", {"action": "Add", "keyword": "urgent"},
+     bytes.fromhex("0880") + b"urgent\x00"),
+    ("X-Mms-MM-Flags", {"action": "Remove", "keyword": {"text": "\u00e9", "charset": "utf-8"}},
+     bytes.fromhex("078105EA7FC3A900")),
+    # §7.3.37 X-Mms-Previously-Sent-By: Value-length Forwarded-count-value (Integer-value)
+    # Encoded-string-value
+    ("X-Mms-Previously-Sent-By", {"count": 2, "value": "+33611111111/TYPE=PLMN"},
+     bytes.fromhex("1882") + b"+33611111111/TYPE=PLMN\x00"),
+    # §7.3.38 X-Mms-Previously-Sent-Date: Value-length Forwarded-count-value Date-value
+    ("X-Mms-Previously-Sent-Date", {"count": 1, "value": "2020-01-01T00:00:00Z"},
+     bytes.fromhex("0681") + DATE_2020),
+    # §7.3.17 X-Mms-Element-Descriptor: Value-length Content-Reference-value (Text-string)
+    # *(Parameter); an untyped parameter is Token-text Untyped-value (WSP §8.4.2.4), the
+    # value here a Quoted-string (one of the forms of Text-value, the one the encoder writes)
+    ("X-Mms-Element-Descriptor", {"reference": "cid:1", "params": {}},
+     bytes.fromhex("06") + b"cid:1\x00"),
+    ("X-Mms-Element-Descriptor", {"reference": "cid:1", "params": {"x-name": "v"}},
+     bytes.fromhex("10") + b"cid:1\x00x-name\x00\"v\x00"),
+    # §7.3.27 X-Mms-Message-Class: Class-identifier (Personal 128 ...) or Token-text
+    ("X-Mms-Message-Class", "Personal", bytes.fromhex("80")),
+    ("X-Mms-Message-Class", "x-campaign", b"x-campaign\x00"),
+    # §7.3.3 X-Mms-Attributes: another field's code as a Short-integer (Subject, 0x16)
+    ("X-Mms-Attributes", "Subject", bytes.fromhex("96")),
+    # §7.3.21 From: Value-length (Address-present-token 128 Encoded-string-value |
+    # Insert-address-token 129)
+    ("From", "+33611111111/TYPE=PLMN", bytes.fromhex("1880") + b"+33611111111/TYPE=PLMN\x00"),
+    ("From", "<insert-address>", bytes.fromhex("0181")),
+]
+
+
+@pytest.mark.parametrize(("name", "form", "octets"), CASES,
+                         ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(CASES)])
+def test_structured_values_both_ways(name: str, form: dict, octets: bytes) -> None:
+    codec = F.BY_NAME[name.lower()].codec
+    assert codec.encode(codec.from_json(form)) == octets
+    reader = Reader(octets)
+    assert codec.to_json(codec.decode(reader)) == form
+    assert reader.pos == len(octets)  # the whole value, nothing more
+
+
+def test_dates_without_a_zone_and_out_of_range() -> None:
+    """Date-value (§7.3.12): seconds since 1970-01-01T00:00:00Z as a Long-integer; a date
+    with no zone is taken as UTC; 2^64 - 1 seconds is no date a decoder can give."""
+    from datetime import datetime
+
+    codec = F.BY_NAME["date"].codec
+    assert codec.encode(datetime(2020, 1, 1)) == DATE_2020
+    with pytest.raises(WspDecodeError, match="date 18446744073709551615 out of range"):
+        codec.decode(Reader(bytes.fromhex("08FFFFFFFFFFFFFFFF")))
+
+
+def test_a_from_without_its_token_is_read_with_a_warning() -> None:
+    """Some encoders write From as a bare Encoded-string-value (no Value-length and
+    Address-present-token): read, and said in the warnings."""
+    reader = Reader(b"+33611111111/TYPE=PLMN\x00")
+    assert F.BY_NAME["from"].codec.to_json(F.BY_NAME["from"].codec.decode(reader)) == \
+        "+33611111111/TYPE=PLMN"
+    assert [w for w in reader.warnings if "address token" in w][0].startswith(
+        "From without an address token, read as an encoded string")
+
+
+def test_mms_version_both_forms_and_its_limits() -> None:
+    """X-Mms-MMS-Version (§7.3.34): a Short-integer, major version in bits 6-4 and minor in
+    bits 3-0, so 1.2 is 0x92 and 7.14 the largest there is (0xFE); some encoders write it
+    as a Text-string, read with a warning."""
+    codec = F.BY_NAME["x-mms-mms-version"].codec
+    assert codec.encode("1.2") == bytes.fromhex("92")
+    assert codec.encode("7.14") == bytes.fromhex("FE")
+    for bad in ("8.0", "1.15", "1", "1.2.3", "a.b"):
+        with pytest.raises(WspEncodeError, match=f"invalid MMS version '{bad}'"):
+            codec.encode(bad)
+    reader = Reader(b"1.2\x00")
+    assert codec.decode(reader) == "1.2" and reader.pos == 4
+    assert [w for w in reader.warnings if "text" in w][0].startswith("version written as text")
+    assert codec.decode(Reader(bytes.fromhex("90"))) == "1.0"
+
+
+def test_unassigned_header_codes_and_errors_name_the_header() -> None:
+    """A header with a code §7.4 leaves unassigned (kept as raw octets) goes back under its
+    code (0x45 | 0x80); with a text value it is an application header (Token-text name,
+    Text-string value). An encode error names the header it is about: the Content-Type, or
+    the multipart body."""
+    from mmsc.pdu import PduEncodeError, encode
+    from mmsc.pdu.jsonform import from_json
+
+    head = {"X-Mms-Transaction-Id": "t", "X-Mms-MMS-Version": "1.2", "From": "<insert-address>",
+            "Content-Type": "application/vnd.wap.multipart.mixed"}
+    octets = encode(from_json({"message_type": "m-send-req",
+                               "headers": {**head, "X-Mms-Unassigned-0x45": {"raw": "81"}},
+                               "parts": []}))
+    assert bytes.fromhex("C581") in octets and b"Unassigned" not in octets
+    octets = encode(from_json({"message_type": "m-send-req",
+                               "headers": {**head, "X-Mms-Unassigned-0x45": "v"},
+                               "parts": []}))
+    assert b"X-Mms-Unassigned-0x45\x00v\x00" in octets
+    typed = {"media_type": "image/jpeg", "params": {"x": 5}}
+    with pytest.raises(PduEncodeError, match="^Content-Type: parameter 'x' takes text"):
+        encode(from_json({"message_type": "m-send-req",
+                          "headers": {**head, "Content-Type": typed}}))
+    with pytest.raises(PduEncodeError, match="^multipart: "):
+        encode(from_json({"message_type": "m-send-req", "headers": head,
+                          "parts": [{"content_type": typed, "base64": ""}]}))
+
+
+def test_an_unknown_token_label_is_named_in_the_error() -> None:
+    from mmsc.pdu import PduEncodeError
+    from mmsc.pdu.jsonform import from_json
+
+    with pytest.raises(PduEncodeError, match="'Urgent' is not a Priority value$"):
+        from_json({"message_type": "m-send-req", "headers": {"X-Mms-Priority": "Urgent"}})
+
+
+#: JSON values of the wrong shape, and what the error says was expected (every codec error
+#: reads "expected <what>, got <value>").
+MALFORMED = [
+    ("X-Mms-Mbox-Totals", ["Messages", 5], "{'unit': u, 'value': n}"),
+    ("X-Mms-Mbox-Totals", {"unit": "Messages", "value": "5"}, "a count"),
+    ("X-Mms-MM-Flags", "urgent", "{'action': a, 'keyword': k}"),
+    ("X-Mms-Previously-Sent-By", {"count": "2", "value": "x"}, "a count"),
+    ("X-Mms-Previously-Sent-By", 2, "{'count': n, 'value': v}"),
+    ("X-Mms-Element-Descriptor", {"reference": 1}, "a reference"),
+    ("X-Mms-Element-Descriptor", "cid:1", "{'reference': r, 'params': {...}}"),
+    ("Date", 1577836800, "an ISO 8601 date"),
+    ("Content-Type", {"media_type": 1}, "a media type"),
+    ("X-Mms-Attributes", 22, "a header name"),
+    ("Subject", 5, "text"),
+    ("Subject", {"text": 5, "charset": "utf-8"}, "text"),
+    ("X-Mms-Delivery-Report", "yes", "true or false"),
+    ("X-Mms-Expiry", {"relative": "60"}, "seconds"),
+    ("X-Mms-Priority", 1.5, "a Priority label"),
+]
+
+
+@pytest.mark.parametrize(("name", "form", "what"), MALFORMED,
+                         ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(MALFORMED)])
+def test_malformed_structured_values_say_what_was_expected(name: str, form: object,
+                                                           what: str) -> None:
+    codec = F.BY_NAME[name.lower()].codec
+    with pytest.raises(WspEncodeError, match="^" + re.escape(f"expected {what}, got ")):
+        codec.encode(codec.from_json(form))
+
+
+def test_header_names_and_token_numbers_in_the_json_form() -> None:
+    """X-Mms-Attributes names a header field (an unknown one is refused by name); a token
+    may be given by its number as well as its label."""
+    with pytest.raises(WspEncodeError, match="^'X-Nothing' is not an MMS header field$"):
+        F.BY_NAME["x-mms-attributes"].codec.encode("X-Nothing")
+    priority = F.BY_NAME["x-mms-priority"].codec
+    assert priority.encode(priority.from_json(130)) == bytes.fromhex("82")  # High
+
+
+@pytest.mark.parametrize(("name", "value", "what"), [
+    ("X-Mms-Element-Descriptor", "cid:1", "an element descriptor"),
+    ("X-Mms-Previously-Sent-By", "+33611111111/TYPE=PLMN", "a count and a value"),
+    ("X-Mms-Mbox-Totals", 5, "a mailbox limit"),
+    ("Subject", 5, "text"),
+    ("Message-ID", 5, "text"),
+    ("X-Mms-Message-Size", "5", "an integer"),
+    ("X-Mms-Delivery-Report", "yes", "true or false"),
+    ("From", 5, "an address"),
+    ("Content-Type", "image/jpeg", "a content type"),
+    ("X-Mms-Priority", "High", "a Priority token"),
+])
+def test_a_value_of_the_wrong_kind_is_refused_by_name(name: str, value: object,
+                                                      what: str) -> None:
+    """Given to the encoder directly (not from JSON), a value of another type is refused,
+    naming what the field holds."""
+    with pytest.raises(WspEncodeError, match="^" + re.escape(f"expected {what}, got ")):
+        F.BY_NAME[name.lower()].codec.encode(value)
+    with pytest.raises(WspEncodeError, match="^expected raw octets, got "):
+        F.RAW.encode("81")
+
+
+def test_text_that_is_no_text_in_its_charset_keeps_its_octets_in_json() -> None:
+    """A Subject in ISO-10646-UCS-2 (MIBenum 1000) whose octets are no text (a lone
+    surrogate, D800): the JSON form keeps them as "raw" (upper-case hex) beside the
+    charset, and the PDU written from that JSON holds the same octets."""
+    codec = F.BY_NAME["subject"].codec
+    octets = bytes.fromhex("060203E8D80000")
+    form = codec.to_json(codec.decode(Reader(octets)))
+    assert (form["charset"], form["raw"]) == ("iso-10646-ucs-2", "D800")
+    assert codec.encode(codec.from_json(form)) == octets
+
+
+def test_a_raw_value_without_octets_is_empty() -> None:
+    assert F.RAW.from_json({}).octets == b""
+
+
+def test_an_untyped_parameter_value_as_token_text_reads_the_same() -> None:
+    """The other form of Text-value, Token-text (no quote), decodes to the same JSON."""
+    codec = F.BY_NAME["x-mms-element-descriptor"].codec
+    octets = bytes.fromhex("0F") + b"cid:1\x00x-name\x00v\x00"
+    assert codec.to_json(codec.decode(Reader(octets))) == {"reference": "cid:1",
+                                                          "params": {"x-name": "v"}}
 
 
 @pytest.mark.parametrize("field,table", [

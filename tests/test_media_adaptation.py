@@ -18,7 +18,8 @@ from adaptation.media import TARGETS, MediaLimits, adapt_media
 from adaptation.plan import MediaPart, Plan, plan
 from adaptation.probe import ProbeError, brand_of, parse_probe
 from adaptation.uaprof import DeviceProfile
-from helpers.media import animated_gif, ffmpeg, photo, png_with_alpha, video_1080p, wav
+from helpers.media import (amr, animated_gif, ffmpeg, photo, png_with_alpha, video_1080p,
+                           wav)
 from mmsc.message import Envelope, Message, MessagePart
 from mmsc.mms_body import to_pdu
 from mmsc.pdu import MessageType, encode
@@ -189,6 +190,20 @@ def test_a_media_share_under_the_minimum_is_not_tried(location: str | None, labe
     at_minimum = DeviceProfile("tiny", overhead + 2048, (160, 120),
                                accept=frozenset({"audio/amr"}))
     assert not any("no room left" in line for line in plan([tone], at_minimum, TOOLS).report)
+
+
+def test_a_media_part_the_phone_takes_as_it_is_is_left_alone() -> None:
+    """An AMR voice clip the phone accepts (audio/amr, written here in upper case as some
+    senders do) and that fits: kept octet for octet, nothing in the report; another clip
+    the phone does not take (audio/wav) is converted to the type it accepts, said in the
+    report."""
+    clip = amr(0.5)
+    phone = DeviceProfile("voice", 300_000, (120, 160), accept=frozenset({"audio/amr"}))
+    kept = plan([MediaPart("AUDIO/AMR", clip, "v", "voice.amr")], phone, TOOLS)
+    assert kept.report == [] and kept.parts[0].data == clip
+    converted = plan([MediaPart("audio/wav", wav(1.0), "w", "tone.wav")], phone, TOOLS)
+    assert converted.parts[0].content_type == "audio/amr"
+    assert len(converted.report) == 1 and converted.report[0].startswith("tone.wav: ")
 
 
 @pytest.mark.parametrize("name", ["corrupt.jpg", "truncated.mp4", "truncated.3gp", "page.mp4",

@@ -168,7 +168,10 @@ def test_plain_xml_under_a_multipart_content_type() -> None:
     soap = envelope(submit_body(content="")).encode()
     req = parse_request(soap, "multipart/related; type=text/xml")
     assert req.operation == "SubmitReq" and req.content is None
-    assert any("plain XML" in w for w in req.warnings)
+    assert "multipart Content-Type over a plain XML body" in req.warnings
+    with pytest.raises(Mm7Error) as refused:  # neither parts nor XML
+        parse_request(b"garbage", "multipart/related; boundary=b; type=text/xml")
+    assert (refused.value.status, refused.value.text) == (2007, "multipart body without parts")
 
 
 @pytest.mark.parametrize("soap, status", [
@@ -961,3 +964,131 @@ def test_report_credentials_settings(tmp_path: Path) -> None:
                   'report_url = "http://x:y@v.example/r"\nreport_username = "u"'):
         with pytest.raises(ConfigError, match="report_"):
             load(vasp(wrong), environ={})
+
+
+def test_times_as_ts_23140_allows_them() -> None:
+    """ExpiryDate and EarliestDeliveryTime (TS 23.140 §8.7.2) are an xs:dateTime or an
+    xs:duration; a duration's year counts 365 days and its month 30; a date without a zone
+    is UTC; anything else is refused with 2007 (Message format corrupt), saying what."""
+    from datetime import UTC, datetime, timedelta
+
+    assert parse_time("P1Y2M3DT4H5M6S") == timedelta(days=365 + 2 * 30 + 3, hours=4,
+                                                      minutes=5, seconds=6)
+    assert parse_time("PT1.5S") == timedelta(seconds=1.5)
+    assert parse_time("2020-01-01T00:00:00") == datetime(2020, 1, 1, tzinfo=UTC)
+    with pytest.raises(Mm7Error) as refused:
+        parse_time("soon")
+    assert (refused.value.status, str(refused.value), refused.value.text) == (
+        2007, "not a date or duration: 'soon'", "not a date or duration: 'soon'")
+
+
+def test_a_deliver_keeps_its_timestamp_and_a_response_is_in_one_namespace() -> None:
+    """A DeliverReq's TimeStamp (§8.7.3) becomes the message's date; a response (here
+    SubmitRsp with its MessageID) and a fault's detail are, element by element, in the
+    request's namespace (a strict VASP reads them by qualified name)."""
+    from datetime import UTC, datetime
+
+    sent = datetime(2020, 1, 1, 12, 0, tzinfo=UTC)
+    message = Message(Envelope(originator=f"{B}/TYPE=PLMN", to=["36000/TYPE=PLMN"],
+                               date=sent), [MessagePart.from_text("hello", content_id="t")])
+    body, content_type = build_deliver(namespace=NS6, version="6.8.0", transaction_id="d1",
+                                       message=message)
+    assert to_message(parse_request(body, content_type)).envelope.date == sent
+    rsp = etree.fromstring(build_response("SubmitRsp", namespace=NS6, version="6.8.0",
+                                          transaction_id="s1", message_id="m-1"))
+    strictly_in(rsp, NS6)
+    assert rsp.findtext(f".//{{{NS6}}}MessageID") == "m-1"
+    assert rsp.findtext(f".//{{{NS6}}}MM7Version") == "6.8.0"
+    fault = etree.fromstring(build_fault(namespace=NS6, version="6.8.0", transaction_id="s1",
+                                         status=2007))
+    detail = fault.find(".//detail")
+    assert {etree.QName(e).namespace for e in detail.iter() if e is not detail} == {NS6}
+
+
+def three_attachments(content: str, *, extra: str = "", to: str = f"<Number>{B}</Number>",
+                    header_tid: bool = True) -> tuple[bytes, str]:
+    """A SubmitReq with three attachments after the envelope: text "B" (Content-Location:
+    b.txt), "A" (Content-ID <a>) and "C" (Content-Location: c.txt); the first is what a
+    reference that matches nothing falls back to."""
+    soap = envelope(submit_body(content=content, extra=extra, to=to))
+    if not header_tid:
+        soap = soap.replace(f'<TransactionID xmlns="{NS6}" env:mustUnderstand="1">tx-1'
+                            "</TransactionID>", "")
+    body = (f"--b\r\nContent-Type: text/xml\r\nContent-ID: <soap>\r\n\r\n{soap}\r\n"
+            "--b\r\nContent-Type: text/plain\r\nContent-Location: b.txt\r\n\r\nB\r\n"
+            "--b\r\nContent-Type: text/plain\r\nContent-ID: <a>\r\n\r\nA\r\n"
+            "--b\r\nContent-Type: text/plain\r\nContent-Location: c.txt\r\n\r\nC\r\n--b--\r\n")
+    return body.encode(), 'multipart/related; boundary="b"; type="text/xml"; start="<soap>"'
+
+
+@pytest.mark.parametrize(("href", "data"), [("cid:a", b"A"), ("CID:a", b"A"), ("c.txt", b"C"),
+                                            ("cid:none", b"B")])
+def test_the_content_is_the_part_its_href_names(href: str, data: bytes) -> None:
+    """Content href (TS 23.140 §8.7.2, RFC 2392): a ``cid:`` URL (the scheme in any case)
+    names a part by its Content-ID, anything else by its Content-Location; one that names
+    no part falls back to the first attachment."""
+    req = parse_request(*three_attachments(f'<Content href="{href}"/>'))
+    assert [p.data for p in to_message(req).parts] == [data]
+
+
+def test_submit_fields_and_what_the_parser_says() -> None:
+    """MessageClass and Priority reach the envelope; Recipients hold only the address
+    elements of §8.7.2 (Number, ShortCode, RFC2822Address; others are no address); a
+    request without a TransactionID in the Header is read, with a warning; a Body with no
+    MM7 request at all (an empty Body) is refused with 2007 saying so."""
+    extra = "<MessageClass>Informational</MessageClass><Priority>High</Priority>"
+    to = f"<Number>{B}</Number><RFC2822Address>bob@example.com</RFC2822Address>" \
+        "<Extra>not an address</Extra>"
+    req = parse_request(*three_attachments('<Content href="cid:a"/>', extra=extra, to=to,
+                                         header_tid=False))
+    env = to_message(req).envelope
+    assert (env.message_class, env.priority) == ("Informational", "High")
+    assert req.to == [Address("Number", B), Address("RFC2822Address", "bob@example.com")]
+    assert "no TransactionID in the SOAP Header" in req.warnings
+    with pytest.raises(Mm7Error) as refused:
+        parse_request(envelope("").encode(), "text/xml")
+    assert (refused.value.status, refused.value.text) == (2007,
+                                                         "the SOAP Body holds no MM7 request")
+
+
+def test_where_a_request_without_namespaces_is_answered() -> None:
+    """A VASP's answer whose elements carry no namespace (a common deviation): the
+    namespace is the TransactionID's, and its StatusCode is still read; with no namespace
+    anywhere, the default, said in a warning. An envelope that is no XML says which part
+    failed (the SOAP envelope)."""
+    rsp = "<DeliverRsp><MM7Version>6.8.0</MM7Version><Status><StatusCode>1000</StatusCode>" \
+        "</Status></DeliverRsp>"
+    req = parse_request(envelope(rsp, ns=NS5).encode(), "text/xml")
+    assert (req.namespace, req.status_code) == (NS5, 1000)
+    bare = envelope(rsp).replace(f' xmlns="{NS6}"', "")
+    req = parse_request(bare.encode(), "text/xml")
+    assert req.warnings[0].startswith("no MM7 namespace; answering in http://www.3gpp.org/")
+    with pytest.raises(Mm7Error) as refused:
+        parse_request(b"<env:Envelope", "text/xml")
+    assert refused.value.text.startswith("the SOAP envelope is not well-formed XML")
+
+
+def test_what_the_mmsc_writes_is_declared_xml_with_its_status() -> None:
+    """Every answer starts with the XML declaration; its Status holds the StatusCode (a
+    strict VASP reads Status/StatusCode by name); a fault's faultcode is a QName whose
+    prefix (env) is declared for the SOAP envelope namespace."""
+    body = build_response("SubmitRsp", namespace=NS6, version="6.8.0", transaction_id="s1")
+    assert body.startswith(b"<?xml version='1.0' encoding='utf-8'?>")
+    assert etree.fromstring(body).findtext(
+        f".//{{{NS6}}}Status/{{{NS6}}}StatusCode") == "1000"
+    fault = etree.fromstring(build_fault(namespace=NS6, version="6.8.0", transaction_id="s1",
+                                         status=2007))
+    prefix, _, _ = fault.findtext(".//faultcode").partition(":")
+    assert (prefix, fault.nsmap[prefix]) == ("env", ENV)
+
+
+def test_the_sender_is_the_first_address_element() -> None:
+    """SenderAddress (§8.7.2) holds one of Number, ShortCode, RFC2822Address: an element of
+    another name before it is passed over; an RFC2822Address is an e-mail originator."""
+    for sender, originator in (
+            ("<SenderAddress><Extra>x</Extra><ShortCode>36000</ShortCode></SenderAddress>",
+             "36000/TYPE=PLMN"),
+            ("<SenderAddress><RFC2822Address>news@acme.example</RFC2822Address>"
+             "</SenderAddress>", "news@acme.example")):
+        body = soap_with_attachments(envelope(submit_body(sender=sender)))
+        assert to_message(parse_request(*body)).envelope.originator == originator

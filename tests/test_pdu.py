@@ -312,3 +312,41 @@ def test_round_trip(message_type: MessageType, data: st.DataObject) -> None:
     decoded = decode(octets)
     assert decoded == pdu
     assert encode(decoded) == octets
+
+
+def test_decode_errors_and_warnings_name_the_header() -> None:
+    """What the decoder says names where it was: the message type of an empty PDU or one
+    that does not start with X-Mms-Message-Type (0x8C, OMA-MMS-ENC §7.2.1), the header a
+    value of which is cut (Content-Type), the multipart body; an unassigned field code
+    (0x45) is kept with a warning; an application header whose name starts with an odd
+    octet ("Y", 0x59) is still a name, not a field code (only 0x80 marks a code)."""
+    from mmsc.pdu import PduDecodeError
+
+    head = bytes([0x8C, 0x81, 0x98]) + b"t1\x00" + bytes([0x8D, 0x90, 0x92, 0x80])
+    retrieve = bytes([0x8C, 0x84, 0x98]) + b"t\x00" + bytes([0x8D, 0x92, 0x84])
+    for octets, said in ((b"", "X-Mms-Message-Type: empty PDU at offset 0"),
+                         (b"\x8d\x90", "X-Mms-Message-Type: a PDU must start with "
+                                       "X-Mms-Message-Type (0x8C) at offset 0"),
+                         (retrieve + b"\x1f", "Content-Type: "),
+                         (retrieve + b"\xa3\x05", "multipart: "),
+                         (head + b"X-App\x00", "X-App: ")):
+        with pytest.raises(PduDecodeError) as raised:
+            decode(octets)
+        assert str(raised.value).startswith(said)
+    # multipart/mixed (0xA3) with no body at all, and with two octets after its 0 parts
+    assert decode(retrieve + b"\xa3").warnings[0] == \
+        "Content-Type: multipart content type but no body (offset 9)"
+    assert decode(retrieve + b"\xa3\x00\x01\x02").warnings[0] == \
+        "multipart: 2 stray octets after the last part, ignored (offset 10)"
+    pdu = decode(head + b"\xc5\x81" + b"Y-App\x00v\x00")
+    assert pdu.warnings == ["X-Mms-Unassigned-0x45: unassigned header field, kept as raw "
+                            "octets (offset 12)"]
+    assert [name for name, _ in pdu.extra_headers] == ["X-Mms-Unassigned-0x45", "Y-App"]
+
+
+def test_a_message_type_no_table_knows_has_no_mandatory_fields() -> None:
+    """An unassigned X-Mms-Message-Type (0x99) has no layout: no mandatory field to miss."""
+    from mmsc.pdu.model import mandatory_fields, problems
+
+    assert mandatory_fields(0x99) == ()
+    assert problems(MmsPdu(message_type=0x99, mms_version=None)) == []

@@ -304,7 +304,7 @@ def test_level_parameter(octets: str, level: str) -> None:
 
 def test_secure_parameter_is_no_value() -> None:
     assert Reader(H("03 83 90 00")).content_type() == ContentType("text/plain", {"secure": ""})
-    with pytest.raises(wsp.WspDecodeError, match=r"expected No-value \(0x00\)") as caught:
+    with pytest.raises(wsp.WspDecodeError, match=r"^expected No-value \(0x00\)") as caught:
         Reader(H("03 83 90 01")).content_type()
     assert caught.value.offset == 3
 
@@ -380,3 +380,114 @@ def test_decode_errors_say_where() -> None:
     assert (error.reason, error.offset, error.field) == ("bad", 7, "Subject")
     assert str(error) == "Subject: bad at offset 7"
     assert str(wsp.WspDecodeError("bad", 0)) == "bad at offset 0"
+
+
+def test_mutation_known_answers_of_the_primitives() -> None:
+    """Details the mutation run found unchecked, each from WAP-230-WSP §8.4.2: a bounded
+    value cannot be read past its end; an untyped parameter with a number is Token-text
+    and Integer-value; a charset with no MIBenum goes as an untyped ``charset`` parameter
+    with a Quoted-string; an unassigned well-known header or parameter is named by its
+    code (with a warning); a parameter cannot start with 0x1F; a charset name Python does not
+    know (ISO-10646-UCS-2, MIBenum 1000) still names its codec; a multipart entry's headers
+    cannot run past the body."""
+    outer = Reader(b"\x02ab\x00cd")
+    sub = outer.length_bounded()
+    with pytest.raises(wsp.WspDecodeError, match="^length 3 exceeds the 2 octets left"):
+        sub.take(3)
+    assert bytes(sub.take(2)) == b"ab"
+    after_one = Reader(b"X\x05ab")
+    after_one.octet()
+    with pytest.raises(wsp.WspDecodeError,
+                       match="^value length 5 exceeds the 2 octets left at offset 1"):
+        after_one.length_bounded()
+    with pytest.raises(wsp.WspDecodeError, match="^uintvar longer than 5 octets at offset 0"):
+        Reader(b"\x80\x80\x80\x80\x80\x01").uintvar()
+    assert wsp.encode_parameters({"x-n": "5"}) == b"x-n\x00\x85"
+    assert wsp.encode_parameters({"charset": "x-unknown"}) == b'charset\x00"x-unknown\x00'
+    assert Reader(bytes([0xFF, 0x00])).wsp_header() == ("x-wsp-header-0x7f",
+                                                        wsp.RawValue(b"\x00"))
+    r = Reader(bytes([0xA9, 0x81]))
+    assert r.parameters() == {"x-wsp-param-0x29": "1"}
+    assert r.warnings == ["unassigned parameter 0x29 (offset 2)"]
+    with pytest.raises(wsp.WspDecodeError, match="^expected token text, found 0x1f at offset 0"):
+        Reader(bytes([0x1F, 0x01, 0x00])).parameters()
+    assert wsp.python_codec("ISO-10646-UCS-2") == "utf-16-be"  # a name Python lacks
+    # a multipart entry whose headers run past the body (after one octet read already)
+    late = Reader(H("FF 01 0A 00 83"))
+    late.octet()
+    with pytest.raises(wsp.WspDecodeError,
+                       match="^part 0: value length 10 exceeds the 1 octets left at offset 4"):
+        late.multipart()
+    five = Reader(H("FF 01 05 00 83"))  # 5 octets of headers, 1 left (after 4 read)
+    five.octet()
+    with pytest.raises(wsp.WspDecodeError,
+                       match="^part 0: value length 5 exceeds the 1 octets left at offset 4"):
+        five.multipart()
+
+
+@pytest.mark.parametrize(("encode", "said"), [
+    (lambda: wsp.encode_long_integer(-1), "long-integer cannot be negative: -1"),
+    (lambda: wsp.encode_long_integer(2 ** 248), "long-integer longer than 30 octets"),
+    (lambda: wsp.encode_token_text("\x7fx"), "not a token: '\\x7fx'"),
+    (lambda: wsp.encode_token_text("\x1fx"), "not a token: '\\x1fx'"),
+    (lambda: wsp.encode_content_type(wsp.ContentType("")), "invalid media type ''"),
+    (lambda: wsp.encode_wsp_header("Content-Location", 5), "this header takes text"),
+    (lambda: wsp.encode_text_string("a\x00b"), "text cannot contain NUL"),
+])
+def test_encode_errors_word_for_word(encode, said: str) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(wsp.WspEncodeError) as raised:
+        encode()
+    assert str(raised.value) == said
+
+
+@pytest.mark.parametrize(("octets", "text", "charset", "warnings"), [
+    # ISO-10646-UCS-2 (MIBenum 1000, a Long-integer 02 03E8): two octets a character, ended
+    # by two zero octets, or by one (as some encoders write it)
+    ("09 02 03E8 0041 0042 0000", "AB", "iso-10646-ucs-2", []),
+    ("08 02 03E8 0041 0042 00", "AB", "iso-10646-ucs-2", []),
+    ("01 EA", "", "utf-8", []),  # a charset and no text at all
+    ("04 EA 6100 62", "a", "utf-8", ["octets after the text of an encoded string (offset 4)"]),
+    # Any-charset (128): read as UTF-8, said twice
+    ("04 80 6162 00", "ab", "*", ["charset '*' (any charset) (offset 2)",
+                                 "unknown charset, text read as UTF-8 (offset 5)"]),
+])
+def test_encoded_string_value_forms_decoded(octets: str, text: str, charset: str,
+                                            warnings: list[str]) -> None:
+    """Encoded-string-value (WSP §8.4.2.1, OMA-MMS-ENC §7.2.9) in the forms the encoder
+    never writes but handsets do."""
+    r = Reader(H(octets))
+    value = r.encoded_string_value()
+    assert (str(value), value.charset, r.warnings) == (text, charset, warnings)
+    assert r.at_end()
+
+
+def test_encoded_string_values_written_and_kept() -> None:
+    """What the encoder writes (WSP §8.4.2.1): Integer-value 0 is the Short-integer 0x80;
+    text in Any-charset (128) is Value-length 0x80 Text-string. What the decoder keeps: a
+    UTF-8 text's one leading BOM is dropped and the text re-encodes without it (no raw
+    octets kept); UCS-2 octets that are no text (a lone surrogate, D800) are kept as they
+    came and written back the same."""
+    assert wsp.encode_integer_value(0) == b"\x80"
+    assert wsp.encode_encoded_string_value(EncodedString("ab", "*")) == H("04 80 6162 00")
+    bom = Reader(H("08 EA 7F EFBBBF 6162 00")).encoded_string_value()
+    assert (str(bom), bom.charset, bom.raw) == ("ab", "utf-8", None)
+    octets = H("06 02 03E8 D800 00")
+    r = Reader(octets)
+    lone = r.encoded_string_value()
+    assert (lone.charset, lone.raw) == ("iso-10646-ucs-2", b"\xd8\x00")
+    assert r.warnings == ["text is not valid utf-16-be, kept as raw octets (offset 7)"]
+    assert wsp.encode_encoded_string_value(lone) == octets
+
+
+def test_decode_errors_name_the_header_they_are_in() -> None:
+    with pytest.raises(wsp.WspDecodeError, match="^unexpected end of data at offset 0$"):
+        Reader(b"").peek()
+    with pytest.raises(wsp.WspDecodeError,  # Content-Type (0x11), its value cut
+                       match="^Content-Type: unexpected end of data at offset 2$"):
+        Reader(bytes([0x91, 0x1F])).wsp_header()
+    with pytest.raises(wsp.WspDecodeError,  # Date (0x12), kept raw, its length too long
+                       match="^Date: value length 4 exceeds the 1 octets left at offset 1$"):
+        Reader(bytes([0x92, 0x04, 0x01])).wsp_header()
+    with pytest.raises(wsp.WspDecodeError,  # an application header with no value
+                       match="^X-App: unexpected end of data at offset 6$"):
+        Reader(b"X-App\x00").wsp_header()

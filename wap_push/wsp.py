@@ -745,6 +745,8 @@ def _encode_media(media_type: str) -> bytes:
 
 
 def _encode_param(name: str, value: str) -> bytes:
+    if not isinstance(value, str):  # a JSON form may hold anything
+        raise WspEncodeError(f"parameter {name!r} takes text, not {value!r}")
     key = name.lower()
     encoder = PARAMETER_ENCODERS.get(key)
     if encoder is not None:
