@@ -101,6 +101,8 @@ MODULES = {
                     "test_broken_or_mislabelled_parts_become_the_explanatory_text",
                     "tests/test_media_adaptation.py::"
                     "test_a_fault_in_adaptation_costs_the_part_not_the_message",
+                    "tests/test_media_adaptation.py::"
+                    "test_a_video_is_made_as_large_as_the_phones_screen_and_budget_allow",
                     "tests/test_cli.py::test_adapt_previews_a_device_class")),
 }
 

@@ -464,3 +464,16 @@ def test_timestamps_as_real_files_have_them(tmp_path: Path) -> None:
         assert info.duration is not None and abs(info.duration - seconds) < 0.15, path
         result = adapt_media(path.read_bytes(), "video/mp4", limits, TOOLS)
         assert abs(result.duration - seconds) < 0.15
+
+
+def test_a_video_is_made_as_large_as_the_phones_screen_and_budget_allow(
+        samples: dict[str, tuple[str, bytes]]) -> None:
+    """A 1080p clip for a phone of a 1280x960 screen and 1 MB: larger than QCIF (the
+    default box of MediaLimits) and within the screen, so the phone's own screen is the
+    limit, not a default."""
+    media_type, data = samples["clip.mp4"]
+    profile = DEVICES["android-2018"]
+    result = plan([MediaPart(media_type, data, "v", "clip.mp4")], profile, TOOLS)
+    info = probe(result.parts[0].data)
+    assert info.video is not None, result.report
+    assert 176 < info.video.width <= 1280 and 144 < info.video.height <= 960

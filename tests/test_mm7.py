@@ -10,6 +10,7 @@ import asyncio
 import base64
 import email
 import io
+from datetime import datetime, timezone
 from pathlib import Path
 
 import aiohttp
@@ -22,7 +23,7 @@ from mmsc.config import VaspConfig
 from mmsc.message import Envelope, Message, MessagePart
 from mmsc.mm7.soap import Address, Mm7Error, ReplyTo, build_deliver, build_fault, \
     build_report, build_response, build_submit, parse_request, parse_time, scan_reply_to, \
-    to_message
+    split_attachments, to_message
 from mmsc.mm7.status import STATUS, status_text
 from mmsc.mime import from_mime
 from mmsc.server import Server
@@ -1092,3 +1093,35 @@ def test_the_sender_is_the_first_address_element() -> None:
              "</SenderAddress>", "news@acme.example")):
         body = soap_with_attachments(envelope(submit_body(sender=sender)))
         assert to_message(parse_request(*body)).envelope.originator == originator
+
+
+def test_the_start_part_is_the_envelope_wherever_it_stands() -> None:
+    """SOAP with attachments: the part the ``start`` parameter names is the envelope, even
+    when the attachment comes first (some VASP libraries write them in that order); the
+    others are the attachments, in their order."""
+    soap = b"<env:Envelope xmlns:env='http://schemas.xmlsoap.org/soap/envelope/'/>"
+    body = (b"--b\r\nContent-Type: text/plain\r\nContent-ID: <first>\r\n\r\nattachment one\r\n"
+            b"--b\r\nContent-Type: text/xml\r\nContent-ID: <soap>\r\n\r\n" + soap + b"\r\n"
+            b"--b\r\nContent-Type: text/plain\r\nContent-ID: <last>\r\n\r\nattachment two\r\n"
+            b"--b--\r\n")
+    envelope, attachments, warnings = split_attachments(
+        body, 'multipart/related; boundary="b"; type="text/xml"; start="<soap>"')
+    assert envelope == soap and warnings == []
+    assert [p["Content-ID"] for p in attachments] == ["<first>", "<last>"]
+    envelope, attachments, warnings = split_attachments(
+        body, 'multipart/related; boundary="b"; type="text/xml"; start="<nowhere>"')
+    assert envelope == b"attachment one"
+    assert [p["Content-ID"] for p in attachments] == ["<soap>", "<last>"]
+    assert warnings == ["start '<nowhere>' names no part; the first part is the envelope"]
+
+
+
+def test_a_timestamp_that_is_a_duration_gives_no_date() -> None:
+    """TimeStamp is an xs:dateTime (TS 23.140 §8.7.2); one written as a duration (PT1H)
+    cannot be the message's date: the message has none (it is dated at acceptance), and is
+    not refused for it."""
+    body = envelope(submit_body(extra="<TimeStamp>PT1H</TimeStamp>"))
+    assert to_message(parse_request(*soap_with_attachments(body))).envelope.date is None
+    body = envelope(submit_body(extra="<TimeStamp>2021-03-04T05:06:07Z</TimeStamp>"))
+    assert to_message(parse_request(*soap_with_attachments(body))).envelope.date == \
+        datetime(2021, 3, 4, 5, 6, 7, tzinfo=timezone.utc)

@@ -472,9 +472,10 @@ async def test_a_fetch_moves_to_retrieved_with_the_backoff_of_the_attempts_made(
         tmp_path: Path) -> None:
     """The first fetch: ``retrieved`` (event ``fetched`` with the device profile, the
     User-Agent and the size served), due again after the back-off step of the attempts
-    made (two notifications: 300 s), waiting for the M-Acknowledge.ind; a second fetch is
-    ``fetched`` again with the timer started again; once acknowledged, a fetch is
-    ``fetched-again`` and leaves the state and timer alone."""
+    made (two notifications: 300 s), waiting for the M-Acknowledge.ind. A fetch by a
+    recipient that has its copy (``retrieved``, then ``acknowledged``) leaves the state, the
+    timer and the timeline alone: it is counted, with its time, and the counts reach the
+    store at the next flush (issue 19: a phone in a retry loop must not grow the timeline)."""
     async with running(settings(tmp_path)) as server:
         clock = hold_time(server)
         message_id = await notify(server, clock, NOBODY)
@@ -492,22 +493,23 @@ async def test_a_fetch_moves_to_retrieved_with_the_backoff_of_the_attempts_made(
         seen = await detail(server, message_id, "fetched")
         assert seen["user_agent"] == "Test/1.0" and seen["octets"] == content.size
         assert seen["profile"]
-        clock.now += 1  # fetched again before the M-Acknowledge.ind: the timer starts again
+        timeline = await server.engine.state.events_of(message_id)
+        clock.now += 1  # fetched again before the M-Acknowledge.ind: nothing moves
         assert await server.engine.fetch(token) is not None
-        r = await only(server, message_id)
-        assert r.state == S.RETRIEVED and r.next_attempt_at == at(clock.now + 300)
-        assert (await kinds(server, message_id)).count("fetched") == 2
+        assert await only(server, message_id) == r
+        assert await server.engine.state.events_of(message_id) == timeline
+        assert server.engine._refetched == {r.id: (1, at(clock.now))}
         assert await server.engine.acknowledge(r.transaction_id) is True
         r = await only(server, message_id)
-        clock.now += 1  # after it: the state and the timer stay
+        timeline = await server.engine.state.events_of(message_id)
+        clock.now += 1  # after it: the same
         assert await server.engine.fetch(token, {"User-Agent": "X" * 300}) is not None
-        assert await only(server, message_id) == r
-        again = (await server.engine.state.events_of(message_id))[-1]
-        assert (again.kind, again.recipient_id) == ("fetched-again", r.id)
-        assert again.detail["user_agent"] == "X" * 200  # kept to 200 characters
-        assert again.detail["octets"] == content.size
         assert await server.engine.fetch(token) is not None  # no User-Agent at all
-        assert (await server.engine.state.events_of(message_id))[-1].detail["user_agent"] == ""
+        assert await only(server, message_id) == r
+        assert await server.engine.state.events_of(message_id) == timeline
+        await server.engine.flush_refetches()
+        assert server.engine._refetched == {}
+        assert await server.engine.state.refetches(message_id) == {r.id: (3, at(clock.now))}
 
 
 async def test_a_fetch_before_any_attempt_waits_the_first_step(tmp_path: Path) -> None:
@@ -650,3 +652,24 @@ async def test_without_backoff_steps_a_notification_is_repeated_every_minute(
         clock = hold_time(server)
         message_id = await notify(server, clock, NOBODY)
         assert (await only(server, message_id)).next_attempt_at == at(clock.now + 60)
+
+
+async def test_a_copy_forwarded_by_e_mail_owes_its_report_one_by_mm4_does_not_yet(
+        tmp_path: Path) -> None:
+    """A copy that ends ``forwarded`` owes the originator its report at once (Forwarded),
+    unless it went over MM4: then the peer MMSC's delivery report says how it ends, and
+    nothing is owed yet (TS 23.140 §8.4.2)."""
+    cfg = settings(tmp_path)
+    cfg.routing.local_prefixes = ["+336"]
+    async with running(cfg) as server:
+        clock = hold_time(server)
+        message = picture()
+        message.envelope.to = ["someone@example.com", "+447700900123/TYPE=PLMN"]
+        message_id = (await server.engine.submit(message, Interface.MM1)).message_id
+        stored = await server.engine.state.get_message(message_id)
+        for r in await server.engine.state.recipients_of(message_id):
+            await server.engine._finish(r, stored, S.FORWARDED, kind="forwarded")
+        by_id = {r.id: r.route.value for r in await server.engine.state.recipients_of(
+            message_id)}
+        owed = [(by_id[x.recipient_id], x.kind, x.status) for x in await outbox(server, clock)]
+    assert owed == [("email", "delivery", "Forwarded")]

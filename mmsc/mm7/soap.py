@@ -169,8 +169,9 @@ def _address(element: etree._Element) -> Address | None:
 def _addresses(element: etree._Element | None) -> list[Address]:
     if element is None:
         return []
-    return [Address(xmlsafe.local_name(c), _text(c) or "") for c in _children(element)
-            if xmlsafe.local_name(c) in ("Number", "ShortCode", "RFC2822Address") and _text(c)]
+    return [Address(name, text) for c in _children(element)
+            if (name := xmlsafe.local_name(c)) in ("Number", "ShortCode", "RFC2822Address")
+            and (text := _text(c))]
 
 
 #: Namespace declarations; some generators wrap long namespace URIs over lines.
@@ -188,11 +189,7 @@ def parse_request(body: bytes, content_type: str = "text/xml", *,
     except Mm7Error as exc:
         exc.reply_to = exc.reply_to or scan_reply_to(body)
         raise
-    try:
-        _read_operation(request, op, attachments)
-    except Mm7Error as exc:
-        exc.reply_to = exc.reply_to or request.reply_to
-        raise
+    _read_operation(request, op, attachments)  # reads what is there; refuses nothing
     return request
 
 
