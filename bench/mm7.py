@@ -163,8 +163,8 @@ def free_port() -> int:
 
 def spy(profile: str | None) -> list[str]:
     """The command prefix that records ``profile`` (py-spy's collapsed stacks of the thread
-    holding the GIL, in the process and its children) when set: ``BENCH_PROFILE=file`` in the environment.
-    Stop the process with SIGINT, so that py-spy writes the file."""
+    holding the GIL, in the process and its children) when set: ``BENCH_PROFILE=file`` in
+    the environment. Stop the process with SIGINT, so that py-spy writes the file."""
     if not profile:
         return []
     return [str(Path(sys.executable).parent / "py-spy"), "record", "--format", "raw",

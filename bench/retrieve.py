@@ -126,7 +126,8 @@ async def main(seconds: float) -> None:
         profile = os.environ.get("BENCH_PROFILE")  # py-spy's collapsed stacks of the server
         server = subprocess.Popen(
             [*spy(profile), sys.executable, "-m", "mmsc", "serve", "--no-demo", "--config",
-             str(mmsc_config(work, port, smsc_port=smsc_port))], stdout=subprocess.DEVNULL, stderr=log, cwd=work)
+             str(mmsc_config(work, port, smsc_port=smsc_port))],
+            stdout=subprocess.DEVNULL, stderr=log, cwd=work)
         try:
             await asyncio.to_thread(wait_nodes, port, 1, server)
             await asyncio.to_thread(submit, port)

@@ -18,6 +18,7 @@ from mmsc.server import Server
 
 from browser import browser  # noqa: F401 - the fixture
 from test_loop import A, B, F, config, send_to
+from test_operator_api import wait_state
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 HOSTILE = '<img src=x onerror="window.__xss=1"><script>window.__xss=1</script>'
@@ -42,15 +43,6 @@ async def logged_in(browser: Browser, server: Server) -> Page:
     await page.click("button[type=submit]")
     await page.wait_for_selector("input[name=q]")
     return page
-
-
-async def wait_state(server: Server, message_id: str, state: str) -> None:
-    for _ in range(400):
-        if {r.state.value for r in await server.engine.state.recipients_of(message_id)} == \
-                {state}:
-            return
-        await asyncio.sleep(0.025)
-    raise AssertionError(f"{message_id} never {state}")
 
 
 async def test_login_is_needed_and_a_wrong_password_refused(browser: Browser,

@@ -392,7 +392,8 @@ async def test_a_handsets_sms_to_a_vasp_comes_over_any_route(tmp_path: Path) -> 
     cfg.vasps = [VaspConfig("acme", "s3cret", ["36000"])]
     async with running(cfg) as server:
         assert await server.smscs["b"].send_mo(A, "36000", "STOP") == [0]
-        assert await server.smscs["a"].send_mo(A, "36999", "hello") == [STATUS_CODES["ESME_RINVDSTADR"]]
+        unknown = await server.smscs["a"].send_mo(A, "36999", "hello")
+        assert unknown == [STATUS_CODES["ESME_RINVDSTADR"]]
         await server.handsets.handsets[A].wait_for(lambda h: h.texts)
         assert await server.engine.state.get_optout("acme", A) is not None
     confirmation = [sms for smsc in server.smscs.values() for sms in smsc.received

@@ -104,8 +104,9 @@ def _segments(text: str, coding: int | None = None) -> int:
 def link_text(*, sender: str | None, subject: str | None, link: str,
               pin: str | None = None, notice: str | None = None) -> str:
     """The text SMS for a recipient without MMS: who, what, where to see it, the PIN
-    when there is one, and how to opt out (``notice``) for an Advertisement. In the GSM 03.38 alphabet when the subject allows (TS 23.038: one
-    character outside it makes the whole SMS UCS-2); the subject never costs a segment of
+    when there is one, and how to opt out (``notice``) for an Advertisement. In the GSM
+    03.38 alphabet when the subject allows (TS 23.038: one character outside it makes the
+    whole SMS UCS-2); the subject never costs a segment of
     its own: it is shortened (ending in "...") to fit the segments the rest needs in its
     alphabet, or left out. Sender, link, PIN and notice are never cut."""
     who = plmn_number(sender or "") or (sender or "someone").removesuffix("/TYPE=PLMN")

@@ -125,12 +125,12 @@ class Retrieval:
 
         What a device of one profile gets is kept in memory (least recently used first out,
         ``[delivery] content_cache`` octets): a message fetched again is neither read nor
-        decoded nor adapted again. The first fetch moves the recipient to ``retrieved`` (event ``fetched``); a fetch by a
-        recipient that has its copy already (``retrieved``, ``acknowledged``: a phone
-        retrying when its data connection drops) writes nothing durable: it is counted in
-        memory and the counts go to the store in one write per scheduler pass
-        (:meth:`flush_refetches`), so a phone stuck in a retry loop cannot grow the
-        timeline without bound. The answer is the same either way."""
+        decoded nor adapted again. The first fetch moves the recipient to ``retrieved``
+        (event ``fetched``); a fetch by a recipient that has its copy already
+        (``retrieved``, ``acknowledged``: a phone retrying when its data connection drops)
+        writes nothing durable: it is counted in memory and the counts go to the store in
+        one write per scheduler pass (:meth:`flush_refetches`), so a phone stuck in a retry
+        loop cannot grow the timeline without bound. The answer is the same either way."""
         r = await self.by_content_location(token, caller)
         if r is None or r.state not in _FETCHABLE:
             return None
@@ -146,9 +146,9 @@ class Retrieval:
             self._served.put(key, content, content.size)
         else:  # served before: the original must still be there all the same
             await self._check_content(message)
-        seen = {"profile": profile.name, "user_agent": headers.get("User-Agent", "")[:200],
-                "octets": content.size}
         if r.state in _NOT_YET_RETRIEVED:
+            seen = {"profile": profile.name, "octets": content.size,
+                    "user_agent": headers.get("User-Agent", "")[:200]}
             wait = self._backoff(max(r.attempts, 1))
             await self._move(r, S.RETRIEVED, kind="fetched", expected=_NOT_YET_RETRIEVED,
                              detail=seen, next_attempt_at=self.clock() + wait)

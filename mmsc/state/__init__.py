@@ -14,7 +14,8 @@ from .sqlite import SqliteStateStore
 
 __all__ = [
     "CdrRecord", "DuplicateMessage", "Event", "FINAL_STATES", "Interface", "MessageRecord",
-    "Moved", "OptOut", "PostgresStateStore", "RecipientRecord", "RecipientState", "ReportRecord", "Route",
+    "Moved", "OptOut", "PostgresStateStore", "RecipientRecord", "RecipientState",
+    "ReportRecord", "Route",
     "SmscIdRecord", "SqliteStateStore", "StateError", "StateStore", "StateUnavailable",
     "Subscriber", "UNCHANGED", "VaspRecord",
 ]
