@@ -140,6 +140,18 @@ class Envelope:
         return [*self.to, *self.cc, *self.bcc]
 
 
+@dataclass(frozen=True)
+class ReceivedContent:
+    """The content of a message as a peer sent it: one MIME entity, its Content-Type value
+    and its body, with the :attr:`Message.shape` read from them. Storing these octets
+    instead of encoding the parts again gives the same message back when it is read, as
+    long as the message still has that shape (:func:`mmsc.mime.to_mime` checks)."""
+
+    content_type: str
+    body: bytes
+    shape: tuple[str, str | None, tuple[MessagePart, ...]]
+
+
 @dataclass
 class Message:
     """A multimedia message: envelope, ordered parts, and how the parts hang together.
@@ -154,6 +166,15 @@ class Message:
     multipart: str = MIXED
     start: str | None = None
     warnings: list[str] = field(default_factory=list, compare=False)
+    #: The content's MIME as it came, when it may be stored as it came (see
+    #: :class:`ReceivedContent`).
+    received: ReceivedContent | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def shape(self) -> tuple[str, str | None, tuple[MessagePart, ...]]:
+        """What a MIME rendering of the content stands for: the multipart kind, the root's
+        Content-ID and the parts in order."""
+        return self.multipart, self.start, tuple(self.parts)
 
     @property
     def smil(self) -> MessagePart | None:

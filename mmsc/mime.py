@@ -21,8 +21,9 @@ from email.message import Message as MimeEntity
 from typing import Callable, Iterable
 from urllib.parse import quote
 
-from .mime_parse import parse_entity
-from .message import RELATED, Envelope, Message, MessagePart, TimeSpec, strip_brackets
+from .mime_parse import multipart_body, parse_entity
+from .message import RELATED, Envelope, Message, MessagePart, ReceivedContent, TimeSpec, \
+    strip_brackets
 
 #: compat32 keeps header values as written (MMS addresses such as ``+336.../TYPE=PLMN`` are
 #: not RFC 5322 addresses and must not be re-parsed); CRLF line ends as MM4 and MM7 send.
@@ -187,7 +188,7 @@ def encode_words(text: str) -> str:
 def to_mime(message: Message, *, include_bcc: bool = True) -> bytes:
     """The MM as a MIME message: envelope headers, then the content with its root first.
     ``include_bcc=False`` for copies that go to recipients (RFC 5322 §3.6.3)."""
-    content = content_to_mime(message)
+    content = _as_received(message) or content_to_mime(message)
     headers: list[tuple[str, str]] = []
     env = message.envelope
     for name, attr in _ADDRESS_HEADERS:
@@ -213,6 +214,15 @@ class MimeContent:
 
     content_type: str
     body: bytes
+
+
+def _as_received(message: Message) -> MimeContent | None:
+    """The content as it came (:func:`keep_received`) while the message still has the shape
+    read from it; None when it has changed since, or came otherwise."""
+    received = message.received
+    if received is None or message.shape != received.shape:
+        return None
+    return MimeContent(received.content_type, received.body)
 
 
 def content_to_mime(message: Message) -> MimeContent:
@@ -349,6 +359,24 @@ def from_mime(data: bytes) -> Message:
     message = content_from_mime(entity)
     message.envelope = envelope_from_headers(entity, message.warnings.append)
     return message
+
+
+def keep_received(entity: MimeEntity, message: Message) -> None:
+    """Let ``message``, read from ``entity`` by :func:`content_from_mime`, be stored as it
+    came (``message.received``) when those octets read back as the same message: a
+    multipart read on the fast road (:func:`mmsc.mime_parse.multipart_body`, which reads
+    the same octets the same way again) without any warning, its root first as the store
+    keeps a message (:meth:`Message.root_first`), its Content-Type printable ASCII that
+    :func:`to_mime` writes as it is. The stored original is only ever read back, never
+    sent on as it is, so its parts may keep the transfer encodings they came in. Storing it
+    then encodes no part again (docs/performance.md, "MM7 submits under load")."""
+    body = multipart_body(entity)
+    if body is None or message.warnings or not message.parts \
+            or message.root is not message.parts[0]:
+        return
+    content_type = _FOLD.sub("", str(entity.get("Content-Type", "")))
+    if content_type.isascii() and content_type.isprintable():
+        message.received = ReceivedContent(content_type, body, message.shape)
 
 
 def envelope_from_headers(entity: MimeEntity, warn: Callable[[str], None]) -> Envelope:

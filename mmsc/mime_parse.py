@@ -13,8 +13,10 @@ delimiter, no two delimiter lines in a row and no transfer encoding (RFC 2045 §
 ``message/*`` part, no ``multipart/digest`` (whose parts default to message/rfc822);
 nesting no deeper than :data:`MAX_DEPTH`. Bodies may hold any octets. Anything else,
 including the quirks of real peers, goes to the stdlib parser whole, with its leniency and
-its defect reports. The entity built here does not keep the preamble and the epilogue,
-which RFC 2046 §5.1.1 says to ignore.
+its defect reports. The entity built here has no preamble and no epilogue, which RFC 2046
+§5.1.1 says to ignore; a multipart read there keeps the octets of its whole body
+(:func:`multipart_body`), which a caller may store as they came instead of encoding the parts
+again: read again, they give the same entity.
 
 :func:`damage` tells what of an entity read either way is not what its sender wrote (a body
 cut short, a transfer encoding that does not decode), for the interfaces that refuse such a
@@ -39,6 +41,19 @@ _FIELD_NAME = re.compile(r"[\041-\071\073-\176]+")
 _AFTER_DELIMITER = re.compile(rb"(--)?[ \t]*(?:\r\n|\r|\n|\Z)")
 
 
+class _Entity(MimeEntity):
+    """An entity read on the fast road: a multipart keeps its body's octets in ``body``."""
+
+    body: bytes | None = None
+
+
+def multipart_body(entity: MimeEntity) -> bytes | None:
+    """The octets of a multipart's body as read (preamble, delimiters, parts and epilogue)
+    when it was read on the fast road, else None. (Nothing in mmsc changes an entity once
+    it is read.)"""
+    return entity.body if isinstance(entity, _Entity) and entity.is_multipart() else None
+
+
 def parse_entity(data: bytes) -> MimeEntity:
     """The MIME entity (headers and body) in ``data``, as ``BytesParser(policy=compat32)``
     reads it."""
@@ -55,7 +70,7 @@ def _crlf_only(octets: bytes) -> bool:
     return octets.count(b"\n") == octets.count(b"\r") == octets.count(b"\r\n")
 
 
-def _entity(data: bytes, depth: int) -> MimeEntity | None:
+def _entity(data: bytes, depth: int) -> _Entity | None:
     """One entity on the fast road, or None when it is not regular enough for it."""
     if not data or data.startswith(b"\r\n"):
         head, body = b"", data[2:]
@@ -90,15 +105,16 @@ def _entity(data: bytes, depth: int) -> MimeEntity | None:
         if child is None:
             return None
         entity.attach(child)
+    entity.body = body
     return entity
 
 
-def _header_fields(head: bytes) -> MimeEntity | None:
+def _header_fields(head: bytes) -> _Entity | None:
     """An entity with the header fields of ``head`` (CRLF lines, then an empty line), each
     kept as the stdlib's feed parser keeps it (RFC 5322 §2.2: a line that starts with
     white space continues the field before it, line end included); None for what it would
     read with a defect or as a Unix ``From`` line."""
-    entity = MimeEntity(policy=compat32)
+    entity = _Entity(policy=compat32)
     fields: list[list[str]] = []
     for line in head[:-4].decode("ascii", "surrogateescape").split("\r\n") if head else ():
         if line[:1] in (" ", "\t"):

@@ -10,6 +10,7 @@ import asyncio
 import base64
 import email
 import io
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from mmsc.mm7.soap import Address, Mm7Error, ReplyTo, build_deliver, build_fault
     build_report, build_response, build_submit, parse_request, parse_time, scan_reply_to, \
     split_attachments, to_message
 from mmsc.mm7.status import STATUS, status_text
-from mmsc.mime import from_mime
+from mmsc.mime import from_mime, to_mime
 from mmsc.server import Server
 
 from test_loop import B, config
@@ -114,6 +115,59 @@ def test_submit_with_nested_multipart() -> None:
                                                        "image/gif"]
     assert message.parts[1].decoded_text() == ("Bonjour é", [])
     assert message.parts[2].data == GIF and message.start == "smil"
+
+
+def test_the_content_is_stored_as_the_vasp_sent_it() -> None:
+    """The attachment's octets become the stored content as they came (no part is encoded
+    again: issue 19), with the envelope's headers before them; read back, they give the
+    same parts, and the 8-bit text part keeps its transfer encoding."""
+    body, ct = soap_with_attachments(envelope(submit_body()))
+    message = to_message(parse_request(body, ct))
+    stored = to_mime(message)
+    inner = body[body.index(b"--inner\r\n"):body.index(b"--inner--") + 9]
+    assert stored.endswith(inner) and b"Content-Transfer-Encoding: 8bit\r\n\r\nBonjour \xc3\xa9" \
+        in stored
+    assert b'Content-Type: multipart/related; boundary="inner"; type="application/smil"' in stored
+    again = from_mime(stored)
+    assert again.parts == message.parts and (again.multipart, again.start) == ("related", "smil")
+    assert again.envelope.subject == "Daily news"
+
+
+@pytest.mark.parametrize("name, change", [
+    ("its root is not first", lambda b: b.replace(b'start="<smil>"', b'start="<txt>"')),
+    ("a nested multipart, flattened", lambda b: b.replace(
+        b"--inner\r\nContent-Type: image/gif",
+        b"--inner\r\nContent-Type: multipart/mixed; boundary=deep\r\n\r\n"
+        b"--deep\r\nContent-Type: image/gif").replace(
+        b"\r\n--inner--", b"\r\n--deep--\r\n--inner--")),
+    ("an 8-bit Content-Type", lambda b: b.replace(b'type="application/smil"',
+                                                  b'type="application/smil"; x="\xc3\xa9"')),
+])
+def test_content_that_would_not_read_back_the_same_is_encoded_again(name: str,
+                                                                    change: object) -> None:
+    """Where the octets as sent would not give the same message as stored (the store keeps
+    the root first; a flattened multipart; a header to_mime must encode), the parts are
+    written again, and read back the same."""
+    body, ct = soap_with_attachments(envelope(submit_body()))
+    message = to_message(parse_request(change(body), ct))
+    assert message.received is None, name
+    stored = to_mime(message)
+    assert b"--inner" not in stored and b"boundary=\"=_mmsc_" in stored, name
+    assert from_mime(stored).root_first().parts == message.root_first().parts, name
+
+
+def test_a_message_changed_after_reading_is_encoded_again() -> None:
+    """The octets as received stand for the parts read from them only: a message given
+    other parts (or another root) is written from its parts."""
+    body, ct = soap_with_attachments(envelope(submit_body()))
+    message = to_message(parse_request(body, ct))
+    assert message.received is not None
+    fewer = replace(message, parts=message.parts[:2])
+    assert from_mime(to_mime(fewer)).parts == fewer.parts
+    other_root = replace(message, start="txt", parts=[message.parts[1], message.parts[0],
+                                                      message.parts[2]])
+    assert from_mime(to_mime(other_root)).start == "txt"
+    assert b"--inner" in to_mime(message)
 
 
 @pytest.mark.parametrize("name, soap, expect", [

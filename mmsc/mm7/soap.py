@@ -21,7 +21,7 @@ from lxml import etree
 
 from mmsc import xmlsafe
 from mmsc.message import Envelope, Message, strip_brackets
-from mmsc.mime import content_from_mime, content_to_mime
+from mmsc.mime import content_from_mime, content_to_mime, keep_received
 from mmsc.mime_parse import damage, parse_entity
 from mmsc.pdu import MessageClass
 
@@ -251,7 +251,9 @@ def _read_operation(request: Mm7Request, op: etree._Element,
         request.content_href = next((v for k, v in content.attrib.items()
                                      if etree.QName(k).localname == "href"), None)
     if attachments:
-        request.content = content_from_mime(_content_part(request, attachments))
+        part = _content_part(request, attachments)
+        request.content = content_from_mime(part)
+        keep_received(part, request.content)
         request.warnings += request.content.warnings
 
 
@@ -358,7 +360,7 @@ def to_message(request: Mm7Request) -> Message:
         read_report=_boolean(f.get("ReadReply")), vasp_id=request.vasp_id,
         vas_id=request.vas_id, service_code=f.get("ServiceCode"), linked_id=f.get("LinkedID"))
     return Message(env, content.parts, content.multipart, content.start,
-                   warnings=[*request.warnings])
+                   warnings=[*request.warnings], received=content.received)
 
 
 # -- writing -----------------------------------------------------------------------------------
