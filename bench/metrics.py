@@ -39,7 +39,7 @@ def point(work: Path, script: Path, label: str, extra: str,
         try:
             wait_port(port, server)
             wait_nodes(port, 1, server)
-            rate, _, p99, _, cpu_ms = loaded(server, port, script, CONNECTIONS, seconds)
+            rate, _, p99, _, cpu_ms, _ = loaded(server, port, script, CONNECTIONS, seconds)
         finally:
             server.terminate()
             server.wait(10)

@@ -18,7 +18,8 @@ per request) from ``wrk`` at concurrency 1, 16 and 64:
 
 Besides the rates it prints the CPU seconds (user + system, from ``/proc/<pid>/stat``, of the
 server and its child processes, while wrk ran) per request: steady on a shared machine,
-where rates are not.
+where rates are not; and the system part of them (``sys ms``: the kernel's work for the
+process, file writes and fsync, sockets, thread wake-ups).
 
 ``mmsc`` runs on the standard event loop (the default), ``mmsc, uvloop`` on uvloop's
 (``[http] event_loop = "uvloop"``): the comparison of the two; ``mmsc, log warning`` logs
@@ -205,11 +206,11 @@ def wait_nodes(port: int, count: int, process: subprocess.Popen) -> None:
     raise SystemExit(f"only {len(seen)} of {count} server processes answered")
 
 
-def cpu_seconds(root: int) -> float:
-    """User + system CPU seconds of process ``root`` and every process below it, so far."""
+def cpu_times(root: int) -> tuple[float, float]:
+    """User and system CPU seconds of process ``root`` and every process below it, so far."""
     tick = os.sysconf("SC_CLK_TCK")
     parents: dict[int, int] = {}
-    times: dict[int, float] = {}
+    times: dict[int, tuple[float, float]] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -219,15 +220,20 @@ def cpu_seconds(root: int) -> float:
             continue
         pid = int(entry.name)
         parents[pid] = int(fields[1])
-        times[pid] = (int(fields[11]) + int(fields[12])) / tick
-    total = 0.0
-    for pid, spent in times.items():
+        times[pid] = (int(fields[11]) / tick, int(fields[12]) / tick)
+    user = system = 0.0
+    for pid, (spent_user, spent_system) in times.items():
         walk = pid
         while walk not in (0, 1, root):
             walk = parents.get(walk, 0)
         if walk == root:
-            total += spent
-    return total
+            user, system = user + spent_user, system + spent_system
+    return user, system
+
+
+def cpu_seconds(root: int) -> float:
+    """User + system CPU seconds of process ``root`` and every process below it, so far."""
+    return sum(cpu_times(root))
 
 
 def run_wrk(port: int, script: Path, connections: int,
@@ -253,12 +259,16 @@ def run_wrk(port: int, script: Path, connections: int,
 
 
 def loaded(server: subprocess.Popen, port: int, script: Path, connections: int,
-           seconds: float, path: str = "") -> tuple[float, float, float, int, float]:
-    """``run_wrk`` against ``server`` (rate, p50, p99, requests) and the CPU milliseconds
-    the server and its children spent per request meanwhile."""
-    before = cpu_seconds(server.pid)
+           seconds: float, path: str = "") -> tuple[float, float, float, int, float, float]:
+    """``run_wrk`` against ``server`` (rate, p50, p99, requests), the CPU milliseconds
+    (user + system) the server and its children spent per request meanwhile, and the
+    system part of them."""
+    user, system = cpu_times(server.pid)
     rate, p50, p99, requests = run_wrk(port, script, connections, seconds, path)
-    return rate, p50, p99, requests, (cpu_seconds(server.pid) - before) / max(requests, 1) * 1000
+    after_user, after_system = cpu_times(server.pid)
+    per = 1000 / max(requests, 1)
+    return (rate, p50, p99, requests, (after_user + after_system - user - system) * per,
+            (after_system - system) * per)
 
 
 def submit_script(work: Path) -> tuple[Path, int]:
@@ -319,7 +329,7 @@ def main(seconds: float, only: str = "") -> None:
     if shutil.which("wrk") is None:
         print("bench/mm7.py skipped: it needs wrk (apt-get install wrk)")
         return
-    results: list[tuple[str, int, float, float, float, float]] = []
+    results: list[tuple[str, int, float, float, float, float, float]] = []
     with tempfile.TemporaryDirectory(dir=ROOT) as tmp:
         work = Path(tmp)
         script, size = submit_script(work)
@@ -359,8 +369,8 @@ def main(seconds: float, only: str = "") -> None:
                     wait_port(port, server)
                     if label.startswith("mmsc"):
                         wait_nodes(port, 2 if "2 processes" in label else 1, server)
-                    rate, p50, p99, _, cpu_ms = loaded(server, port, script, connections,
-                                                       seconds)
+                    rate, p50, p99, _, cpu_ms, sys_ms = loaded(server, port, script,
+                                                               connections, seconds)
                 finally:
                     stop(server, profile is not None)
                     log.close()
@@ -368,17 +378,18 @@ def main(seconds: float, only: str = "") -> None:
                 # not during the next point, which would pay for them.
                 os.sync()
                 shutil.rmtree(folder, ignore_errors=True)
-                results.append((label, connections, rate, p50, p99, cpu_ms))
+                results.append((label, connections, rate, p50, p99, cpu_ms, sys_ms))
     nan = float("nan")  # a baseline left out of this run
     base = collections.defaultdict(lambda: nan, {(label, c): rate
-                                                 for label, c, rate, _, _, _ in results})
-    cpu = {(label, c): ms for label, c, _, _, _, ms in results}
+                                                 for label, c, rate, *_ in results})
+    cpu = {(label, c): ms for label, c, _, _, _, ms, _ in results}
     print(f"Python {sys.version.split()[0]} on {os.cpu_count()} CPUs; wrk, {seconds:g} s per "
           f"point; SubmitReq of {size} octets")
     print(f"{'server':18} {'conns':>5} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
-          f"{'CPU ms/req':>10} {'/no-fsync':>10} {'/fsync':>7} {'/same':>6} {'CPU/same':>8}")
-    for label, c, rate, p50, p99, ms in results:
-        print(f"{label:18} {c:5d} {rate:8.0f} {p50:8.1f} {p99:8.1f} {ms:10.2f} "
+          f"{'CPU ms/req':>10} {'sys ms':>6} {'/no-fsync':>10} {'/fsync':>7} {'/same':>6} "
+          f"{'CPU/same':>8}")
+    for label, c, rate, p50, p99, ms, sys_ms in results:
+        print(f"{label:18} {c:5d} {rate:8.0f} {p50:8.1f} {p99:8.1f} {ms:10.2f} {sys_ms:6.2f} "
               f"{rate / base[('bare, no fsync', c)]:10.2f} {rate / base[('bare, fsync', c)]:7.2f} "
               f"{rate / base[('same work', c)]:6.2f} {ms / cpu[('same work', c)]:8.2f}")
 

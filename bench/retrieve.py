@@ -157,7 +157,7 @@ async def main(seconds: float) -> None:
           f"{seconds:g} s per server; M-Retrieve.conf of {len(answer)} octets")
     print(f"{'server':18} {'fetches/s':>10} {'p50 ms':>7} {'p99 ms':>7} {'CPU ms/fetch':>13} "
           f"{'rate/bare':>10} {'CPU/bare':>9}")
-    for label, rate, p50, p99, _, cpu_ms in rows:
+    for label, rate, p50, p99, _, cpu_ms, _ in rows:
         print(f"{label:18} {rate:10.0f} {p50:7.1f} {p99:7.1f} {cpu_ms:13.3f} "
               f"{rate / base_rate:10.2f} {cpu_ms / base_cpu:9.1f}")
     fetched = rows[0][4] + 1
