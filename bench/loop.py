@@ -27,8 +27,9 @@ per second with ten in flight.
     .venv/bin/python bench/loop.py [messages] [in-flight]
 
 The server takes ``MMSC_*`` settings from the environment: ``MMSC_LOG_LEVEL=warning`` measures
-it without a log line per step. ``BENCH_PROFILE=FILE`` records the local folder's server with py-spy into ``FILE`` (see
-``bench/profile_table.py``); its CPU figure is then the server's alone, py-spy left out.
+it without a log line per step. ``BENCH_PROFILE=FILE`` records the local folder's server with
+py-spy into ``FILE`` (see ``bench/profile_table.py``); its CPU figure is then the server's
+alone, py-spy left out.
 """
 
 from __future__ import annotations
