@@ -15,7 +15,6 @@ import json
 import os
 import sqlite3
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -29,6 +28,7 @@ from .records import (
     RecipientState, ReportRecord, Route, SmscIdRecord, Subscriber, VaspRecord, field_names,
 )
 from .schema import MIGRATIONS
+from .worker import BatchWorker
 
 R = TypeVar("R")
 
@@ -87,7 +87,7 @@ class SqliteStateStore(StateStore):
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
+        self._worker = BatchWorker("sqlite")
         self._db: sqlite3.Connection | None = None
         self._writes: list[tuple[tuple[Callable[..., Any], tuple[Any, ...]],
                                  asyncio.Future[Any]]] = []
@@ -103,10 +103,11 @@ class SqliteStateStore(StateStore):
         return store
 
     async def _run(self, fn: Callable[..., R], *args: Any) -> R:
-        """``fn(*args)`` in the worker thread; a failure counts as a state store error (a
-        group commit's are counted per write, in :meth:`_flush`)."""
+        """``fn(*args)`` in the worker thread (after every call made before it, see
+        :mod:`.worker`); a failure counts as a state store error (a group commit's are
+        counted per write, in :meth:`_flush`)."""
         try:
-            return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+            return await self._worker.call(fn, *args)
         except Exception as exc:
             if fn != self._apply and not isinstance(exc, DuplicateMessage):
                 metrics.state_store_error()
@@ -687,4 +688,4 @@ class SqliteStateStore(StateStore):
 
     async def close(self) -> None:
         await self._run(self._close)
-        self._executor.shutdown(wait=True)
+        await self._worker.close()
