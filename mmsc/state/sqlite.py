@@ -69,11 +69,16 @@ def _storable(text: str) -> str:
 
 
 def _record(cls: type[R], row: sqlite3.Row | None) -> R | None:
+    """A row as ``cls``, its columns converted as :data:`_READ` says. (A row read by column
+    name searches its names each time: the values are taken in one pass instead.)"""
     if row is None:
         return None
-    convert = _READ.get(cls, {})
-    return cls(**{k: (convert[k](row[k]) if k in convert and row[k] is not None else row[k])
-                  for k in row.keys()})
+    values = dict(zip(row.keys(), row))
+    for name, convert in _READ.get(cls, {}).items():
+        value = values.get(name)
+        if value is not None:
+            values[name] = convert(value)
+    return cls(**values)
 
 
 def _insert(db: sqlite3.Connection, table: str, values: dict[str, Any], verb: str = "INSERT") -> int:
