@@ -34,6 +34,7 @@ bench: $(STAMP)
 	$(PY) bench/smpp.py
 	$(PY) bench/store.py
 	$(PY) bench/durable.py
+	$(PY) bench/handoff.py
 	$(PY) bench/loop.py
 	$(PY) bench/loop.py 300 1
 	$(PY) bench/mm7.py
