@@ -27,7 +27,10 @@ from mmsc.mm7.soap import Address, Mm7Error, ReplyTo, build_deliver, build_fault
     split_attachments, to_message
 from mmsc.mm7.status import STATUS, status_text
 from mmsc.mime import from_mime, to_mime
+from mmsc.mms_body import from_pdu
+from mmsc.pdu import decode
 from mmsc.server import Server
+from wap_push.push import decode_push
 
 from test_loop import B, config
 
@@ -643,8 +646,10 @@ async def test_cancel_and_replace(server: Server) -> None:
     assert status == 200 and status_of(doc) == (NS6, 1000)
     assert doc.find(".//{*}ReplaceRsp") is not None
     record = await server.engine.state.get_message(message_id)
-    stored = from_mime(await server.engine.objects.get(record.object_key))
+    octets = await server.engine.objects.get(record.object_key)
+    stored = from_mime(octets)
     assert stored.parts[1].data == b"Replaced!" and stored.envelope.to == [f"{F}/TYPE=PLMN"]
+    assert b"\r\n\r\nReplaced!\r\n--inner\r\n" in octets  # the new content kept as it came
     cancel = cancel_or_replace("CancelReq", message_id, "c3").encode()
     status, doc, _ = await call(server, cancel)
     assert status == 200 and doc.find(".//{*}CancelRsp") is not None
@@ -656,6 +661,38 @@ async def test_cancel_and_replace(server: Server) -> None:
     assert status_of((await call(server, unknown))[1])[1] == 2005
     other = cancel_or_replace("CancelReq", message_id, "c5").encode()
     assert status_of((await call(server, other, user="slow", password="pw"))[1])[1] == 2005
+
+
+async def test_a_replaced_content_is_what_the_next_recipient_gets(server: Server) -> None:
+    """A ReplaceReq after one recipient fetched (the content of that device's profile is
+    then in memory and in the store): the next recipient with the same profile fetches the
+    new content, not the copy made from the old one."""
+    from test_loop import C, F
+    locations: dict[str, str] = {}
+
+    def on_sms(sms) -> None:
+        if sms.destination == F and sms.ports:
+            locations[F] = decode(decode_push(bytes(sms.payload)).data).content_location
+
+    server.smsc.subscribe(on_sms)
+    submit = envelope(submit_body(to=f"<Number>{C}</Number><Number>{F}</Number>"), tid="r1")
+    message_id = (await call(server, *soap_with_attachments(submit)))[1] \
+        .find(".//{*}MessageID").text
+    c = server.handsets.handsets[C]  # fetches at once (and never acknowledges)
+    await c.wait_for(lambda h: h.inbox)
+    assert c.inbox[0].parts[1].data == "Bonjour é".encode()
+    new_body, ct = soap_with_attachments(cancel_or_replace("ReplaceReq", message_id, "r2"))
+    status, doc, _ = await call(server, new_body.replace(b"Bonjour \xc3\xa9", b"Replaced!"), ct)
+    assert status == 200 and doc.find(".//{*}ReplaceRsp") is not None
+    for _ in range(100):
+        if F in locations:
+            break
+        await asyncio.sleep(0.05)
+    async with aiohttp.ClientSession() as http:  # the same User-Agent as C's, so its profile
+        async with http.get(locations[F]) as response:
+            assert response.status == 200
+            fetched = from_pdu(decode(await response.read()))
+    assert [p.data for p in fetched.parts][1:] == [b"Replaced!", GIF]
 
 
 async def test_read_reply_reaches_the_vasp(tmp_path: Path) -> None:

@@ -60,6 +60,20 @@ def temporary_files(folder: Path) -> list[Path]:
 # -- both backends ---------------------------------------------------------------------------
 
 
+async def test_a_version_changes_with_each_write(store: ObjectStore) -> None:
+    """What caches made from an object are keyed by: none for a missing object, another
+    one after each write of other content (a ReplaceReq's), the same while untouched."""
+    key = "messages/v1/original.mime"
+    assert await store.version(key) is None and not await store.exists(key)
+    await store.put(key, b"first content")
+    first = await store.version(key)
+    assert first is not None and await store.version(key) == first and await store.exists(key)
+    await store.put(key, b"other content")
+    assert await store.version(key) not in (None, first)
+    await store.delete(key)
+    assert await store.version(key) is None
+
+
 @pytest.mark.parametrize("size", [0, 5, 3 * 1000 * 1000])
 async def test_put_get_open_round_trip(store: ObjectStore, size: int) -> None:
     data = os.urandom(size)

@@ -264,10 +264,10 @@ async def test_a_link_sms_whose_content_cannot_be_checked_is_tried_again(
         clock = hold_time(server)
         message_id = await submit(server, D)
 
-        async def unavailable(key: str) -> bool:
+        async def unavailable(key: str) -> str | None:
             raise OSError("object store unavailable")
 
-        monkeypatch.setattr(server.engine.objects, "exists", unavailable)
+        monkeypatch.setattr(server.engine.objects, "version", unavailable)
         assert await server.engine.run_due() == 1
         r = await only(server, message_id)
         assert (r.state, r.attempts, r.viewer_token) == (S.ACCEPTED, 0, None)

@@ -167,9 +167,9 @@ class Viewer:
 
     async def _content(self, link: Link) -> tuple[Message, Message]:
         """The message as sent, and its browser form (adapted once, then from the store)."""
-        original = await self.engine.original(link.message)
+        original, version = await self.engine.versioned_original(link.message)
         return original, await self.engine.adapt(link.recipient, link.message, original,
-                                                 BROWSER)
+                                                 BROWSER, version)
 
     # -- handlers --------------------------------------------------------------------------------
 

@@ -253,8 +253,8 @@ class Console:
         if record is None:
             raise web.HTTPNotFound(reason="no such message")
         recipients = await engine.state.recipients_of(message_id)
-        original = await engine.original(record)
-        return original, await engine.adapt(recipients[0], record, original, BROWSER)
+        original, version = await engine.versioned_original(record)
+        return original, await engine.adapt(recipients[0], record, original, BROWSER, version)
 
     async def media(self, request: web.Request) -> web.Response:
         original, browser = await self._content(request.match_info["id"])

@@ -85,9 +85,9 @@ class Delivery:
         if profile is None:
             await self._check_content(message)
             return message.size
-        original = await self.original(message)
+        original, version = await self.versioned_original(message)
         try:
-            content = await self.adapt(r, message, original, profile)
+            content = await self.adapt(r, message, original, profile, version)
         except Exception as exc:  # noqa: BLE001 - the notification goes out regardless
             log.warning("%s %s: not adapted before the notification: %s", message.id,
                         r.address, exc)

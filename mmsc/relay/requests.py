@@ -157,8 +157,8 @@ class Requests:
             stored = await self.original(record)
         except ContentLost:
             return None
-        stored.parts, stored.multipart, stored.start = (content.parts, content.multipart,
-                                                        content.start)
+        stored.parts, stored.multipart, stored.start, stored.received = (
+            content.parts, content.multipart, content.start, content.received)
         await self.objects.put(record.object_key, await offload.encode(stored))
         await self.state.add_event(message_id, "replaced", now=self.clock(),
                                    detail={"parts": len(content.parts), "octets": content.size})

@@ -62,10 +62,20 @@ class Retrieval:
             await self._content_lost(message)
         return await offload.decode(data)
 
-    async def _check_content(self, message: MessageRecord) -> None:
-        """ContentLost when the message's original is gone (one existence check)."""
-        if not await self.objects.exists(message.object_key):
+    async def _check_content(self, message: MessageRecord) -> str:
+        """The version of the message's original (:meth:`ObjectStore.version`: a ReplaceReq
+        writes it again), which keys everything made from it; ContentLost when it is gone."""
+        version = await self.objects.version(message.object_key)
+        if version is None:
             await self._content_lost(message)
+        return version
+
+    async def versioned_original(self, message: MessageRecord) -> tuple[Message, str]:
+        """The original and its version, the version read first: content replaced between
+        the two reads leaves the new content under the old version, which nothing asks for
+        again, and never the old content under the new version."""
+        version = await self._check_content(message)
+        return await self.original(message), version
 
     async def _content_lost(self, message: MessageRecord) -> NoReturn:
         """The original of ``message`` is gone: data loss, logged at ERROR. Every recipient
@@ -124,8 +134,9 @@ class Retrieval:
         class (see :mod:`adaptation.uaprof`).
 
         What a device of one profile gets is kept in memory (least recently used first out,
-        ``[delivery] content_cache`` octets): a message fetched again is neither read nor
-        decoded nor adapted again. The first fetch moves the recipient to ``retrieved``
+        ``[delivery] content_cache`` octets), keyed by the original's version: a message
+        fetched again is neither read nor decoded nor adapted again, and one whose content a
+        ReplaceReq changed is made afresh, on every node. The first fetch moves the recipient to ``retrieved``
         (event ``fetched``); a fetch by a recipient that has its copy already
         (``retrieved``, ``acknowledged``: a phone retrying when its data connection drops)
         writes nothing durable: it is counted in memory and the counts go to the store in
@@ -139,13 +150,13 @@ class Retrieval:
             return None
         headers = headers or {}
         profile = await self._profile(r, headers)
-        key = self._adapted_key(message.id, profile)
+        version = await self._check_content(message)  # also when served before: it may be gone
+        key = self._adapted_key(message.id, profile, version)
         content = self._served.get(key)
         if content is None:
-            content = await self.adapt(r, message, await self.original(message), profile)
+            content = await self.adapt(r, message, await self.original(message), profile,
+                                       version)
             self._served.put(key, content, content.size)
-        else:  # served before: the original must still be there all the same
-            await self._check_content(message)
         if r.state in _NOT_YET_RETRIEVED:
             seen = {"profile": profile.name, "octets": content.size,
                     "user_agent": headers.get("User-Agent", "")[:200]}
@@ -190,15 +201,16 @@ class Retrieval:
         return self.settings.profiles.get(subscriber.device_profile)
 
     async def adapt(self, r: RecipientRecord, record: MessageRecord, content: Message,
-                    profile: DeviceProfile) -> Message:
+                    profile: DeviceProfile, version: str) -> Message:
         """The content as a device of ``profile`` can take it, its SMIL showing every part
         (:meth:`Message.with_every_part_shown`). Made once per device profile
         and message (adaptation/plan.py, in a worker thread), kept in the object store at
         ``messages/<id>/adapted/<profile-key>.mime`` and reused; concurrent first fetches
         for the same profile wait for one adaptation. What was changed goes into the
-        message's events."""
+        message's events. ``version`` is the original's that ``content`` was read from
+        (:meth:`versioned_original`): the copy kept is that version's."""
         content = content.with_every_part_shown()
-        key = self._adapted_key(record.id, profile)
+        key = self._adapted_key(record.id, profile, version)
         lock, users = self._adapting.get(key, (asyncio.Lock(), 0))
         self._adapting[key] = (lock, users + 1)
         try:
@@ -220,10 +232,11 @@ class Retrieval:
                 self._adapting[key] = (lock, users - 1)
 
     @staticmethod
-    def _adapted_key(message_id: str, profile: DeviceProfile) -> str:
+    def _adapted_key(message_id: str, profile: DeviceProfile, version: str) -> str:
         """Where the copy of a message adapted for ``profile`` is kept: by the profile's
-        name and a digest of everything in it (two profiles of one name differ)."""
-        digest = hashlib.sha256(repr(profile).encode()).hexdigest()[:16]
+        name and a digest of everything in it (two profiles of one name differ) and of the
+        original's version (a replaced content is adapted again)."""
+        digest = hashlib.sha256(f"{profile!r}\n{version}".encode()).hexdigest()[:16]
         return message_key(message_id, f"adapted/{safe_name(profile.name)}-{digest}.mime")
 
     async def _adapted_parts(self, r: RecipientRecord, record: MessageRecord, content: Message,

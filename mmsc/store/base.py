@@ -1,10 +1,10 @@
-"""The object store interface: put, get, stream, exists, delete, list by prefix.
+"""The object store interface: put, get, stream, exists and version, delete, list by prefix.
 
 :class:`ObjectStore` holds what every backend shares: key validation, running the blocking
 work in the store's own worker threads (a store that hangs holds those, never the threads
 the rest of the process shares), a time limit on each operation, turning a backend's
 failures into the error classes below, and feeding a ``put_stream``'s chunks to the worker
-thread. A backend writes only blocking methods (``_write``, ``_reader``, ``_exists``,
+thread. A backend writes only blocking methods (``_write``, ``_reader``, ``_version``,
 ``_delete``, ``_list``) and ``_failure``, which sorts its exceptions.
 
 Errors say whether to retry: :class:`StoreUnavailable` means "retry later" (the endpoint is
@@ -209,8 +209,14 @@ class ObjectStore(abc.ABC):
         return self._stream(key, chunk_size)
 
     async def exists(self, key: str) -> bool:
+        return await self.version(key) is not None
+
+    async def version(self, key: str) -> str | None:
+        """A token that differs each time the object under ``key`` is written again, or
+        None when there is none: what a cache of things made from the object is keyed by,
+        so that none of them outlives the object it was made from."""
         key = keys.validate_key(key)
-        return await self._blocking("exists", key, self._exists, key)
+        return await self._blocking("exists", key, self._version, key)
 
     async def delete(self, key: str) -> None:
         """Remove an object; a missing key is not an error."""
@@ -245,7 +251,7 @@ class ObjectStore(abc.ABC):
         """Open the object for reading; ObjectNotFound when there is none."""
 
     @abc.abstractmethod
-    def _exists(self, key: str) -> bool: ...
+    def _version(self, key: str) -> str | None: ...
 
     @abc.abstractmethod
     def _delete(self, key: str) -> None: ...

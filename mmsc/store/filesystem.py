@@ -195,8 +195,16 @@ class FilesystemStore(ObjectStore):
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             raise ObjectNotFound(f"no object {key!r} in {self.root}") from None
 
-    def _exists(self, key: str) -> bool:
-        return self._path(key).is_file()
+    def _version(self, key: str) -> str | None:
+        """The file's inode, modification time and size: a put writes a new file and
+        renames it over the old one, so the inode changes even within one clock tick."""
+        try:
+            found = os.stat(self._path(key))
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        if not stat.S_ISREG(found.st_mode):
+            return None
+        return f"{found.st_ino:x}-{found.st_mtime_ns:x}-{found.st_size:x}"
 
     def _delete(self, key: str) -> None:
         path = self._path(key)

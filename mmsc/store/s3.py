@@ -140,14 +140,16 @@ class S3Store(ObjectStore):
     def _reader(self, key: str) -> _Download:
         return _Download(self._ready().get_object(self.bucket, key))
 
-    def _exists(self, key: str) -> bool:
+    def _version(self, key: str) -> str | None:
+        """The object's ETag and modification time (an identical object written again may
+        keep its ETag, never its time)."""
         try:
-            self._ready().stat_object(self.bucket, key)
+            found = self._ready().stat_object(self.bucket, key)
         except S3Error as exc:
             if exc.code == "NoSuchKey":
-                return False
+                return None
             raise
-        return True
+        return f"{found.etag}-{found.last_modified.isoformat() if found.last_modified else ''}"
 
     def _delete(self, key: str) -> None:
         self._ready().remove_object(self.bucket, key)
