@@ -28,18 +28,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from mmsc.store.filesystem import FilesystemStore  # noqa: E402
+from mmsc.store.filesystem import FilesystemStore, fsync_folder  # noqa: E402
 
 DATA = os.urandom(42_000)
 IN_FLIGHT = 32
-
-
-def _sync(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def step_writer(folder: Path, *, mkdir: bool, rename: bool, sync_own: bool,
@@ -57,9 +49,9 @@ def step_writer(folder: Path, *, mkdir: bool, rename: bool, sync_own: bool,
         if rename:
             os.replace(path, home / f"o{i}")
         if sync_own:
-            _sync(home)
+            fsync_folder(home)
         if sync_parent:
-            _sync(folder)
+            fsync_folder(folder)
     return write
 
 

@@ -365,7 +365,7 @@ def test_folder_syncs_are_shared_but_never_early(tmp_path: Path, monkeypatch) ->
         time.sleep(0.01)
         syncs.append((start, time.monotonic()))
 
-    monkeypatch.setattr(filesystem, "_fsync_dir", slow_fsync)
+    monkeypatch.setattr(filesystem, "fsync_folder", slow_fsync)
     sync = filesystem._FolderSync()
     calls: list[tuple[float, float]] = []
 

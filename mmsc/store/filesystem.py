@@ -31,7 +31,8 @@ TEMP_PREFIX = ".tmp-"
 _ATTEMPTS = 3
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_folder(folder: Path) -> None:
+    """Make the entries of ``folder`` (names made, renamed, removed in it) durable."""
     fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(fd)
@@ -69,7 +70,7 @@ class _FolderSync:
                     entry.running, target = True, entry.requested
                     self._lock.release()
                     try:
-                        _fsync_dir(folder)
+                        fsync_folder(folder)
                     finally:
                         self._lock.acquire()
                         entry.running = False
