@@ -136,12 +136,13 @@ class Retrieval:
         What a device of one profile gets is kept in memory (least recently used first out,
         ``[delivery] content_cache`` octets), keyed by the original's version: a message
         fetched again is neither read nor decoded nor adapted again, and one whose content a
-        ReplaceReq changed is made afresh, on every node. The first fetch moves the recipient to ``retrieved``
-        (event ``fetched``); a fetch by a recipient that has its copy already
-        (``retrieved``, ``acknowledged``: a phone retrying when its data connection drops)
-        writes nothing durable: it is counted in memory and the counts go to the store in
-        one write per scheduler pass (:meth:`flush_refetches`), so a phone stuck in a retry
-        loop cannot grow the timeline without bound. The answer is the same either way."""
+        ReplaceReq changed is made afresh, on every node. The first fetch moves the
+        recipient to ``retrieved`` (event ``fetched``); a fetch by a recipient that has its
+        copy already (``retrieved``, ``acknowledged``: a phone retrying when its data
+        connection drops) writes nothing durable: it is counted in memory and the counts go
+        to the store in one write per scheduler pass (:meth:`flush_refetches`), so a phone
+        stuck in a retry loop cannot grow the timeline without bound. The answer is the same
+        either way.
         r = await self.by_content_location(token, caller)
         if r is None or r.state not in _FETCHABLE:
             return None
