@@ -142,7 +142,7 @@ class Retrieval:
         connection drops) writes nothing durable: it is counted in memory and the counts go
         to the store in one write per scheduler pass (:meth:`flush_refetches`), so a phone
         stuck in a retry loop cannot grow the timeline without bound. The answer is the same
-        either way.
+        either way."""
         r = await self.by_content_location(token, caller)
         if r is None or r.state not in _FETCHABLE:
             return None
