@@ -141,14 +141,22 @@ class Envelope:
 
 
 @dataclass(frozen=True)
-class ReceivedContent:
-    """The content of a message as a peer sent it: one MIME entity, its Content-Type value
-    and its body, with the :attr:`Message.shape` read from them. Storing these octets
-    instead of encoding the parts again gives the same message back when it is read, as
-    long as the message still has that shape (:func:`mmsc.mime.to_mime` checks)."""
+class MimeContent:
+    """The content of an MM as one MIME entity: its Content-Type value (with the boundary)
+    and its body. MM7 carries it as one attachment of the SOAP message."""
 
     content_type: str
     body: bytes
+
+
+@dataclass(frozen=True)
+class ReceivedContent:
+    """The content of a message as a peer sent it, with the :attr:`Message.shape` read from
+    it. Storing these octets instead of encoding the parts again gives the same message
+    back when it is read, as long as the message still has that shape
+    (:func:`mmsc.mime.to_mime` checks)."""
+
+    mime: MimeContent
     shape: tuple[str, str | None, tuple[MessagePart, ...]]
 
 

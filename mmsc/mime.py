@@ -22,8 +22,8 @@ from typing import Callable, Iterable
 from urllib.parse import quote
 
 from .mime_parse import multipart_body, parse_entity
-from .message import RELATED, Envelope, Message, MessagePart, ReceivedContent, TimeSpec, \
-    strip_brackets
+from .message import RELATED, Envelope, Message, MessagePart, MimeContent, ReceivedContent, \
+    TimeSpec, strip_brackets
 
 #: compat32 keeps header values as written (MMS addresses such as ``+336.../TYPE=PLMN`` are
 #: not RFC 5322 addresses and must not be re-parsed); CRLF line ends as MM4 and MM7 send.
@@ -207,22 +207,13 @@ def to_mime(message: Message, *, include_bcc: bool = True) -> bytes:
     return _header_block(headers) + content.body
 
 
-@dataclass(frozen=True)
-class MimeContent:
-    """The content of an MM as one MIME entity: its Content-Type value (with the boundary)
-    and its body. MM7 carries it as one attachment of the SOAP message."""
-
-    content_type: str
-    body: bytes
-
-
 def _as_received(message: Message) -> MimeContent | None:
     """The content as it came (:func:`keep_received`) while the message still has the shape
     read from it; None when it has changed since, or came otherwise."""
     received = message.received
     if received is None or message.shape != received.shape:
         return None
-    return MimeContent(received.content_type, received.body)
+    return received.mime
 
 
 def content_to_mime(message: Message) -> MimeContent:
@@ -376,7 +367,7 @@ def keep_received(entity: MimeEntity, message: Message) -> None:
         return
     content_type = _FOLD.sub("", str(entity.get("Content-Type", "")))
     if content_type.isascii() and content_type.isprintable():
-        message.received = ReceivedContent(content_type, body, message.shape)
+        message.received = ReceivedContent(MimeContent(content_type, body), message.shape)
 
 
 def envelope_from_headers(entity: MimeEntity, warn: Callable[[str], None]) -> Envelope:
