@@ -245,6 +245,34 @@ async def test_concurrent_accepts_share_commits(sqlite_store: SqliteStateStore,
     assert await store.recipients_of("second") == []
 
 
+async def test_a_write_failing_halfway_in_a_group_commit_undoes_only_itself(
+        sqlite_store: SqliteStateStore, monkeypatch) -> None:
+    """A write that fails after a part of it is written (its message row, before a recipient
+    row breaks a CHECK) leaves nothing of itself, and every other write of its group commit
+    is committed, once."""
+    store = sqlite_store
+    batches: list[int] = []
+    original = store._apply
+
+    def spy(batch):
+        batches.append(len(batch))
+        return original(batch)
+
+    monkeypatch.setattr(store, "_apply", spy)
+    bad = dataclasses.replace(recipient("+2", "bad"), kind="sideways")  # violates a CHECK
+    attempts = [store.accept_message(message(f"g{i}", transaction_id=f"t{i}"),
+                                     [recipient("+1", f"g{i}")]) for i in range(20)]
+    attempts.insert(10, store.accept_message(message("bad", transaction_id="tb"),
+                                             [recipient("+1", "bad"), bad]))
+    results = await asyncio.gather(*attempts, return_exceptions=True)
+    assert isinstance(results[10], StateError) and not isinstance(results[10], DuplicateMessage)
+    assert all(isinstance(r, list) for i, r in enumerate(results) if i != 10)
+    assert sorted(await store.list_message_ids()) == sorted(f"g{i}" for i in range(20))
+    assert await store.recipients_of("bad") == [] and await store.events_of("bad") == []
+    assert [len(await store.events_of(f"g{i}")) for i in range(20)] == [2] * 20
+    assert len(batches) < 20  # the batches were shared
+
+
 OLD_MESSAGE = ("INSERT INTO messages (id, interface, originator, object_key, size, created_at) "
                "VALUES ('m1', 'mm1', '+1', 'k', 1, 0)")
 
