@@ -25,7 +25,8 @@ their sum is the whole loop's. ``switches/loop``: the server's threads' context 
 per loop (``/proc/<pid>/task/*/status``), each a thread put to sleep or woken: a steadier
 figure than CPU time on a shared machine.
 ``HTTP floor CPU ms``: the server's CPU for the HTTP floor's three round trips, the part of
-a loop's server CPU that aiohttp takes before mmsc does anything.
+a loop's server CPU that aiohttp takes before mmsc does anything. ``BENCH_THREADS=1`` also
+prints the server's switches per loop by thread (named by ``py-spy dump``).
 Issue 19's targets for the local folder: at most 3 ms of server CPU per loop, or 300 loops
 per second with ten in flight.
 
@@ -41,6 +42,7 @@ py-spy left out.
 from __future__ import annotations
 
 import asyncio
+import collections
 import dataclasses
 import io
 import json
@@ -60,7 +62,9 @@ sys.path.insert(0, str(ROOT))
 from PIL import Image  # noqa: E402
 
 from bench.backends import Backend, backends  # noqa: E402
-from bench.mm7 import context_switches, cpu_times, free_port, spy, stop, wait_nodes  # noqa: E402
+from bench.mm7 import (  # noqa: E402
+    context_switches, cpu_times, free_port, spy, stop, thread_names, thread_switches, wait_nodes,
+)
 from mmsc.config import StorageConfig  # noqa: E402
 from mmsc.emulator.handsets import EmulatedHandset, HandsetNetwork  # noqa: E402
 from mmsc.message import Envelope, Message, MessagePart  # noqa: E402
@@ -155,6 +159,16 @@ class Row:
     bench_ms: float  # this process's CPU per loop
     switches: float  # the server's context switches per loop
     floor_ms: float  # the server's CPU for the HTTP floor's three round trips
+    by_thread: dict[str, float]  # the server's context switches per loop, by thread (BENCH_THREADS)
+
+
+def switches_by_thread(pid: int, begin: dict[int, int], total: int) -> dict[str, float]:
+    """The context switches per loop of each thread of ``pid`` since ``begin``, added up
+    by thread name (a pool's threads under the pool's name), most first."""
+    names, grouped = thread_names(pid), collections.Counter[str]()
+    for tid, now in thread_switches(pid).items():
+        grouped[names.get(tid, "?")] += now - begin.get(tid, 0)
+    return {name: count / total for name, count in grouped.most_common()}
 
 
 async def loops(backend: Backend, work: Path, total: int, window: int,
@@ -206,9 +220,12 @@ async def loops(backend: Backend, work: Path, total: int, window: int,
         begin, bench_begin = time.perf_counter(), time.process_time()
         user_begin, sys_begin = cpu_times(measured)
         switches_begin = context_switches(measured)
+        threads_begin = thread_switches(measured)
         await asyncio.gather(*(one() for _ in range(total)))
         user_end, sys_end = cpu_times(measured)
         switches = context_switches(measured) - switches_begin
+        by_thread = switches_by_thread(measured, threads_begin, total) \
+            if os.environ.get("BENCH_THREADS") else {}
         server_cpu, server_sys = user_end + sys_end - user_begin - sys_begin, sys_end - sys_begin
         elapsed, bench_cpu = time.perf_counter() - begin, time.process_time() - bench_begin
         floor_start, floor_cpu = time.perf_counter(), sum(cpu_times(measured))
@@ -230,7 +247,7 @@ async def loops(backend: Backend, work: Path, total: int, window: int,
     return Row(backend.label, total / elapsed, bare, floor,
                push_latencies(folder / "mmsc.db", submitted, pushes),
                server_cpu / total * 1000, server_sys / total * 1000, bench_cpu / total * 1000,
-               switches / total, floor_ms)
+               switches / total, floor_ms, by_thread)
 
 
 async def main(total: int, window: int) -> None:
@@ -256,6 +273,10 @@ async def main(total: int, window: int) -> None:
               f"{row.floor:13.0f} {cuts[49]:12.1f} {cuts[98]:7.1f} {row.server_ms:19.2f} "
               f"{row.server_sys_ms:6.2f} {row.bench_ms:18.2f} {row.switches:13.0f} "
               f"{row.floor_ms:17.2f}")
+    for row in rows:
+        if row.by_thread:
+            print(f"{row.label}: context switches per loop by thread: " + ", ".join(
+                f"{name} {count:.0f}" for name, count in row.by_thread.items()))
     local = rows[0]
     print(f"{local.label}: server CPU per loop: {local.server_ms:.2f} ms (target <= "
           f"{TARGET_CPU_MS:g} ms): {'met' if local.server_ms <= TARGET_CPU_MS else 'missed'}; "

@@ -239,20 +239,35 @@ def cpu_times(root: int) -> tuple[float, float]:
     return user, system
 
 
+def thread_switches(pid: int) -> dict[int, int]:
+    """Context switches so far (voluntary and not) of each thread of process ``pid``, by
+    thread id: each is a thread put to sleep or woken, which on a virtual machine costs
+    several microseconds of kernel time."""
+    found = {}
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            status = (task / "status").read_text()
+        except OSError:
+            continue
+        found[int(task.name)] = sum(int(line.split()[1]) for line in status.splitlines()
+                                    if "ctxt_switches:" in line)
+    return found
+
+
 def context_switches(root: int) -> int:
-    """Context switches (voluntary and not) of every thread of process ``root`` and of the
-    processes below it, so far: each is a thread put to sleep or woken, which on a virtual
-    machine costs several microseconds of kernel time; a steadier figure than CPU time."""
-    total = 0
-    for pid in _tree(root):
-        for task in Path(f"/proc/{pid}/task").glob("*"):
-            try:
-                status = (task / "status").read_text()
-            except OSError:
-                continue
-            total += sum(int(line.split()[1]) for line in status.splitlines()
-                         if "ctxt_switches:" in line)
-    return total
+    """Context switches of every thread of process ``root`` and of the processes below it,
+    so far: a steadier figure than CPU time."""
+    return sum(sum(thread_switches(pid).values()) for pid in _tree(root))
+
+
+def thread_names(pid: int) -> dict[int, str]:
+    """The Python name of each thread of process ``pid`` by thread id (``py-spy dump``: the
+    operating system knows them all as ``python``), numbered pool threads (``objects_3``)
+    under their pool's name."""
+    dump = subprocess.run([str(Path(sys.executable).parent / "py-spy"), "dump", "--pid",
+                           str(pid)], capture_output=True, text=True, timeout=60).stdout
+    return {int(found[1]): re.sub(r"_\d+$", "", found[2])
+            for found in re.finditer(r'^Thread (\d+) \([^)]*\): "([^"]*)"', dump, re.M)}
 
 
 def cpu_seconds(root: int) -> float:
