@@ -219,9 +219,8 @@ async def test_delete_cascades(store: StateStore) -> None:
     assert await store.recipients_of("m1") == []
 
 
-async def test_concurrent_accepts_share_commits(sqlite_store: SqliteStateStore,
-                                                monkeypatch) -> None:
-    store = sqlite_store
+def commits(store: SqliteStateStore, monkeypatch) -> list[int]:
+    """The sizes of the store's group commits from now on, as they are made."""
     batches: list[int] = []
     original = store._apply
 
@@ -230,6 +229,12 @@ async def test_concurrent_accepts_share_commits(sqlite_store: SqliteStateStore,
         return original(batch)
 
     monkeypatch.setattr(store, "_apply", spy)
+    return batches
+
+
+async def test_concurrent_accepts_share_commits(sqlite_store: SqliteStateStore,
+                                                monkeypatch) -> None:
+    store, batches = sqlite_store, commits(sqlite_store, monkeypatch)
     await store.accept_message(message("first", transaction_id="dup"), [recipient("+1", "first")])
     attempts = [store.accept_message(message(f"g{i}", transaction_id=f"t{i}"),
                                      [recipient("+1", f"g{i}"), recipient("+2", f"g{i}")])
@@ -250,15 +255,7 @@ async def test_a_write_failing_halfway_in_a_group_commit_undoes_only_itself(
     """A write that fails after a part of it is written (its message row, before a recipient
     row breaks a CHECK) leaves nothing of itself, and every other write of its group commit
     is committed, once."""
-    store = sqlite_store
-    batches: list[int] = []
-    original = store._apply
-
-    def spy(batch):
-        batches.append(len(batch))
-        return original(batch)
-
-    monkeypatch.setattr(store, "_apply", spy)
+    store, batches = sqlite_store, commits(sqlite_store, monkeypatch)
     bad = dataclasses.replace(recipient("+2", "bad"), kind="sideways")  # violates a CHECK
     attempts = [store.accept_message(message(f"g{i}", transaction_id=f"t{i}"),
                                      [recipient("+1", f"g{i}")]) for i in range(20)]
