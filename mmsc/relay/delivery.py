@@ -3,6 +3,7 @@ SMS with the web link, and the MM7 DeliverReq to a VASP; and the web view that e
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from mmsc.ids import new_token, token_digest
@@ -66,12 +67,15 @@ class Delivery:
             return
         detail = {"attempt": attempts, "octets": len(push), "size": size, "smsc_ids": ids,
                   "segments": len(ids)}
-        moved = await self._move(r, S.NOTIFIED, kind="notified", attempts=attempts, detail=detail,
-                                 next_attempt_at=self.clock() + self._backoff(attempts))
+        # the transition and the record of the SMS's ids go to the store together (one group
+        # commit where the store has them)
+        moved, _ = await asyncio.gather(
+            self._move(r, S.NOTIFIED, kind="notified", attempts=attempts, detail=detail,
+                       next_attempt_at=self.clock() + self._backoff(attempts)),
+            self.receipts.record(r, message, "push", ids))
         if moved is None:  # the handset was faster: it fetched or answered already
             await self.state.add_event(r.message_id, "notified", now=self.clock(),
                                        recipient_id=r.id, detail=detail)
-        await self.receipts.record(r, message, "push", ids)
 
     async def _retrieval_size(self, r: RecipientRecord, message: MessageRecord) -> int:
         """X-Mms-Message-Size of the notification: the size of what the handset will
@@ -123,11 +127,12 @@ class Delivery:
                 await self._move(r, r.state, kind="link-failed", detail={"why": str(exc)},
                                  next_attempt_at=self.clock() + self._backoff(r.attempts + 1))
             return
-        await self._move(r, S.FALLBACK_SENT, kind="fallback-sent", viewer_token=link.digest,
-                         viewer_pin=link.pin_digest, viewer_expires_at=link.expires_at,
-                         detail={"smsc_ids": ids, "pin": link.pin is not None},
-                         next_attempt_at=self.expiry(message))
-        await self.receipts.record(r, message, "link", ids)
+        await asyncio.gather(  # as in _notify
+            self._move(r, S.FALLBACK_SENT, kind="fallback-sent", viewer_token=link.digest,
+                       viewer_pin=link.pin_digest, viewer_expires_at=link.expires_at,
+                       detail={"smsc_ids": ids, "pin": link.pin is not None},
+                       next_attempt_at=self.expiry(message)),
+            self.receipts.record(r, message, "link", ids))
 
     async def viewed(self, r: RecipientRecord, message: MessageRecord) -> None:
         """The recipient opened its web link: a delivery, like M-Acknowledge.ind. The first

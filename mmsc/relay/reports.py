@@ -64,14 +64,14 @@ class Reports:
         await self.state.add_event(message.id, "report-undeliverable", now=self.clock(),
                                    recipient_id=r.id, detail={"status": status.label})
 
-    async def _push_report(self, report: ReportRecord,
-                           message: MessageRecord) -> tuple[bool, bool, dict[str, Any]]:
+    async def _push_report(self, report: ReportRecord, message: MessageRecord,
+                           r: RecipientRecord | None) -> tuple[bool, bool, dict[str, Any]]:
         """The M-Delivery.ind by WAP push to a handset originator (OMA-MMS-ENC §6.7.1), from
-        the outbox: (sent, worth retrying, detail). An SMS that could not leave (no bind, a
+        the outbox: (sent, worth retrying, detail with the SMSC ids, which the caller
+        records with the outbox row). An SMS that could not leave (no bind, a
         throttled or full SMSC) is retried with the outbox's back-off; one the SMSC refused
         for good is not."""
         number = notices.plmn_number(message.originator) or message.originator
-        r = await self.state.get_recipient(report.recipient_id or 0)
         if r is None:
             return False, False, {"why": "recipient gone"}
         push = notices.delivery_ind(message_id=message.id, recipient=r.address,
@@ -80,7 +80,6 @@ class Reports:
             ids = await self.messenger.send_push(number, push)
         except Exception as exc:  # noqa: BLE001 - SMSC refusal or link down
             return False, getattr(exc, "decision", "retry") != "permanent", {"why": str(exc)}
-        await self.receipts.record(r, message, "report", ids)
         return True, False, {"status": report.status, "to": number, "smsc_ids": ids}
 
     async def send_reports(self) -> int:
@@ -95,9 +94,11 @@ class Reports:
         message = await self.state.get_message(report.message_id)
         protocol = message.interface.value if message is not None else "mm7"
         sender = {"mm4": self.mailer, "mm7": self.reporter}.get(protocol)
+        r = None
         if message is not None and message.interface == Interface.MM1:
             try:
-                sent, retry, detail = await self._push_report(report, message)
+                r = await self.state.get_recipient(report.recipient_id or 0)
+                sent, retry, detail = await self._push_report(report, message, r)
             except Exception as exc:  # noqa: BLE001 - a report must not stop the loop
                 sent, retry, detail = False, True, {"why": repr(exc)}
         elif sender is None:
@@ -113,8 +114,14 @@ class Reports:
         if not sent and retry and report.attempts < len(steps):
             again = self.clock() + steps[report.attempts]
         metrics.report(protocol, "sent" if sent else "retry" if again else "abandoned")
-        await self.state.report_done(report.id or 0, now=self.clock(), sent=sent,
-                                     next_attempt_at=again, detail=detail)
+        done = self.state.report_done(report.id or 0, now=self.clock(), sent=sent,
+                                      next_attempt_at=again, detail=detail)
+        if sent and r is not None and message is not None and protocol == "mm1":
+            # the push's SMSC ids recorded in the same group commit as the outbox row
+            await asyncio.gather(done, self.receipts.record(r, message, "report",
+                                                            detail["smsc_ids"]))
+        else:
+            await done
         if not sent:
             log.warning("report %s for %s not delivered (%s): %s", report.id, report.message_id,
                         "retried" if again else "given up", detail)
