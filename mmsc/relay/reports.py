@@ -116,8 +116,8 @@ class Reports:
         metrics.report(protocol, "sent" if sent else "retry" if again else "abandoned")
         done = self.state.report_done(report.id or 0, now=self.clock(), sent=sent,
                                       next_attempt_at=again, detail=detail)
-        if sent and r is not None and message is not None and protocol == "mm1":
-            # the push's SMSC ids recorded in the same group commit as the outbox row
+        if sent and r is not None and message is not None:  # an M-Delivery.ind pushed:
+            # its SMSC ids recorded in the same group commit as the outbox row
             await asyncio.gather(done, self.receipts.record(r, message, "report",
                                                             detail["smsc_ids"]))
         else:
